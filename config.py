@@ -1,0 +1,76 @@
+"""Configuration classes. Secrets and URLs come from the environment, never from code.
+
+PLANNER_ENV picks the class (development, production, testing); PLANNER_DATABASE_URL and
+PLANNER_SECRET_KEY override the defaults. Nothing here is read at import time: `load()` reads
+the environment when the app is created.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    DATABASE_URL: str | None = None  # None: a SQLite file in the instance folder
+    SECRET_KEY: str | None = None
+    SQL_ECHO = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    WTF_CSRF_ENABLED = True
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # import files can be large, not unbounded
+    JSON_SORT_KEYS = False
+    PASSWORD_HASH_METHOD = "scrypt"
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-only-not-secret"
+    # Hashing strength is not what the tests are about; scrypt would make each account ~80 ms.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def load(env_name: str | None = None) -> dict[str, object]:
+    """Return the settings for `env_name` (default: $PLANNER_ENV or development) as a dict."""
+    name = (env_name or os.environ.get("PLANNER_ENV") or "development").strip().lower()
+    if name not in CONFIGS:
+        raise RuntimeError(f"PLANNER_ENV={name!r} is not one of {', '.join(sorted(CONFIGS))}.")
+    cls = CONFIGS[name]
+    settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+    if os.environ.get("PLANNER_DATABASE_URL"):
+        settings["DATABASE_URL"] = os.environ["PLANNER_DATABASE_URL"]
+    if os.environ.get("PLANNER_SECRET_KEY"):
+        settings["SECRET_KEY"] = os.environ["PLANNER_SECRET_KEY"]
+    if name == "production" and not settings.get("SECRET_KEY"):
+        raise RuntimeError(
+            "PLANNER_SECRET_KEY is not set. Production refuses to start without a secret key: "
+            "generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`."
+        )
+    return settings

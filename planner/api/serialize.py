@@ -1,0 +1,105 @@
+"""Turn models into the API's JSON shapes. Dates and times go out as ISO strings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planner.domain.access import ProjectAccess
+from planner.domain.stories import ProjectContext
+from planner.models import Project, Sprint, Story, StoryEvent
+from planner.timeutil import iso_utc
+
+
+def project_json(access: ProjectAccess) -> dict[str, Any]:
+    project = access.project
+    return {
+        "key": project.key,
+        "name": project.name,
+        "description": project.description,
+        "timezone": project.timezone,
+        "working_days": list(project.working_weekdays),
+        "sprint_length_days": project.sprint_length_days,
+        "slip_tolerance_days": project.slip_tolerance_days,
+        "access": access.level,
+        "roles": access.membership.roles,
+    }
+
+
+def sprint_json(sprint: Sprint) -> dict[str, Any]:
+    return {
+        "id": sprint.id,
+        "name": sprint.name,
+        "goal": sprint.goal,
+        "start": sprint.start_date.isoformat(),
+        "end": sprint.end_date.isoformat(),
+        "state": sprint.state,
+        "started_at": iso_utc(sprint.started_at),
+        "closed_at": iso_utc(sprint.closed_at),
+    }
+
+
+def _email(ctx: ProjectContext, account_id: int | None) -> str | None:
+    if account_id is None:
+        return None
+    member = ctx.members.get(account_id)
+    return member.account.email if member else None
+
+
+def _event_value(ctx: ProjectContext, field: str, value: str | None) -> Any:
+    if value is None:
+        return None
+    if field in ("points", "sprint"):
+        return int(value)
+    if field == "assignee":
+        return _email(ctx, int(value))
+    return value
+
+
+def event_json(ctx: ProjectContext, event: StoryEvent) -> dict[str, Any]:
+    return {
+        "at": iso_utc(event.at),
+        "field": event.field,
+        "from": _event_value(ctx, event.field, event.from_value),
+        "to": _event_value(ctx, event.field, event.to_value),
+        "by": _email(ctx, event.by_id),
+    }
+
+
+def story_json(
+    ctx: ProjectContext, story: Story, *, history: list[StoryEvent] | None = None
+) -> dict[str, Any]:
+    project: Project = ctx.project
+    stage = ctx.stage_by_id(story.stage_id)
+    epic = ctx.epic_by_id(story.epic_id)
+    sprint = ctx.sprints.get(story.sprint_id) if story.sprint_id else None
+    assignee = ctx.members.get(story.assignee_id) if story.assignee_id else None
+    body: dict[str, Any] = {
+        "key": story.key_in(project.key),
+        "project": project.key,
+        "title": story.title,
+        "description": story.description,
+        "type": story.type,
+        "stage": stage.key if stage else None,
+        "role": story.role,
+        "points": story.points,
+        "status": story.status,
+        "assignee": assignee.account.email if assignee else None,
+        "assignee_name": assignee.account.name if assignee else None,
+        "sprint": story.sprint_id,
+        "sprint_name": sprint.name if sprint else None,
+        "epic": epic.key if epic else None,
+        "rank": story.rank,
+        "blocked": story.blocked,
+        "hypothesis": story.hypothesis,
+        "metric": story.metric,
+        "target": story.target,
+        "outcome": story.outcome,
+        "result": story.result,
+        "version": story.version,
+        "created_at": iso_utc(story.created_at),
+        "updated_at": iso_utc(story.updated_at),
+        "updated_by": _email(ctx, story.updated_by_id),
+    }
+    if history is not None:
+        body["history"] = [event_json(ctx, event) for event in history]
+    return body

@@ -1,0 +1,52 @@
+"""API: one story, read with its history, and changed with optimistic locking."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from planner import db
+from planner.api import bp
+from planner.api.projects import json_body
+from planner.api.serialize import story_json
+from planner.authz import resolve_story
+from planner.domain import StaleVersionError, ValidationError
+from planner.domain.stories import load_context, update_story
+from planner.errors import error_response
+from planner.models import Story, StoryEvent
+from planner.timeutil import utcnow
+
+
+def _history(story_id: int) -> list[StoryEvent]:
+    return list(
+        db.session().scalars(
+            select(StoryEvent)
+            .where(StoryEvent.story_id == story_id)
+            .order_by(StoryEvent.at, StoryEvent.id)
+        )
+    )
+
+
+@bp.route("/stories/<story_key>", methods=["GET", "PATCH"])
+def story(story_key: str):
+    access, story = resolve_story(story_key, write="edit")
+    session = db.session()
+    ctx = load_context(session, access.project)
+    if request.method == "GET":
+        return jsonify(story_json(ctx, story, history=_history(story.id)))
+
+    data = dict(json_body())
+    version = data.pop("version", None)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValidationError({"version": "Send the version the change is based on, as a number."})
+    try:
+        update_story(session, ctx, story, data, by=current_user, now=utcnow(), base_version=version)
+    except StaleVersionError as exc:
+        session.rollback()
+        current = session.scalar(select(Story).where(Story.id == story.id))
+        body = story_json(ctx, current, history=_history(current.id))
+        response, status = error_response(409, exc.message, {"current": body}, exc.code)
+        return response, status
+    session.commit()
+    return jsonify(story_json(ctx, story, history=_history(story.id)))

@@ -1,0 +1,74 @@
+"""Access to a project, decided in one place for pages and the API.
+
+Every route that touches a project goes through `project_route` (or calls `resolve`): a non-member
+gets 404, a read needs view access, and any other method needs at least edit access, or the level
+the route asks for. Routes cannot forget the write check, because the method decides it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, g, request
+from flask_login import current_user
+
+from planner import db
+from planner.domain import AccessDenied, NotFoundError
+from planner.domain.access import (
+    ProjectAccess,
+    project_access,
+    required_level,
+    sprint_access,
+    story_access,
+)
+
+
+def _check(access: ProjectAccess, write: str) -> ProjectAccess:
+    try:
+        access.require(required_level(request.method, write))
+    except AccessDenied as exc:
+        abort(403, description=str(exc))
+    g.access = access
+    return access
+
+
+def resolve(project_key: str, *, write: str = "edit") -> ProjectAccess:
+    """Return the signed-in user's access to `project_key` for this request, or abort 404/403."""
+    try:
+        access = project_access(db.session(), current_user, project_key)
+    except NotFoundError:
+        abort(404)
+    return _check(access, write)
+
+
+def resolve_story(story_key: str, *, write: str = "edit"):
+    """Return (access, story) for a story key like FRAUD-42, or abort 404/403."""
+    try:
+        access, story = story_access(db.session(), current_user, story_key)
+    except NotFoundError:
+        abort(404)
+    return _check(access, write), story
+
+
+def resolve_sprint(sprint_id: int, *, write: str = "manage"):
+    """Return (access, sprint) for a sprint id, or abort 404/403. Sprint writes need manage."""
+    try:
+        access, sprint = sprint_access(db.session(), current_user, sprint_id)
+    except NotFoundError:
+        abort(404)
+    return _check(access, write), sprint
+
+
+def project_route(write: str = "edit") -> Callable:
+    """Decorate a view taking `key`: it receives `access` instead, checked for this request."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(key: str, **kwargs: Any):
+            return view(access=resolve(key, write=write), **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,78 @@
+"""One engine and session factory per app; one session per app context, closed at teardown."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+EXTENSION_KEY = "planner.db"
+
+
+class Database:
+    """The engine and session factory of one app (and of the CLI and the tests using it)."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = make_url(url)
+        options: dict[str, object] = {"echo": echo, "future": True}
+        if self.url.get_backend_name() == "sqlite":
+            # Threads of the dev server and of browser tests share the file; wait for locks.
+            options["connect_args"] = {"timeout": 15, "check_same_thread": False}
+        else:
+            options["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(self.url, **options)
+        if self.url.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_on_connect)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    """Enforce foreign keys (off by default in SQLite) and let readers run beside a writer."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def default_sqlite_url(instance_path: str) -> str:
+    """Return the URL of the SQLite file kept in the instance folder."""
+    path = Path(instance_path) / "planner.sqlite3"
+    return f"sqlite:///{path}"
+
+
+def init_app(app: Flask, url: str) -> Database:
+    """Attach a Database for `url` to `app` and close each app context's session at teardown."""
+    database = Database(url, echo=bool(app.config.get("SQL_ECHO")))
+    app.extensions[EXTENSION_KEY] = database
+    app.teardown_appcontext(_close_session)
+    return database
+
+
+def get_db(app: Flask | None = None) -> Database:
+    """Return the Database of `app` (default: the current app)."""
+    return (app or current_app).extensions[EXTENSION_KEY]
+
+
+def session() -> Session:
+    """Return this app context's session, opening it on first use."""
+    if "planner_session" not in g:
+        g.planner_session = get_db().sessionmaker()
+    return g.planner_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("planner_session", None)
+    if db_session is not None:
+        db_session.close()

@@ -1,0 +1,54 @@
+"""The rules of planning. Functions take (session, values), raise DomainError and never commit:
+the caller owns the transaction, so an operation and the history it writes land together."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A planning rule was broken. Views flash it next to the field; the API answers 409."""
+
+    status_code = 409
+    code = "conflict"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    @property
+    def details(self) -> dict[str, str]:
+        return {self.field: self.message} if self.field else {}
+
+
+class ValidationError(DomainError):
+    """Values that cannot be accepted, with a message per field. The API answers 422."""
+
+    status_code = 422
+    code = "invalid"
+
+    def __init__(self, errors: dict[str, str], message: str | None = None) -> None:
+        first = next(iter(errors.values()), "Invalid values.")
+        super().__init__(message or first)
+        self.errors = errors
+
+    @property
+    def details(self) -> dict[str, str]:
+        return dict(self.errors)
+
+
+class StaleVersionError(DomainError):
+    """An edit was based on a version of a story that someone else has changed since."""
+
+    code = "stale_version"
+
+    def __init__(self, message: str, *, current_version: int) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class NotFoundError(Exception):
+    """Nothing the caller may see exists under that name. Answered as 404."""
+
+
+class AccessDenied(Exception):
+    """The caller may see this but not change it. Answered as 403."""

@@ -1,0 +1,133 @@
+"""Who may do what in a project, decided here and nowhere else.
+
+A non-member sees nothing of a project (NotFoundError, answered 404, so a project's existence does
+not leak); `view` members read; `edit` members change stories and epics; `manage` members also
+change sprints, capacity, milestones, risks, members and settings. Any write needs at least `edit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from planner.domain import AccessDenied, NotFoundError
+from planner.models import Account, Membership, Project, Sprint, Story
+from planner.vocab import ACCESS_RANK
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    """A project together with the signed-in person's membership in it."""
+
+    project: Project
+    membership: Membership
+
+    @property
+    def level(self) -> str:
+        return self.membership.access
+
+    def can(self, level: str) -> bool:
+        """Tell whether this membership reaches `level` (view < edit < manage)."""
+        return ACCESS_RANK[self.membership.access] >= ACCESS_RANK[level]
+
+    @property
+    def can_edit(self) -> bool:
+        return self.can("edit")
+
+    @property
+    def can_manage(self) -> bool:
+        return self.can("manage")
+
+    def require(self, level: str) -> None:
+        """Raise AccessDenied unless this membership reaches `level`."""
+        if not self.can(level):
+            raise AccessDenied(
+                f"This needs {level} access to {self.project.key}; you have {self.level} access."
+            )
+
+
+def required_level(method: str, write_level: str) -> str:
+    """Return the access a request needs: reads need view, every write at least edit."""
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return "view"
+    if ACCESS_RANK[write_level] < ACCESS_RANK["edit"]:
+        return "edit"
+    return write_level
+
+
+def _membership_query(account: Account):
+    return (
+        select(Project, Membership)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Membership.account_id == account.id)
+        .options(selectinload(Membership.role_rows))
+    )
+
+
+def project_access(session: Session, account: Account, project_key: str) -> ProjectAccess:
+    """Return the account's access to the project `project_key`, or raise NotFoundError."""
+    row = session.execute(
+        _membership_query(account).where(Project.key == project_key.upper())
+    ).first()
+    if row is None:
+        raise NotFoundError(f"No project {project_key}.")
+    return ProjectAccess(project=row[0], membership=row[1])
+
+
+def access_by_id(session: Session, account: Account, project_id: int) -> ProjectAccess:
+    """Return the account's access to the project with this id, or raise NotFoundError."""
+    row = session.execute(_membership_query(account).where(Project.id == project_id)).first()
+    if row is None:
+        raise NotFoundError("No such project.")
+    return ProjectAccess(project=row[0], membership=row[1])
+
+
+def sprint_access(
+    session: Session, account: Account, sprint_id: int
+) -> tuple[ProjectAccess, Sprint]:
+    """Return the access to the sprint's project and the sprint, or raise NotFoundError."""
+    row = session.execute(
+        _membership_query(account)
+        .add_columns(Sprint)
+        .join(Sprint, Sprint.project_id == Project.id)
+        .where(Sprint.id == sprint_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"No sprint {sprint_id}.")
+    return ProjectAccess(project=row[0], membership=row[1]), row[2]
+
+
+def split_story_key(story_key: str) -> tuple[str, int]:
+    """Split FRAUD-42 into ("FRAUD", 42); raise NotFoundError when it is not a story key."""
+    project_key, sep, number = story_key.rpartition("-")
+    if not sep or not project_key or not number.isdigit():
+        raise NotFoundError(f"{story_key!r} is not a story key like FRAUD-42.")
+    return project_key.upper(), int(number)
+
+
+def story_access(session: Session, account: Account, story_key: str) -> tuple[ProjectAccess, Story]:
+    """Return the account's access to the story's project and the story, or raise NotFoundError."""
+    project_key, number = split_story_key(story_key)
+    row = session.execute(
+        _membership_query(account)
+        .add_columns(Story)
+        .join(Story, Story.project_id == Project.id)
+        .where(Project.key == project_key, Story.number == number)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"No story {story_key}.")
+    return ProjectAccess(project=row[0], membership=row[1]), row[2]
+
+
+def projects_of(session: Session, account: Account) -> list[ProjectAccess]:
+    """Return every project the account is a member of, by name."""
+    rows = session.execute(_membership_query(account).order_by(Project.name)).all()
+    return [ProjectAccess(project=p, membership=m) for p, m in rows]
+
+
+def require_admin(account: Account) -> None:
+    """Raise AccessDenied unless the account is a site admin."""
+    if not account.is_admin:
+        raise AccessDenied("Only site admins manage user accounts.")

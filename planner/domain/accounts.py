@@ -1,0 +1,109 @@
+"""Accounts: creation, passwords, sign-in checks."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from planner.domain import DomainError, ValidationError
+from planner.models import Account
+from planner.models.account import new_session_token
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 8
+DEFAULT_HASH_METHOD = "scrypt"
+
+
+def normalise_email(email: str) -> str:
+    """Return the email trimmed and lowercased: emails identify people across imports."""
+    return (email or "").strip().lower()
+
+
+def check_email(email: str) -> str | None:
+    """Return a message when `email` is not a usable address, else None."""
+    if not email:
+        return "Enter an email address."
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        return f"{email!r} is not an email address."
+    return None
+
+
+def check_password_strength(password: str) -> str | None:
+    """Return a message when `password` is too weak to accept, else None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    return None
+
+
+def find_account(session: Session, email: str) -> Account | None:
+    """Return the account with this email (any case), or None."""
+    return session.scalar(select(Account).where(Account.email == normalise_email(email)))
+
+
+def create_account(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    is_admin: bool = False,
+    hash_method: str = DEFAULT_HASH_METHOD,
+) -> Account:
+    """Add an account; a None password creates it without a usable password."""
+    email = normalise_email(email)
+    name = (name or "").strip()
+    errors: dict[str, str] = {}
+    if problem := check_email(email):
+        errors["email"] = problem
+    if not name:
+        errors["name"] = "Enter a name."
+    elif len(name) > 120:
+        errors["name"] = "Keep the name under 120 characters."
+    if password is not None and (problem := check_password_strength(password)):
+        errors["password"] = problem
+    if errors:
+        raise ValidationError(errors)
+    if find_account(session, email) is not None:
+        raise DomainError(f"An account for {email} already exists.", field="email")
+    account = Account(email=email, name=name, is_admin=is_admin)
+    if password is not None:
+        account.password_hash = generate_password_hash(password, method=hash_method)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def set_password(
+    account: Account, password: str, *, hash_method: str = DEFAULT_HASH_METHOD
+) -> None:
+    """Set a new password and rotate the session token, signing out other sessions."""
+    if problem := check_password_strength(password):
+        raise ValidationError({"password": problem})
+    account.password_hash = generate_password_hash(password, method=hash_method)
+    account.session_token = new_session_token()
+
+
+def authenticate(session: Session, email: str, password: str) -> Account | None:
+    """Return the active account these credentials belong to, or None."""
+    account = find_account(session, email)
+    if account is None or not account.password_hash or not account.is_active_account:
+        # Spend the same time as a real check so timing does not reveal which emails exist.
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not check_password_hash(account.password_hash, password or ""):
+        return None
+    return account
+
+
+def count_accounts(session: Session) -> int:
+    """Return how many accounts exist."""
+    return session.scalar(select(func.count(Account.id))) or 0
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash("planner-timing-equaliser", method=DEFAULT_HASH_METHOD)

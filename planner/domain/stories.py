@@ -1,0 +1,512 @@
+"""Stories: the one path by which a story is created or changed.
+
+Every change of a tracked field (status, points, sprint, stage, role, assignee) writes a StoryEvent
+in the same transaction, so the history the charts are computed from is complete by construction.
+Nothing else in planner assigns those attributes of an existing story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from planner.domain import DomainError, StaleVersionError, ValidationError
+from planner.models import Account, Epic, Membership, Project, Sprint, Stage, Story, StoryEvent
+from planner.vocab import OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES, TRACKED_FIELDS
+
+RANK_STEP = 1024
+TITLE_MAX = 200
+TEXT_FIELDS_MAX = {"metric": 200, "target": 200}
+EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "type",
+        "stage",
+        "role",
+        "points",
+        "status",
+        "assignee",
+        "sprint",
+        "epic",
+        "blocked",
+        "hypothesis",
+        "metric",
+        "target",
+        "outcome",
+        "result",
+    }
+)
+
+
+@dataclass
+class ProjectContext:
+    """What validating a story of one project needs to look up, loaded in a few queries."""
+
+    project: Project
+    stages: dict[str, Stage]
+    members: dict[int, Membership]
+    sprints: dict[int, Sprint]
+    epics: dict[str, Epic]
+
+    def stage_by_id(self, stage_id: int | None) -> Stage | None:
+        return next((s for s in self.stages.values() if s.id == stage_id), None)
+
+    def epic_by_id(self, epic_id: int | None) -> Epic | None:
+        return next((e for e in self.epics.values() if e.id == epic_id), None)
+
+    def member_by_email(self, email: str) -> Membership | None:
+        email = email.strip().lower()
+        return next((m for m in self.members.values() if m.account.email == email), None)
+
+
+def load_context(session: Session, project: Project) -> ProjectContext:
+    """Load the project's stages, members, sprints and epics for validation and display."""
+    stages = session.scalars(
+        select(Stage).where(Stage.project_id == project.id).order_by(Stage.position, Stage.id)
+    )
+    members = session.scalars(
+        select(Membership)
+        .where(Membership.project_id == project.id)
+        .options(selectinload(Membership.account), selectinload(Membership.role_rows))
+    )
+    sprints = session.scalars(
+        select(Sprint).where(Sprint.project_id == project.id).order_by(Sprint.start_date, Sprint.id)
+    )
+    epics = session.scalars(select(Epic).where(Epic.project_id == project.id).order_by(Epic.id))
+    return ProjectContext(
+        project=project,
+        stages={s.key: s for s in stages},
+        members={m.account_id: m for m in members},
+        sprints={s.id: s for s in sprints},
+        epics={e.key: e for e in epics},
+    )
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def clean_values(ctx: ProjectContext, values: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:
+    """Check and normalise story values; return (cleaned, per-field errors).
+
+    Accepted forms: stage and role keys, points as an int on the scale (None = unestimated),
+    status / type / outcome keys, assignee as an account id or a member's email, sprint as a
+    sprint id, epic as an epic key. Empty strings mean "none" for optional fields.
+    """
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in values:
+        if field not in EDITABLE_FIELDS:
+            errors[field] = f"{field!r} is not a field of a story."
+    for field, raw in values.items():
+        if field not in EDITABLE_FIELDS:
+            continue
+        value = _blank_to_none(raw)
+        if field == "title":
+            title = (raw or "").strip() if isinstance(raw, str) else ""
+            if not title:
+                errors[field] = "Enter a title."
+            elif len(title) > TITLE_MAX:
+                errors[field] = f"Keep the title under {TITLE_MAX} characters."
+            else:
+                cleaned[field] = title
+        elif field in ("description", "hypothesis", "result", "metric", "target"):
+            if value is not None and not isinstance(value, str):
+                errors[field] = "Enter text."
+                continue
+            text = value.strip() if value else None
+            limit = TEXT_FIELDS_MAX.get(field)
+            if text and limit and len(text) > limit:
+                errors[field] = f"Keep it under {limit} characters."
+            else:
+                cleaned[field] = text or None
+        elif field == "type":
+            if value not in STORY_TYPES:
+                errors[field] = f"Choose a type: {', '.join(STORY_TYPES)}."
+            else:
+                cleaned[field] = value
+        elif field == "status":
+            if value not in STATUSES:
+                errors[field] = f"Choose a status: {', '.join(STATUSES)}."
+            else:
+                cleaned[field] = value
+        elif field == "outcome":
+            if value is not None and value not in OUTCOMES:
+                errors[field] = f"Choose an outcome: {', '.join(OUTCOMES)}."
+            else:
+                cleaned[field] = value
+        elif field == "points":
+            if value is None:
+                cleaned[field] = None
+                continue
+            points = _as_int(value)
+            if points is None or points not in POINTS_SCALE:
+                scale = ", ".join(map(str, POINTS_SCALE))
+                errors[field] = f"Points are one of {scale}, or empty for unestimated."
+            else:
+                cleaned[field] = points
+        elif field == "role":
+            if value is not None and value not in ROLES:
+                errors[field] = f"{value!r} is not a functional role."
+            else:
+                cleaned[field] = value
+        elif field == "stage":
+            if value is None:
+                cleaned[field] = None
+            elif not isinstance(value, str) or value not in ctx.stages:
+                errors[field] = f"The project has no stage {value!r}."
+            else:
+                cleaned[field] = ctx.stages[value]
+        elif field == "assignee":
+            if value is None:
+                cleaned[field] = None
+                continue
+            member = None
+            account_id = _as_int(value)
+            if account_id is not None:
+                member = ctx.members.get(account_id)
+            elif isinstance(value, str):
+                member = ctx.member_by_email(value)
+            if member is None:
+                errors[field] = f"{value!r} is not a member of {ctx.project.key}."
+            elif member.access == "view":
+                errors[field] = f"{member.account.name} has view access only and cannot take work."
+            else:
+                cleaned[field] = member.account
+        elif field == "sprint":
+            if value is None:
+                cleaned[field] = None
+                continue
+            sprint_id = _as_int(value)
+            sprint = ctx.sprints.get(sprint_id) if sprint_id is not None else None
+            if sprint is None:
+                errors[field] = f"{ctx.project.key} has no sprint {value!r}."
+            else:
+                cleaned[field] = sprint
+        elif field == "epic":
+            if value is None:
+                cleaned[field] = None
+            elif not isinstance(value, str) or value not in ctx.epics:
+                errors[field] = f"{ctx.project.key} has no epic {value!r}."
+            else:
+                cleaned[field] = ctx.epics[value]
+        elif field == "blocked":
+            if not isinstance(raw, bool):
+                errors[field] = "Blocked is true or false."
+            else:
+                cleaned[field] = raw
+    return cleaned, errors
+
+
+def encode(field: str, value: Any) -> str | None:
+    """Return how a tracked field's value is stored in a StoryEvent."""
+    if value is None:
+        return None
+    if field in ("status", "role"):
+        return value
+    if field == "points":
+        return str(value)
+    if field == "stage":
+        return value.key
+    if field in ("sprint", "assignee"):
+        return str(value.id)
+    raise ValueError(f"{field} is not a tracked field")
+
+
+def current_tracked(ctx: ProjectContext, story: Story) -> dict[str, str | None]:
+    """Return the story's tracked fields, encoded as events store them."""
+    stage = ctx.stage_by_id(story.stage_id)
+    return {
+        "status": story.status,
+        "points": None if story.points is None else str(story.points),
+        "sprint": None if story.sprint_id is None else str(story.sprint_id),
+        "stage": None if stage is None else stage.key,
+        "role": story.role,
+        "assignee": None if story.assignee_id is None else str(story.assignee_id),
+    }
+
+
+def _experiment_rule(type_: str, status: str, outcome: str | None) -> dict[str, str]:
+    if type_ == "experiment" and status == "done" and outcome in (None, "pending"):
+        return {
+            "outcome": "An experiment is done only with an outcome: confirmed, refuted or "
+            "inconclusive. Record the outcome before moving it to Done."
+        }
+    return {}
+
+
+# --- operations --------------------------------------------------------------------------------
+
+
+def next_story_number(session: Session, project: Project) -> int:
+    """Hand out the project's next story number (FRAUD-42); concurrent callers get distinct ones."""
+    number = session.execute(
+        update(Project)
+        .where(Project.id == project.id)
+        .values(story_counter=Project.story_counter + 1)
+        .returning(Project.story_counter)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    project.story_counter = number
+    return number
+
+
+def bottom_rank(session: Session, project: Project) -> int:
+    """Return a rank below every story of the project."""
+    lowest = session.scalar(select(func.max(Story.rank)).where(Story.project_id == project.id))
+    return (lowest or 0) + RANK_STEP
+
+
+def create_story(
+    session: Session,
+    ctx: ProjectContext,
+    values: Mapping[str, Any],
+    *,
+    by: Account | None,
+    now: datetime,
+) -> Story:
+    """Add a story at the bottom of the backlog. Its initial values need no events: with no event a
+    field has held its value since the story was created (DOMAIN.md)."""
+    values = dict(values)
+    values.setdefault("title", "")
+    cleaned, errors = clean_values(ctx, values)
+    type_ = cleaned.get("type", "feature")
+    status = cleaned.get("status", "todo")
+    outcome = cleaned.get("outcome")
+    if type_ == "experiment" and outcome is None:
+        outcome = "pending"
+    if not errors:
+        errors.update(_experiment_rule(type_, status, outcome))
+        sprint = cleaned.get("sprint")
+        if sprint is not None and sprint.state == "closed":
+            errors["sprint"] = f"{sprint.name} is closed; pick a planned or active sprint."
+        stage = cleaned.get("stage")
+        if stage is not None and stage.archived:
+            errors["stage"] = f"The stage {stage.name} is archived."
+    if errors:
+        raise ValidationError(errors)
+    stage = cleaned.get("stage")
+    story = Story(
+        project_id=ctx.project.id,
+        number=next_story_number(session, ctx.project),
+        title=cleaned["title"],
+        description=cleaned.get("description"),
+        type=type_,
+        stage_id=stage.id if stage else None,
+        role=cleaned.get("role"),
+        points=cleaned.get("points"),
+        status=status,
+        rank=bottom_rank(session, ctx.project),
+        assignee_id=cleaned["assignee"].id if cleaned.get("assignee") else None,
+        sprint_id=cleaned["sprint"].id if cleaned.get("sprint") else None,
+        epic_id=cleaned["epic"].id if cleaned.get("epic") else None,
+        blocked=cleaned.get("blocked", False),
+        hypothesis=cleaned.get("hypothesis"),
+        metric=cleaned.get("metric"),
+        target=cleaned.get("target"),
+        outcome=outcome,
+        result=cleaned.get("result"),
+        version=1,
+        created_by_id=by.id if by else None,
+        updated_by_id=by.id if by else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(story)
+    session.flush()
+    return story
+
+
+def update_story(
+    session: Session,
+    ctx: ProjectContext,
+    story: Story,
+    changes: Mapping[str, Any],
+    *,
+    by: Account | None,
+    now: datetime,
+    base_version: int | None = None,
+) -> list[StoryEvent]:
+    """Apply `changes` to a story, writing one event per tracked field that changed.
+
+    With `base_version`, the edit is refused when the story has moved on since that version; the
+    UPDATE itself also carries WHERE version = <loaded>, so a concurrent writer cannot slip in
+    between the check and the write. Returns the events written (none when nothing changed).
+    """
+    if base_version is not None and base_version != story.version:
+        raise stale_error(session, ctx, story, base_version)
+    cleaned, errors = clean_values(ctx, changes)
+    if errors:
+        raise ValidationError(errors)
+
+    type_ = cleaned.get("type", story.type)
+    outcome = cleaned["outcome"] if "outcome" in cleaned else story.outcome
+    if type_ == "experiment" and outcome is None:
+        outcome = "pending"
+        cleaned["outcome"] = outcome
+    status = cleaned.get("status", story.status)
+    errors.update(_experiment_rule(type_, status, outcome))
+    sprint = cleaned.get("sprint")
+    if sprint is not None and sprint.id != story.sprint_id and sprint.state == "closed":
+        errors["sprint"] = f"{sprint.name} is closed; pick a planned or active sprint."
+    stage = cleaned.get("stage")
+    if stage is not None and stage.id != story.stage_id and stage.archived:
+        errors["stage"] = f"The stage {stage.name} is archived."
+    if errors:
+        raise ValidationError(errors)
+
+    before = current_tracked(ctx, story)
+    events: list[StoryEvent] = []
+    changed = False
+    for field, value in cleaned.items():
+        if field in TRACKED_FIELDS:
+            new = encode(field, value)
+            if new == before[field]:
+                continue
+            events.append(
+                StoryEvent(
+                    story_id=story.id,
+                    field=field,
+                    from_value=before[field],
+                    to_value=new,
+                    at=now,
+                    by_id=by.id if by else None,
+                )
+            )
+            _assign_tracked(story, field, value)
+            changed = True
+        else:
+            attribute = "epic_id" if field == "epic" else field
+            new_value = value.id if field == "epic" and value is not None else value
+            if getattr(story, attribute) != new_value:
+                setattr(story, attribute, new_value)
+                changed = True
+    if not changed:
+        return []
+    story.version = story.version + 1
+    story.updated_at = now
+    story.updated_by_id = by.id if by else None
+    session.add_all(events)
+    try:
+        session.flush()
+    except StaleDataError:
+        # The caller rolls back: the domain never ends a transaction.
+        raise StaleVersionError(
+            "Someone else changed this story at the same moment; reload it and try again.",
+            current_version=-1,
+        ) from None
+    return events
+
+
+def _assign_tracked(story: Story, field: str, value: Any) -> None:
+    # The only place tracked attributes of an existing story are assigned.
+    if field == "status":
+        story.status = value
+    elif field == "points":
+        story.points = value
+    elif field == "role":
+        story.role = value
+    elif field == "stage":
+        story.stage_id = value.id if value is not None else None
+    elif field == "sprint":
+        story.sprint_id = value.id if value is not None else None
+    elif field == "assignee":
+        story.assignee_id = value.id if value is not None else None
+
+
+def stale_error(
+    session: Session, ctx: ProjectContext, story: Story, base_version: int
+) -> StaleVersionError:
+    """Build the message for an edit based on an old version: who changed what, and when."""
+    who = "Someone"
+    if story.updated_by_id is not None:
+        member = ctx.members.get(story.updated_by_id)
+        if member is not None:
+            who = member.account.name
+        else:
+            account = session.get(Account, story.updated_by_id)
+            who = account.name if account else who
+    last_events = session.scalars(
+        select(StoryEvent)
+        .where(StoryEvent.story_id == story.id, StoryEvent.at == story.updated_at)
+        .order_by(StoryEvent.id)
+    ).all()
+    what = "changed it"
+    if last_events:
+        parts = [describe_change(ctx, e.field, e.from_value, e.to_value) for e in last_events]
+        what = "; ".join(parts)
+    return StaleVersionError(
+        f"{who} {what} since you opened it (you edited version {base_version}, it is now "
+        f"version {story.version}). Your change was not saved: check theirs, then try again.",
+        current_version=story.version,
+    )
+
+
+def display_value(ctx: ProjectContext, field: str, value: str | None) -> str:
+    """Return a stored event value in words (a sprint's name, a person's name, a stage name)."""
+    if value is None:
+        return {
+            "points": "unestimated",
+            "sprint": "the backlog",
+            "assignee": "nobody",
+            "stage": "no stage",
+            "role": "no role",
+        }.get(field, "none")
+    if field == "status":
+        return STATUSES.get(value, value)
+    if field == "role":
+        return ROLES.get(value, value)
+    if field == "stage":
+        stage = ctx.stages.get(value)
+        return stage.name if stage else value
+    if field == "points":
+        return f"{value} points" if value != "1" else "1 point"
+    if field == "sprint":
+        sprint = ctx.sprints.get(int(value))
+        return sprint.name if sprint else f"sprint {value}"
+    if field == "assignee":
+        member = ctx.members.get(int(value))
+        return member.account.name if member else "a former member"
+    return value
+
+
+def describe_change(ctx: ProjectContext, field: str, old: str | None, new: str | None) -> str:
+    """Describe one event in plain words: "moved it from In progress to Done"."""
+    old_text, new_text = display_value(ctx, field, old), display_value(ctx, field, new)
+    if field == "status":
+        return f"moved it from {old_text} to {new_text}"
+    if field == "sprint":
+        return f"moved it from {old_text} to {new_text}"
+    if field == "points":
+        return f"re-estimated it from {old_text} to {new_text}"
+    if field == "assignee":
+        return f"assigned it to {new_text}" if new else f"unassigned {old_text}"
+    return f"changed its {field} from {old_text} to {new_text}"
+
+
+def require_same_project(ctx: ProjectContext, story: Story) -> None:
+    """Refuse to work on a story of another project through this project's context."""
+    if story.project_id != ctx.project.id:
+        raise DomainError(f"That story is not part of {ctx.project.key}.")

@@ -1,0 +1,270 @@
+"""Import an interchange document: check everything, then write it all or nothing.
+
+Import restores a project's recorded past, so it writes story rows with their history verbatim
+(after `validate` has proven every field's chain of events consistent) rather than replaying edits
+through `domain.stories`, which records new changes as they happen.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from planner.domain import projects as project_rules
+from planner.domain.accounts import DEFAULT_HASH_METHOD, create_account, find_account
+from planner.interchange import ImportRefused, Problem
+from planner.interchange.validate import Plan, check_document
+from planner.models import (
+    Account,
+    Comment,
+    Epic,
+    Milestone,
+    MilestoneForecast,
+    Project,
+    Risk,
+    Sprint,
+    SprintCapacity,
+    Stage,
+    Story,
+    StoryEvent,
+    risk_story,
+)
+from planner.timeutil import utcnow
+
+EPIC_NUMBER_RE = re.compile(r"^E(\d+)$")
+
+
+def read_document(path: str | Path) -> Any:
+    """Read a JSON file; raise ImportRefused with a readable problem when it is not JSON."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ImportRefused([Problem("$", f"no file at {path}")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportRefused([Problem("$", f"cannot read {path}: {exc}")]) from None
+    return parse_document(text)
+
+
+def parse_document(text: str) -> Any:
+    """Parse JSON text; raise ImportRefused naming the line and column of a syntax error."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportRefused(
+            [Problem("$", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
+        ) from None
+
+
+def import_document(
+    session: Session, document: Any, *, hash_method: str = DEFAULT_HASH_METHOD
+) -> Project:
+    """Check `document` and write the project it describes; raise ImportRefused on any problem.
+
+    The caller commits. On ImportRefused nothing has been added to the session.
+    """
+    existing = set(session.scalars(select(Project.key)))
+    plan, problems = check_document(document, existing_project_keys=existing)
+    if plan is None:
+        raise ImportRefused(problems)
+    return write_plan(session, plan, hash_method=hash_method)
+
+
+def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_METHOD) -> Project:
+    """Write a checked plan in the session's transaction and return the new project."""
+    project = project_rules.create_project(
+        session,
+        key=plan.key,
+        name=plan.name,
+        description=plan.description,
+        timezone=plan.timezone,
+        working_days=plan.working_days,
+        holidays=plan.holidays,
+        sprint_length_days=plan.sprint_length_days,
+        slip_tolerance_days=plan.slip_tolerance_days,
+        stages=[(stage.key, stage.name) for stage in plan.stages],
+    )
+    if plan.created_at is not None:
+        project.created_at = plan.created_at
+    stages: dict[str, Stage] = {
+        stage.key: stage
+        for stage in session.scalars(select(Stage).where(Stage.project_id == project.id))
+    }
+    for stage_plan in plan.stages:
+        stages[stage_plan.key].archived = stage_plan.archived
+
+    accounts: dict[str, Account] = {}
+    for member in plan.members:
+        account = find_account(session, member.email)
+        if account is None:
+            account = create_account(
+                session,
+                email=member.email,
+                name=member.name,
+                password=None,
+                hash_method=hash_method,
+            )
+        accounts[member.email] = account
+        project_rules.add_member(
+            session, project, account, access=member.access, roles=member.roles
+        )
+
+    def account_id(email: str | None) -> int | None:
+        return accounts[email].id if email is not None else None
+
+    milestones: dict[str, Milestone] = {}
+    for m in plan.milestones:
+        milestone = Milestone(
+            project_id=project.id,
+            name=m.name,
+            description=m.description,
+            stage_id=stages[m.stage].id if m.stage else None,
+            baseline=m.baseline,
+            achieved=m.achieved,
+        )
+        milestone.forecasts = [
+            MilestoneForecast(
+                reported_on=f.reported_on, forecast=f.forecast, note=f.note, by_id=account_id(f.by)
+            )
+            for f in m.forecasts
+        ]
+        session.add(milestone)
+        milestones[m.name] = milestone
+
+    epics: dict[str, Epic] = {}
+    for e in plan.epics:
+        epic = Epic(
+            project_id=project.id,
+            key=e.key,
+            title=e.title,
+            description=e.description,
+            stage_id=stages[e.stage].id if e.stage else None,
+            archived=e.archived,
+        )
+        if e.milestone:
+            epic.milestone = milestones[e.milestone]
+        session.add(epic)
+        epics[e.key] = epic
+    project.epic_counter = max(
+        (int(m.group(1)) for key in epics if (m := EPIC_NUMBER_RE.match(key))), default=0
+    )
+
+    sprints: dict[str, Sprint] = {}
+    for s in plan.sprints:
+        sprint = Sprint(
+            project_id=project.id,
+            name=s.name,
+            goal=s.goal,
+            start_date=s.start,
+            end_date=s.end,
+            state=s.state,
+            started_at=s.started_at,
+            closed_at=s.closed_at,
+        )
+        sprint.capacities = [
+            SprintCapacity(account_id=account_id(email), points=points)
+            for email, points in s.capacity
+        ]
+        session.add(sprint)
+        sprints[s.name] = sprint
+    session.flush()
+
+    def encode(field: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        if field == "sprint":
+            return str(sprints[value].id)
+        if field == "assignee":
+            return str(accounts[value].id)
+        return str(value)
+
+    now = utcnow()
+    stories: dict[int, Story] = {}
+    for s in plan.stories:
+        story = Story(
+            project_id=project.id,
+            number=s.number,
+            title=s.title,
+            description=s.description,
+            type=s.type,
+            stage_id=stages[s.stage].id if s.stage else None,
+            role=s.role,
+            points=s.points,
+            status=s.status,
+            rank=s.rank,
+            assignee_id=account_id(s.assignee),
+            sprint_id=sprints[s.sprint].id if s.sprint else None,
+            epic_id=epics[s.epic].id if s.epic else None,
+            blocked=s.blocked,
+            hypothesis=s.hypothesis,
+            metric=s.metric,
+            target=s.target,
+            outcome=s.outcome,
+            result=s.result,
+            version=1,
+            created_at=s.created_at,
+            updated_at=max([s.created_at, *(event.at for event in s.history)])
+            if s.history
+            else s.created_at,
+        )
+        session.add(story)
+        stories[s.number] = story
+    project.story_counter = max(stories, default=0)
+    session.flush()
+
+    event_rows = [
+        {
+            "story_id": stories[s.number].id,
+            "field": event.field,
+            "from_value": encode(event.field, event.from_value),
+            "to_value": encode(event.field, event.to_value),
+            "at": event.at,
+            "by_id": account_id(event.by),
+        }
+        for s in plan.stories
+        for event in s.history
+    ]
+    if event_rows:
+        session.execute(insert(StoryEvent), event_rows)
+    comment_rows = [
+        {
+            "story_id": stories[s.number].id,
+            "author_id": account_id(comment.author),
+            "body": comment.body,
+            "created_at": comment.at,
+        }
+        for s in plan.stories
+        for comment in s.comments
+    ]
+    if comment_rows:
+        session.execute(insert(Comment), comment_rows)
+
+    for r in plan.risks:
+        risk = Risk(
+            project_id=project.id,
+            title=r.title,
+            description=r.description,
+            category=r.category,
+            likelihood=r.likelihood,
+            impact=r.impact,
+            owner_id=account_id(r.owner),
+            mitigation=r.mitigation,
+            status=r.status,
+            milestone_id=milestones[r.milestone].id if r.milestone else None,
+            review_on=r.review_on,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(risk)
+        session.flush()
+        if r.stories:
+            session.execute(
+                insert(risk_story),
+                [{"risk_id": risk.id, "story_id": stories[n].id} for n in r.stories],
+            )
+    session.flush()
+    return project

@@ -1,0 +1,32 @@
+"""The typed SQLAlchemy models, by area. Importing this package registers every table."""
+
+from planner.models.account import Account, ApiToken
+from planner.models.base import Base, UTCDateTime
+from planner.models.milestone import Milestone, MilestoneForecast
+from planner.models.project import Holiday, Membership, MembershipRole, Project, ShareLink, Stage
+from planner.models.risk import Risk, risk_story
+from planner.models.sprint import Sprint, SprintCapacity
+from planner.models.story import Comment, Epic, Story, StoryEvent
+
+__all__ = [
+    "Account",
+    "ApiToken",
+    "Base",
+    "Comment",
+    "Epic",
+    "Holiday",
+    "Membership",
+    "MembershipRole",
+    "Milestone",
+    "MilestoneForecast",
+    "Project",
+    "Risk",
+    "ShareLink",
+    "Sprint",
+    "SprintCapacity",
+    "Stage",
+    "Story",
+    "StoryEvent",
+    "UTCDateTime",
+    "risk_story",
+]

@@ -1,0 +1,113 @@
+"""HTML pages, one blueprint per area, and what every page shares (sign-in, CSRF, helpers)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import plotly
+from flask import Flask, abort, request, send_from_directory
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from sqlalchemy import select
+
+from planner import db, vocab
+from planner.errors import error_response, wants_json
+from planner.models import Account
+from planner.timeutil import as_utc, zone
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to see that page."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "basic"
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+PLOTLY_JS_DIR = Path(plotly.__file__).resolve().parent / "package_data"
+
+
+@login_manager.user_loader
+def load_account(session_token: str) -> Account | None:
+    """Return the active account whose current session token this is; None signs the user out."""
+    if not session_token:
+        return None
+    return db.session().scalar(
+        select(Account).where(
+            Account.session_token == session_token, Account.is_active_account.is_(True)
+        )
+    )
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if wants_json():
+        return error_response(401, "Sign in to use the API.")
+    from flask import flash, redirect, url_for
+
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def require_login() -> None:
+    """before_request hook for blueprints whose every page needs a signed-in user."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def render_markdown(text: str | None) -> Markup:
+    """Render Markdown to HTML with raw HTML escaped (never passed through)."""
+    if not text:
+        return Markup("")
+    return Markup(_markdown.render(text))
+
+
+def init_app(app: Flask) -> None:
+    """Attach sign-in, CSRF, template helpers, asset routes and the page blueprints."""
+    from planner.web import admin, auth, projects, stories
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(projects.bp)
+    app.register_blueprint(stories.bp)
+    app.register_blueprint(admin.bp)
+
+    @app.get("/assets/plotly.min.js")
+    def plotly_js():
+        """Serve the plotly.js bundle that ships inside the plotly package (no CDN)."""
+        if not (PLOTLY_JS_DIR / "plotly.min.js").is_file():
+            abort(404)
+        return send_from_directory(PLOTLY_JS_DIR, "plotly.min.js", max_age=86400)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    app.jinja_env.globals.update(
+        vocab=vocab,
+        today=date.today,
+    )
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["local_time"] = _local_time
+    app.jinja_env.filters["points"] = _points
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def _local_time(value: datetime | None, tz: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return as_utc(value).astimezone(zone(tz)).strftime(fmt)
+
+
+def _points(value: int | None) -> str:
+    return "–" if value is None else str(value)

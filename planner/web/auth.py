@@ -1,0 +1,107 @@
+"""Sign in, sign out, and a person's own account (password change)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from planner import db
+from planner.domain import ValidationError
+from planner.domain.accounts import authenticate, set_password
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email address.")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    remember = BooleanField("Keep me signed in on this device")
+    next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired("Enter your password.")])
+    new = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Enter a new password."),
+            Length(min=8, message="Use at least 8 characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[EqualTo("new", message="The two new passwords differ.")],
+    )
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return `target` when it is a path on this site, else None (no open redirects)."""
+    if not target:
+        return None
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or url_for("projects.index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        account = authenticate(db.session(), form.email.data, form.password.data)
+        if account is None:
+            form.password.errors.append("That email and password do not match an account.")
+        else:
+            login_user(account, remember=form.remember.data)
+            return redirect(safe_next(form.next.data) or url_for("projects.index"))
+    status = 200 if request.method == "GET" or not form.errors else 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        from werkzeug.security import check_password_hash
+
+        if not current_user.password_hash or not check_password_hash(
+            current_user.password_hash, form.current.data
+        ):
+            form.current.errors.append("That is not your current password.")
+        else:
+            try:
+                set_password(
+                    current_user,
+                    form.new.data,
+                    hash_method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"),
+                )
+            except ValidationError as exc:
+                form.new.errors.append(exc.errors["password"])
+            else:
+                db.session().commit()
+                # The session token changed: sign in again with it so this browser stays in.
+                login_user(current_user._get_current_object())
+                flash("Your password is changed. Other devices have been signed out.", "success")
+                return redirect(url_for("auth.account"))
+    status = 200 if request.method == "GET" or not form.errors else 422
+    return render_template("auth/account.html", form=form), status

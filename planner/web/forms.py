@@ -1,0 +1,235 @@
+"""Flask-WTF forms. They parse and carry CSRF; the domain decides what is valid, and its per-field
+messages are attached back to these fields so they show next to the input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from planner.domain.stories import ProjectContext
+from planner.models import Story
+from planner.vocab import (
+    ACCESS_LEVELS,
+    OUTCOMES,
+    POINTS_SCALE,
+    ROLES,
+    STATUSES,
+    STORY_TYPES,
+    WEEKDAY_NAMES,
+)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def attach_errors(form: FlaskForm, errors: Mapping[str, str]) -> list[str]:
+    """Put domain messages on the matching fields; return those that match no field."""
+    unmatched = []
+    for name, message in errors.items():
+        field: Field | None = getattr(form, name, None)
+        if isinstance(field, Field):
+            field.errors = [*field.errors, message] if isinstance(field.errors, list) else [message]
+        else:
+            unmatched.append(message)
+    return unmatched
+
+
+class StoryForm(FlaskForm):
+    title = StringField("Title")
+    type = SelectField("Type", choices=list(STORY_TYPES.items()), validate_choice=False)
+    stage = SelectField("ML stage", validate_choice=False)
+    role = SelectField("Role needed", validate_choice=False)
+    points = SelectField(
+        "Points",
+        choices=[("", "Unestimated"), *[(str(p), str(p)) for p in POINTS_SCALE]],
+        validate_choice=False,
+    )
+    status = SelectField("Status", choices=list(STATUSES.items()), validate_choice=False)
+    assignee = SelectField("Assignee", validate_choice=False)
+    sprint = SelectField("Sprint", validate_choice=False)
+    epic = SelectField("Epic", validate_choice=False)
+    blocked = BooleanField("Blocked")
+    description = TextAreaField("Description")
+    hypothesis = TextAreaField("Hypothesis")
+    metric = StringField("Metric")
+    target = StringField("Target")
+    outcome = SelectField("Outcome", choices=[("", "—"), *OUTCOMES.items()], validate_choice=False)
+    result = TextAreaField("Result")
+    version = HiddenField()
+
+    FIELDS = (
+        "title",
+        "type",
+        "stage",
+        "role",
+        "points",
+        "status",
+        "assignee",
+        "sprint",
+        "epic",
+        "blocked",
+        "description",
+        "hypothesis",
+        "metric",
+        "target",
+        "outcome",
+        "result",
+    )
+
+    def fill_choices(self, ctx: ProjectContext, story: Story | None = None) -> None:
+        """Offer the project's stages, members, open sprints and epics, plus the story's own
+        current values even when archived, closed or no longer a member, so saving an unrelated
+        field never changes them."""
+        stages = [
+            (s.key, s.name + (" (archived)" if s.archived else ""))
+            for s in ctx.stages.values()
+            if not s.archived or (story is not None and s.id == story.stage_id)
+        ]
+        self.stage.choices = [("", "No stage (cross-cutting)"), *stages]
+        self.role.choices = [("", "Any role"), *ROLES.items()]
+        members = sorted(
+            (m for m in ctx.members.values() if m.access != "view"),
+            key=lambda m: m.account.name.lower(),
+        )
+        assignees = [(str(m.account_id), m.account.name) for m in members]
+        if (
+            story is not None
+            and story.assignee_id
+            and story.assignee_id not in {m.account_id for m in members}
+        ):
+            current = ctx.members.get(story.assignee_id)
+            name = current.account.name if current else "Former member"
+            assignees.append((str(story.assignee_id), name))
+        self.assignee.choices = [("", "Nobody"), *assignees]
+        sprints = [
+            (str(s.id), f"{s.name} ({s.state})")
+            for s in ctx.sprints.values()
+            if s.state != "closed" or (story is not None and s.id == story.sprint_id)
+        ]
+        self.sprint.choices = [("", "Backlog"), *sprints]
+        epics = [
+            (e.key, f"{e.key} · {e.title}")
+            for e in ctx.epics.values()
+            if not e.archived or (story is not None and e.id == story.epic_id)
+        ]
+        self.epic.choices = [("", "No epic"), *epics]
+
+    def load(self, ctx: ProjectContext, story: Story) -> None:
+        """Fill the form from a story."""
+        stage = ctx.stage_by_id(story.stage_id)
+        epic = ctx.epic_by_id(story.epic_id)
+        self.title.data = story.title
+        self.type.data = story.type
+        self.stage.data = stage.key if stage else ""
+        self.role.data = story.role or ""
+        self.points.data = "" if story.points is None else str(story.points)
+        self.status.data = story.status
+        self.assignee.data = str(story.assignee_id) if story.assignee_id else ""
+        self.sprint.data = str(story.sprint_id) if story.sprint_id else ""
+        self.epic.data = epic.key if epic else ""
+        self.blocked.data = story.blocked
+        self.description.data = story.description or ""
+        self.hypothesis.data = story.hypothesis or ""
+        self.metric.data = story.metric or ""
+        self.target.data = story.target or ""
+        self.outcome.data = story.outcome or ""
+        self.result.data = story.result or ""
+        self.version.data = str(story.version)
+
+    def values(self) -> dict:
+        """Return the submitted values in the form the domain accepts."""
+        return {name: getattr(self, name).data for name in self.FIELDS}
+
+
+class QuickStoryForm(FlaskForm):
+    """The one-line create form on the project page."""
+
+    title = StringField("New story")
+    type = SelectField("Type", choices=list(STORY_TYPES.items()), validate_choice=False)
+    stage = SelectField("Stage", validate_choice=False)
+    points = SelectField(
+        "Points",
+        choices=[("", "–"), *[(str(p), str(p)) for p in POINTS_SCALE]],
+        validate_choice=False,
+    )
+
+
+class ProjectForm(FlaskForm):
+    key = StringField("Key", description="2 to 10 capital letters or digits, like FRAUD.")
+    name = StringField("Name")
+    description = TextAreaField("Description")
+    timezone = StringField(
+        "Timezone", default="UTC", description="IANA name, like Europe/Berlin or America/Chicago."
+    )
+    working_days = MultiCheckboxField(
+        "Working days",
+        choices=[(str(n), name) for n, name in WEEKDAY_NAMES.items()],
+        default=["1", "2", "3", "4", "5"],
+        validate_choice=False,
+    )
+    holidays = TextAreaField(
+        "Holidays", description="One date per line, as YYYY-MM-DD. Sprint charts skip them."
+    )
+    sprint_length_days = IntegerField(
+        "Default sprint length (days)", default=14, validators=[Optional()]
+    )
+    slip_tolerance_days = IntegerField(
+        "Milestone slip tolerance (days)",
+        default=7,
+        validators=[Optional()],
+        description="A milestone slipping more than this is late rather than at risk.",
+    )
+
+
+class MemberForm(FlaskForm):
+    email = EmailField("Email")
+    access = SelectField("Access", choices=list(ACCESS_LEVELS.items()), validate_choice=False)
+    roles = MultiCheckboxField(
+        "Functional roles", choices=list(ROLES.items()), validate_choice=False
+    )
+
+
+class MemberEditForm(FlaskForm):
+    access = SelectField("Access", choices=list(ACCESS_LEVELS.items()), validate_choice=False)
+    roles = MultiCheckboxField(
+        "Functional roles", choices=list(ROLES.items()), validate_choice=False
+    )
+
+
+class StageForm(FlaskForm):
+    key = StringField("Key", description="Lowercase, like safety_review. It never changes.")
+    name = StringField("Name")
+
+
+class AccountForm(FlaskForm):
+    email = EmailField("Email")
+    name = StringField("Name")
+    password = PasswordField(
+        "Password", description="At least 8 characters. Leave empty to set it later."
+    )
+    is_admin = BooleanField("Site admin")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[InputRequired("Enter a password.")])
+
+
+class EmptyForm(FlaskForm):
+    """A form with only its CSRF token, for buttons that post."""

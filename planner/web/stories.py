@@ -1,0 +1,143 @@
+"""Story pages: the full create form and a story's page (its form, read-only for view members,
+and its history in plain words)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from planner import db
+from planner.authz import project_route
+from planner.domain import StaleVersionError, ValidationError
+from planner.domain.access import ProjectAccess
+from planner.domain.stories import (
+    ProjectContext,
+    create_story,
+    describe_change,
+    load_context,
+    update_story,
+)
+from planner.models import Story, StoryEvent
+from planner.timeutil import utcnow
+from planner.web import require_login
+from planner.web.forms import StoryForm, attach_errors
+
+bp = Blueprint("stories", __name__)
+bp.before_request(require_login)
+
+
+@bp.route("/projects/<key>/stories/new", methods=["GET", "POST"])
+@project_route(write="edit")
+def new(access: ProjectAccess):
+    if not access.can_edit:
+        abort(403, description="View members cannot create stories.")
+    session = db.session()
+    ctx = load_context(session, access.project)
+    form = StoryForm()
+    form.fill_choices(ctx)
+    if request.method == "GET":
+        form.stage.data = request.args.get("stage", "")
+        form.type.data = request.args.get("type", "feature")
+        return render_template(
+            "stories/form.html", access=access, project=access.project, form=form, story=None
+        )
+    if form.validate():
+        try:
+            story = create_story(session, ctx, form.values(), by=current_user, now=utcnow())
+        except ValidationError as exc:
+            session.rollback()
+            attach_errors(form, exc.errors)
+        else:
+            session.commit()
+            key = story.key_in(access.project.key)
+            flash(f"{key} created.", "success")
+            return redirect(url_for("stories.show", key=access.project.key, number=story.number))
+    return (
+        render_template(
+            "stories/form.html", access=access, project=access.project, form=form, story=None
+        ),
+        422,
+    )
+
+
+def _load_story(access: ProjectAccess, number: int) -> Story:
+    story = db.session().scalar(
+        select(Story)
+        .where(Story.project_id == access.project.id, Story.number == number)
+        .options(selectinload(Story.events).selectinload(StoryEvent.by))
+    )
+    if story is None:
+        abort(404)
+    return story
+
+
+def history_lines(ctx: ProjectContext, story: Story) -> list[dict]:
+    """Return the story's events, newest first, in plain words."""
+    lines = []
+    for event in reversed(story.events):
+        lines.append(
+            {
+                "at": event.at,
+                "who": event.by.name if event.by else "Someone",
+                "what": describe_change(ctx, event.field, event.from_value, event.to_value),
+            }
+        )
+    return lines
+
+
+@bp.route("/projects/<key>/stories/<int:number>", methods=["GET", "POST"])
+@project_route(write="edit")
+def show(access: ProjectAccess, number: int):
+    session = db.session()
+    story = _load_story(access, number)
+    ctx = load_context(session, access.project)
+    form = StoryForm()
+    form.fill_choices(ctx, story)
+    conflict = None
+    status = 200
+    if request.method == "GET":
+        form.load(ctx, story)
+    elif form.validate():
+        try:
+            base = int(form.version.data or 0)
+        except ValueError:
+            base = 0
+        try:
+            update_story(
+                session, ctx, story, form.values(), by=current_user, now=utcnow(), base_version=base
+            )
+        except StaleVersionError as exc:
+            session.rollback()
+            story = _load_story(access, number)
+            conflict = exc.message
+            # The user has now seen the other change; saving again applies theirs on top of it.
+            form.version.data = str(story.version)
+            status = 409
+        except ValidationError as exc:
+            session.rollback()
+            attach_errors(form, exc.errors)
+            status = 422
+        else:
+            session.commit()
+            flash(f"{story.key_in(access.project.key)} saved.", "success")
+            return redirect(url_for("stories.show", key=access.project.key, number=number))
+    else:
+        status = 400
+    current = StoryForm(formdata=None)
+    current.fill_choices(ctx, story)
+    current.load(ctx, story)
+    return (
+        render_template(
+            "stories/form.html",
+            access=access,
+            project=access.project,
+            form=form,
+            story=story,
+            current=current,
+            conflict=conflict,
+            history=history_lines(ctx, story),
+        ),
+        status,
+    )
