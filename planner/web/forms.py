@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -18,6 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -32,6 +34,12 @@ from planner.vocab import (
     STORY_TYPES,
     WEEKDAY_NAMES,
 )
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Turn (value, label) pairs, or a key -> name mapping, into select options."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    return [SelectChoice(value, label) for value, label in items]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -53,15 +61,15 @@ def attach_errors(form: FlaskForm, errors: Mapping[str, str]) -> list[str]:
 
 class StoryForm(FlaskForm):
     title = StringField("Title")
-    type = SelectField("Type", choices=list(STORY_TYPES.items()), validate_choice=False)
+    type = SelectField("Type", choices=options(STORY_TYPES), validate_choice=False)
     stage = SelectField("ML stage", validate_choice=False)
     role = SelectField("Role needed", validate_choice=False)
     points = SelectField(
         "Points",
-        choices=[("", "Unestimated"), *[(str(p), str(p)) for p in POINTS_SCALE]],
+        choices=options([("", "Unestimated"), *[(str(p), str(p)) for p in POINTS_SCALE]]),
         validate_choice=False,
     )
-    status = SelectField("Status", choices=list(STATUSES.items()), validate_choice=False)
+    status = SelectField("Status", choices=options(STATUSES), validate_choice=False)
     assignee = SelectField("Assignee", validate_choice=False)
     sprint = SelectField("Sprint", validate_choice=False)
     epic = SelectField("Epic", validate_choice=False)
@@ -70,7 +78,9 @@ class StoryForm(FlaskForm):
     hypothesis = TextAreaField("Hypothesis")
     metric = StringField("Metric")
     target = StringField("Target")
-    outcome = SelectField("Outcome", choices=[("", "—"), *OUTCOMES.items()], validate_choice=False)
+    outcome = SelectField(
+        "Outcome", choices=options([("", "—"), *OUTCOMES.items()]), validate_choice=False
+    )
     result = TextAreaField("Result")
     version = HiddenField()
 
@@ -102,8 +112,8 @@ class StoryForm(FlaskForm):
             for s in ctx.stages.values()
             if not s.archived or (story is not None and s.id == story.stage_id)
         ]
-        self.stage.choices = [("", "No stage (cross-cutting)"), *stages]
-        self.role.choices = [("", "Any role"), *ROLES.items()]
+        self.stage.choices = options([("", "No stage (cross-cutting)"), *stages])
+        self.role.choices = options([("", "Any role"), *ROLES.items()])
         members = sorted(
             (m for m in ctx.members.values() if m.access != "view"),
             key=lambda m: m.account.name.lower(),
@@ -117,19 +127,19 @@ class StoryForm(FlaskForm):
             current = ctx.members.get(story.assignee_id)
             name = current.account.name if current else "Former member"
             assignees.append((str(story.assignee_id), name))
-        self.assignee.choices = [("", "Nobody"), *assignees]
+        self.assignee.choices = options([("", "Nobody"), *assignees])
         sprints = [
             (str(s.id), f"{s.name} ({s.state})")
             for s in ctx.sprints.values()
             if s.state != "closed" or (story is not None and s.id == story.sprint_id)
         ]
-        self.sprint.choices = [("", "Backlog"), *sprints]
+        self.sprint.choices = options([("", "Backlog"), *sprints])
         epics = [
             (e.key, f"{e.key} · {e.title}")
             for e in ctx.epics.values()
             if not e.archived or (story is not None and e.id == story.epic_id)
         ]
-        self.epic.choices = [("", "No epic"), *epics]
+        self.epic.choices = options([("", "No epic"), *epics])
 
     def load(self, ctx: ProjectContext, story: Story) -> None:
         """Fill the form from a story."""
@@ -154,19 +164,24 @@ class StoryForm(FlaskForm):
         self.version.data = str(story.version)
 
     def values(self) -> dict:
-        """Return the submitted values in the form the domain accepts."""
-        return {name: getattr(self, name).data for name in self.FIELDS}
+        """Return the submitted values in the form the domain accepts. Fields the request left out
+        are left out (not cleared); an unchecked checkbox is never sent, so it counts as False."""
+        return {
+            name: self[name].data
+            for name in self.FIELDS
+            if self[name].name in request.form or isinstance(self[name], BooleanField)
+        }
 
 
 class QuickStoryForm(FlaskForm):
     """The one-line create form on the project page."""
 
     title = StringField("New story")
-    type = SelectField("Type", choices=list(STORY_TYPES.items()), validate_choice=False)
+    type = SelectField("Type", choices=options(STORY_TYPES), validate_choice=False)
     stage = SelectField("Stage", validate_choice=False)
     points = SelectField(
         "Points",
-        choices=[("", "–"), *[(str(p), str(p)) for p in POINTS_SCALE]],
+        choices=options([("", "–"), *[(str(p), str(p)) for p in POINTS_SCALE]]),
         validate_choice=False,
     )
 
@@ -180,7 +195,7 @@ class ProjectForm(FlaskForm):
     )
     working_days = MultiCheckboxField(
         "Working days",
-        choices=[(str(n), name) for n, name in WEEKDAY_NAMES.items()],
+        choices=options((str(n), name) for n, name in WEEKDAY_NAMES.items()),
         default=["1", "2", "3", "4", "5"],
         validate_choice=False,
     )
@@ -200,17 +215,13 @@ class ProjectForm(FlaskForm):
 
 class MemberForm(FlaskForm):
     email = EmailField("Email")
-    access = SelectField("Access", choices=list(ACCESS_LEVELS.items()), validate_choice=False)
-    roles = MultiCheckboxField(
-        "Functional roles", choices=list(ROLES.items()), validate_choice=False
-    )
+    access = SelectField("Access", choices=options(ACCESS_LEVELS), validate_choice=False)
+    roles = MultiCheckboxField("Functional roles", choices=options(ROLES), validate_choice=False)
 
 
 class MemberEditForm(FlaskForm):
-    access = SelectField("Access", choices=list(ACCESS_LEVELS.items()), validate_choice=False)
-    roles = MultiCheckboxField(
-        "Functional roles", choices=list(ROLES.items()), validate_choice=False
-    )
+    access = SelectField("Access", choices=options(ACCESS_LEVELS), validate_choice=False)
+    roles = MultiCheckboxField("Functional roles", choices=options(ROLES), validate_choice=False)
 
 
 class StageForm(FlaskForm):

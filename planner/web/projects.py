@@ -29,6 +29,7 @@ from planner.web.forms import (
     QuickStoryForm,
     StageForm,
     attach_errors,
+    options,
 )
 
 bp = Blueprint("projects", __name__)
@@ -94,6 +95,9 @@ def _settings_values(form: ProjectForm) -> tuple[dict, dict[str, str]]:
         if form[field].errors or values[field] is None:
             errors[field] = "Enter a whole number."
             form[field].errors = []
+    # Report every problem at once, not only the ones the form itself could see.
+    checked = {k: v for k, v in values.items() if k not in errors}
+    errors = {**rules.check_settings(checked), **errors}
     return {**values, "holidays": holidays}, errors
 
 
@@ -130,9 +134,9 @@ def show(access: ProjectAccess):
     session = db.session()
     ctx = load_context(session, access.project)
     form = QuickStoryForm()
-    form.stage.choices = [("", "No stage")] + [
-        (s.key, s.name) for s in ctx.stages.values() if not s.archived
-    ]
+    form.stage.choices = options(
+        [("", "No stage"), *((s.key, s.name) for s in ctx.stages.values() if not s.archived)]
+    )
     status = 200
     if request.method == "POST":
         from planner.domain.stories import create_story

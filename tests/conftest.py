@@ -1,0 +1,184 @@
+"""Fixtures: the app on a real database (SQLite by default, PostgreSQL when
+PLANNER_TEST_DATABASE_URL is set), emptied after every test; a session; clients signed in per
+access level; a query counter. CSRF stays on: clients fetch and send the token like a browser."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import Session
+
+from planner import create_app
+from planner.db import get_db
+from planner.models import Account, Base, Project
+from tests import factories
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("PLANNER_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'planner-test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url: str) -> Iterator[None]:
+    """Create the tables once per run (migrations are tested on their own, in test_migrations)."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            Base.metadata.drop_all(conn)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield
+
+
+def _empty_all_tables(app: Flask) -> None:
+    engine = get_db(app).engine
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def app(database_url: str, _schema: None, tmp_path) -> Iterator[Flask]:
+    app = create_app("testing", DATABASE_URL=database_url, INSTANCE_PATH=str(tmp_path / "instance"))
+    yield app
+    _empty_all_tables(app)
+    get_db(app).dispose()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A session of its own (not the request's): tests add, flush and commit through it."""
+    session = get_db(app).sessionmaker()
+    yield session
+    session.close()
+
+
+class Client(FlaskClient):
+    """A test client that behaves like a browser about CSRF: it reads the token from a page."""
+
+    _csrf: str | None = None
+
+    def csrf_token(self) -> str:
+        if self._csrf is None:
+            page = self.get("/login", follow_redirects=True).get_data(as_text=True)
+            match = CSRF_META.search(page)
+            assert match, "the page has no csrf-token meta tag"
+            self._csrf = match.group(1)
+        return self._csrf
+
+    def post_form(self, url: str, data: dict | None = None, **kwargs):
+        """POST a form with the CSRF token, as the page's form would."""
+        payload = {"csrf_token": self.csrf_token(), **(data or {})}
+        return self.post(url, data=payload, **kwargs)
+
+    def api(self, method: str, url: str, json=None, **kwargs):
+        """Call the JSON API with the X-CSRFToken header, as planner's scripts do."""
+        headers = {"X-CSRFToken": self.csrf_token(), **kwargs.pop("headers", {})}
+        return self.open(url, method=method, json=json, headers=headers, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask) -> Client:
+    app.test_client_class = Client
+    return app.test_client()
+
+
+def sign_in(app: Flask, account: Account) -> Client:
+    """Return a client whose session belongs to `account` (as Flask-Login stores it)."""
+    app.test_client_class = Client
+    client = app.test_client()
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = account.session_token
+        flask_session["_fresh"] = True
+    return client
+
+
+@dataclass
+class Team:
+    """A project with one person at each access level and an outsider."""
+
+    project: Project
+    manager: Account
+    editor: Account
+    viewer: Account
+    outsider: Account
+
+    def account(self, level: str) -> Account:
+        return {
+            "manage": self.manager,
+            "edit": self.editor,
+            "view": self.viewer,
+            "none": self.outsider,
+        }[level]
+
+
+@pytest.fixture
+def team(db_session: Session) -> Team:
+    manager = factories.account(db_session, "maya@example.com", "Maya Okafor")
+    editor = factories.account(db_session, "priya@example.com", "Priya Raman")
+    viewer = factories.account(db_session, "helen@example.com", "Helen Brooks")
+    outsider = factories.account(db_session, "otto@example.com", "Otto Outsider")
+    project = factories.project(db_session, "FRAUD", "Card fraud detection", owner=manager)
+    factories.member(db_session, project, editor, "edit", ["data_scientist"])
+    factories.member(db_session, project, viewer, "view", ["stakeholder"])
+    db_session.commit()
+    return Team(project, manager, editor, viewer, outsider)
+
+
+@pytest.fixture
+def clients(app: Flask, team: Team) -> dict[str, Client]:
+    """Signed-in clients per access level: manage, edit, view, and none (not a member)."""
+    return {
+        level: sign_in(app, team.account(level)) for level in ("manage", "edit", "view", "none")
+    }
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Flask):
+    """Context manager counting the SQL statements the app's engine runs inside it."""
+    engine = get_db(app).engine
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+
+        def listener(conn, cursor, statement, parameters, context, executemany):
+            counter.statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+
+    return counting

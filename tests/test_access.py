@@ -1,0 +1,169 @@
+"""Access is decided in one place: the whole matrix of project routes by access level.
+
+Non-members get 404 for everything of a project; view members read and get 403 on every write;
+edit members change stories; manage members also change settings, stages and members.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from planner.models import Membership, Project, Stage, Story
+from tests import factories
+
+OK = {200, 201, 302}
+
+
+def _story_form(version: int = 1) -> dict:
+    return {
+        "title": "Edited title",
+        "type": "feature",
+        "status": "todo",
+        "points": "3",
+        "version": str(version),
+    }
+
+
+# (method, url, payload, minimum level that may do it)
+ROUTES = [
+    ("GET", "/projects/FRAUD", None, "view"),
+    ("GET", "/projects/FRAUD/stories/1", None, "view"),
+    ("GET", "/projects/FRAUD/members", None, "view"),
+    ("GET", "/projects/FRAUD/stories/new", None, "edit"),
+    ("GET", "/projects/FRAUD/settings", None, "manage"),
+    ("POST", "/projects/FRAUD", {"title": "Quick story", "type": "feature"}, "edit"),
+    ("POST", "/projects/FRAUD/stories/new", {"title": "Full story", "type": "bug"}, "edit"),
+    ("POST", "/projects/FRAUD/stories/1", _story_form(), "edit"),
+    (
+        "POST",
+        "/projects/FRAUD/settings",
+        {
+            "name": "Renamed",
+            "timezone": "UTC",
+            "working_days": ["1", "2"],
+            "sprint_length_days": "10",
+            "slip_tolerance_days": "3",
+        },
+        "manage",
+    ),
+    (
+        "POST",
+        "/projects/FRAUD/stages",
+        {"stage-key": "safety_review", "stage-name": "Safety review"},
+        "manage",
+    ),
+    ("POST", "/projects/FRAUD/stages/modeling", {"action": "rename", "name": "Training"}, "manage"),
+    (
+        "POST",
+        "/projects/FRAUD/members",
+        {"add-email": "otto@example.com", "add-access": "view"},
+        "manage",
+    ),
+    ("API GET", "/api/v1/projects/FRAUD", None, "view"),
+    ("API GET", "/api/v1/projects/FRAUD/stories", None, "view"),
+    ("API GET", "/api/v1/stories/FRAUD-1", None, "view"),
+    ("API POST", "/api/v1/projects/FRAUD/stories", {"title": "From the API"}, "edit"),
+    ("API PATCH", "/api/v1/stories/FRAUD-1", {"version": 1, "status": "in_progress"}, "edit"),
+    ("API GET", "/api/v1/projects/FRAUD/export", None, "manage"),
+]
+RANK = {"none": 0, "view": 1, "edit": 2, "manage": 3}
+
+
+@pytest.fixture
+def story_one(db_session, team):
+    story = factories.story(db_session, team.project, team.editor, title="Original", points=3)
+    db_session.commit()
+    return story
+
+
+def call(client, method: str, url: str, payload):
+    if method == "GET":
+        return client.get(url)
+    if method == "POST":
+        return client.post_form(url, payload)
+    verb = method.split()[1]
+    return client.api(verb, url, json=payload)
+
+
+@pytest.mark.parametrize("level", ["none", "view", "edit", "manage"])
+@pytest.mark.parametrize(("method", "url", "payload", "needs"), ROUTES)
+def test_access_matrix(clients, story_one, level, method, url, payload, needs):
+    response = call(clients[level], method, url, payload)
+    if level == "none":
+        assert response.status_code == 404, response.get_data(as_text=True)[:300]
+    elif RANK[level] >= RANK[needs]:
+        assert response.status_code in OK, response.get_data(as_text=True)[:500]
+    else:
+        assert response.status_code == 403, response.get_data(as_text=True)[:300]
+
+
+def test_a_project_that_does_not_exist_answers_like_one_you_cannot_see(clients, story_one):
+    for url in ("/projects/NOPE", "/projects/NOPE/stories/1", "/api/v1/stories/NOPE-1"):
+        assert clients["manage"].get(url).status_code == 404
+    assert clients["manage"].get("/projects/FRAUD/stories/999").status_code == 404
+    assert clients["manage"].get("/api/v1/stories/FRAUD-999").status_code == 404
+    assert clients["manage"].get("/api/v1/stories/not-a-key").status_code == 404
+
+
+def test_refused_writes_change_nothing(clients, db_session, team, story_one):
+    for method, url, payload, _needs in ROUTES:
+        if method.endswith("GET"):
+            continue
+        for level in ("none", "view"):
+            call(clients[level], method, url, payload)
+    db_session.expire_all()
+    assert db_session.scalar(select(func.count(Story.id))) == 1
+    story = db_session.get(Story, story_one.id)
+    assert (story.title, story.version, story.status) == ("Original", 1, "todo")
+    assert db_session.scalar(select(Project.name)) == "Card fraud detection"
+    assert db_session.scalar(select(func.count(Stage.id)).where(Stage.key == "safety_review")) == 0
+    assert db_session.scalar(select(func.count(Membership.id))) == 3
+
+
+def test_view_members_see_no_edit_controls(clients, story_one):
+    project_page = clients["view"].get("/projects/FRAUD").get_data(as_text=True)
+    assert "Add story" not in project_page
+    assert "Full story form" not in project_page
+    story_page = clients["view"].get("/projects/FRAUD/stories/1").get_data(as_text=True)
+    assert "You have view access" in story_page
+    assert "<fieldset disabled" in story_page
+    assert ">Save<" not in story_page
+    members_page = clients["view"].get("/projects/FRAUD/members").get_data(as_text=True)
+    assert "Add a member" not in members_page
+    assert "Settings" not in clients["edit"].get("/projects/FRAUD").get_data(as_text=True)
+
+
+def test_only_site_admins_reach_user_administration(app, db_session, clients, team):
+    for level in ("manage", "edit", "view", "none"):
+        assert clients[level].get("/admin/users").status_code == 403
+    admin = factories.account(db_session, "root@example.com", "Site Admin", admin=True)
+    db_session.commit()
+    from tests.conftest import sign_in
+
+    assert sign_in(app, admin).get("/admin/users").status_code == 200
+    # A site admin is not a member of FRAUD, so sees nothing of it.
+    assert sign_in(app, admin).get("/projects/FRAUD").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("POST", "/projects/FRAUD"),
+        ("POST", "/projects/FRAUD/stories/1"),
+        ("API PATCH", "/api/v1/stories/FRAUD-1"),
+        ("API POST", "/api/v1/projects/FRAUD/stories"),
+    ],
+)
+def test_writes_without_the_csrf_token_are_refused(clients, db_session, story_one, method, url):
+    client = clients["manage"]
+    if method == "POST":
+        response = client.post(url, data={"title": "no token", "version": "1"})
+    else:
+        response = client.open(
+            url, method=method.split()[1], json={"title": "no token", "version": 1}
+        )
+    assert response.status_code == 400
+    db_session.expire_all()
+    assert db_session.scalar(select(func.count(Story.id))) == 1
+    assert db_session.get(Story, story_one.id).title == "Original"
