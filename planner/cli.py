@@ -235,7 +235,11 @@ def quickstart_command(host: str, port: int) -> None:
     for line in lines:
         click.echo(line)
     click.echo("Press Ctrl+C to stop.")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # Flask ignores app.run() inside its own CLI, so serve with werkzeug directly (no reloader,
+    # no debugger: this is for trying planner out, `gunicorn wsgi:app` is for production).
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 def init_app(app: Flask) -> None:

@@ -320,7 +320,9 @@ def check_document(
     plan.stories = _check_stories(
         c, top.get("stories"), plan.key, stage_keys, members, epic_keys, sprint_names
     )
-    story_numbers = {story.number for story in plan.stories}
+    # References are checked against what the document lists, so one invalid story does not
+    # also make every risk that names it report "not found".
+    story_numbers = _listed_story_numbers(top.get("stories"), plan.key)
     plan.milestones = _check_milestones(c, top.get("milestones"), stage_keys, members)
     plan.risks = _check_risks(
         c, top.get("risks"), plan.key, members, story_numbers, milestone_names
@@ -328,6 +330,17 @@ def check_document(
     if c.problems:
         return None, c.problems
     return plan, []
+
+
+def _listed_story_numbers(items: Any, project_key: str) -> set[int]:
+    numbers: set[int] = set()
+    prefix = f"{project_key}-"
+    if isinstance(items, list):
+        for item in items:
+            key = item.get("key") if isinstance(item, dict) else None
+            if isinstance(key, str) and key.startswith(prefix) and key[len(prefix) :].isdigit():
+                numbers.add(int(key[len(prefix) :]))
+    return numbers
 
 
 def _collect_names(c: _Checker, path: str, items: Any, name_field: str) -> set[str]:

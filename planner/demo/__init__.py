@@ -1,0 +1,175 @@
+"""The demo project: a realistic ML team's project shipped as an interchange file (demo.json),
+moved by whole weeks at install time so that its active sprint is running today.
+
+demo.json is written by `python -m planner.demo.generate`; edit the generator, not the file.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from planner.domain.accounts import DEFAULT_HASH_METHOD, find_account
+from planner.interchange.importer import import_document
+from planner.models import Project
+from planner.timeutil import iso_utc, local_date, parse_iso_datetime, utcnow
+
+DEMO_FILE = Path(__file__).resolve().parent / "demo.json"
+DEMO_PASSWORD = "planner-demo"
+# Who to sign in as to see each side of planner.
+SIGN_INS: tuple[tuple[str, str], ...] = (
+    ("maya@example.com", "scrum master, manage access, site admin"),
+    ("priya@example.com", "data scientist, edit access"),
+    ("helen@example.com", "stakeholder, view access"),
+)
+SITE_ADMIN = "maya@example.com"
+# The active sprint is placed so that today is one of its days 4..10 (counting its first day as
+# 0): always inside the sprint, and after the last recorded event (day 3).
+FIRST_DAY_OFFSET, LAST_DAY_OFFSET = 4, 10
+
+
+def load_demo_document() -> dict[str, Any]:
+    """Return the demo document exactly as shipped."""
+    return json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+
+
+def weeks_to_shift(active_start: date, today: date) -> int:
+    """Return the days (a multiple of 7) to move the demo so that today falls on days 4..10 of the
+    active sprint. Whole weeks keep every weekday, and so every working day, where it was."""
+    offset = (today - active_start).days
+    weeks = math.ceil((offset - LAST_DAY_OFFSET) / 7)
+    return 7 * weeks
+
+
+def shift_document(document: dict[str, Any], days: int) -> dict[str, Any]:
+    """Return a copy of an interchange document with every date and timestamp moved by `days`."""
+    doc = copy.deepcopy(document)
+    delta = timedelta(days=days)
+
+    def d(value: str | None) -> str | None:
+        return None if value is None else (date.fromisoformat(value) + delta).isoformat()
+
+    def t(value: str | None) -> str | None:
+        return None if value is None else iso_utc(parse_iso_datetime(value) + delta)
+
+    project = doc["project"]
+    project["holidays"] = [d(day) for day in project.get("holidays", [])]
+    if project.get("created_at"):
+        project["created_at"] = t(project["created_at"])
+    for sprint in doc.get("sprints", []):
+        sprint["start"], sprint["end"] = d(sprint["start"]), d(sprint["end"])
+        sprint["started_at"] = t(sprint.get("started_at"))
+        sprint["closed_at"] = t(sprint.get("closed_at"))
+    for story in doc.get("stories", []):
+        story["created_at"] = t(story["created_at"])
+        for event in story.get("history", []):
+            event["at"] = t(event["at"])
+        for comment in story.get("comments", []):
+            comment["at"] = t(comment["at"])
+    for milestone in doc.get("milestones", []):
+        milestone["baseline"] = d(milestone["baseline"])
+        milestone["achieved"] = d(milestone.get("achieved"))
+        for forecast in milestone.get("forecasts", []):
+            forecast["reported_on"] = d(forecast["reported_on"])
+            forecast["forecast"] = d(forecast["forecast"])
+    for risk in doc.get("risks", []):
+        risk["review_on"] = d(risk.get("review_on"))
+    return doc
+
+
+def latest_moment(document: dict[str, Any]) -> datetime | None:
+    """Return the latest timestamp recorded anywhere in the document."""
+    moments = [
+        parse_iso_datetime(value)
+        for sprint in document.get("sprints", [])
+        for value in (sprint.get("started_at"), sprint.get("closed_at"))
+        if value
+    ]
+    for story in document.get("stories", []):
+        moments.append(parse_iso_datetime(story["created_at"]))
+        moments.extend(parse_iso_datetime(e["at"]) for e in story.get("history", []))
+        moments.extend(parse_iso_datetime(c["at"]) for c in story.get("comments", []))
+    return max(moments, default=None)
+
+
+def dated_demo(now: datetime | None = None) -> dict[str, Any]:
+    """Return the demo document moved so that its active sprint is running at `now`."""
+    document = load_demo_document()
+    now = now or utcnow()
+    today = local_date(now, document["project"]["timezone"])
+    active = next(s for s in document["sprints"] if s["state"] == "active")
+    shifted = shift_document(document, weeks_to_shift(date.fromisoformat(active["start"]), today))
+    latest = latest_moment(shifted)
+    if latest is not None and latest > now:
+        # Only possible in the first hours of day 4; a week earlier keeps the past in the past.
+        shifted = shift_document(shifted, -7)
+    return shifted
+
+
+@dataclass
+class DemoResult:
+    project_key: str
+    created: bool
+    sign_in_lines: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.created:
+            return f"Demo project {self.project_key} imported; its active sprint is running today."
+        return f"Demo project {self.project_key} is already there; nothing changed."
+
+    def sign_ins(self) -> list[str]:
+        return self.sign_in_lines
+
+
+def install_demo(
+    session: Session, *, hash_method: str = DEFAULT_HASH_METHOD, now: datetime | None = None
+) -> DemoResult:
+    """Import the demo project unless it exists; give the demo accounts the demo password.
+
+    Idempotent: a second call changes nothing. Accounts that existed before keep their password.
+    The caller commits.
+    """
+    document = dated_demo(now)
+    key = document["project"]["key"]
+    if session.scalar(select(Project.id).where(Project.key == key)) is not None:
+        return DemoResult(key, created=False, sign_in_lines=demo_sign_ins(session))
+    had_password = {
+        member["email"]: bool(
+            (account := find_account(session, member["email"])) and account.password_hash
+        )
+        for member in document["members"]
+    }
+    import_document(session, document, hash_method=hash_method)
+    for member in document["members"]:
+        account = find_account(session, member["email"])
+        if account is not None and not had_password[member["email"]]:
+            account.password_hash = generate_password_hash(DEMO_PASSWORD, method=hash_method)
+            if member["email"] == SITE_ADMIN:
+                account.is_admin = True
+    session.flush()
+    return DemoResult(key, created=True, sign_in_lines=demo_sign_ins(session))
+
+
+def demo_sign_ins(session: Session) -> list[str]:
+    """Return printable sign-in lines for the demo accounts that still have the demo password."""
+    lines = []
+    for email, who in SIGN_INS:
+        account = find_account(session, email)
+        if (
+            account
+            and account.password_hash
+            and check_password_hash(account.password_hash, DEMO_PASSWORD)
+        ):
+            lines.append(f"  Sign in as {who}: {email} / {DEMO_PASSWORD}")
+    if lines:
+        lines.insert(0, "Demo sign-ins:")
+    return lines

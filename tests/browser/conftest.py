@@ -1,0 +1,124 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against a live planner.
+
+They skip, saying why, only when /usr/bin/chromium is missing on a developer's machine; CI sets
+PLANNER_REQUIRE_BROWSER=1, which turns that skip into a failure. Screenshots go to
+test-artifacts/screenshots/ (every test's named shots, and a full page on failure).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        reason = "Debian's Chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("PLANNER_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{reason}, and PLANNER_REQUIRE_BROWSER=1 says browser tests must run")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """Serve the test app on a free local port in a thread; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+class Shots:
+    """Named screenshots of one test, kept as artifacts (one folder per database)."""
+
+    def __init__(self, test_name: str, dialect: str) -> None:
+        self.dir = ARTIFACTS / dialect
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.prefix = test_name.replace("/", "_")
+        self.taken: list[Path] = []
+
+    def take(self, page, name: str, full_page: bool = True) -> Path:
+        path = self.dir / f"{self.prefix}--{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        self.taken.append(path)
+        return path
+
+
+@pytest.fixture
+def shots(request, app) -> Shots:
+    from planner.db import get_db
+
+    return Shots(request.node.name, get_db(app).dialect)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for page in getattr(item, "_pages", []):
+            try:
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / f"{item.name}--FAILED.png"), full_page=True)
+            except Exception:  # the page may be gone; the failure itself is what matters
+                pass
+
+
+@pytest.fixture
+def new_page(browser, request):
+    """Open pages in fresh browser contexts (separate cookies); closed after the test."""
+    contexts = []
+
+    def open_page(width: int = 1366, height: int = 900):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        request.node._pages = [*getattr(request.node, "_pages", []), page]
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, base_url: str, email: str, password: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
