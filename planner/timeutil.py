@@ -20,9 +20,11 @@ def as_utc(value: datetime) -> datetime:
 
 def zone(name: str) -> ZoneInfo:
     """Return the ZoneInfo for an IANA name; raise ValueError with a readable message."""
+    if not isinstance(name, str) or not name or len(name) > 64:
+        raise ValueError(f"{name!r:.80} is not a known IANA timezone (for example Europe/Berlin)")
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: unusable file names
         raise ValueError(
             f"{name!r} is not a known IANA timezone (for example Europe/Berlin)"
         ) from exc

@@ -207,3 +207,40 @@ def test_export_is_for_managers(clients, story):
     body = clients["manage"].get("/api/v1/projects/FRAUD/export").json
     assert body["format"] == "planner-export" and body["stories"][0]["key"] == "FRAUD-1"
     assert clients["edit"].get("/api/v1/projects/FRAUD/export").status_code == 403
+
+
+ODD = [[], {}, ["todo"], {"a": 1}, 1.5, True, -1, "x" * 5000, None, ""]
+FIELDS = [
+    "title",
+    "description",
+    "type",
+    "stage",
+    "role",
+    "points",
+    "status",
+    "assignee",
+    "sprint",
+    "epic",
+    "blocked",
+    "hypothesis",
+    "metric",
+    "target",
+    "outcome",
+    "result",
+]
+
+
+def test_odd_json_in_any_field_gets_an_answer_never_a_500(clients, db_session, story):
+    client = clients["edit"]
+    for field in FIELDS:
+        for odd in ODD:
+            version = client.get("/api/v1/stories/FRAUD-1").json["version"]
+            response = client.api(
+                "PATCH", "/api/v1/stories/FRAUD-1", {"version": version, field: odd}
+            )
+            assert response.status_code in (200, 422), (field, odd, response.status_code)
+            assert response.is_json
+            created = client.api(
+                "POST", "/api/v1/projects/FRAUD/stories", {"title": "t", field: odd}
+            )
+            assert created.status_code in (201, 422), (field, odd, created.status_code)

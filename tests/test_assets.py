@@ -35,3 +35,9 @@ def test_pages_carry_the_csrf_meta_tag_and_local_assets(client):
     assert 'href="/static/css/planner.css"' in page
     assert client.get("/static/css/planner.css").status_code == 200
     assert client.get("/static/js/planner.js").status_code == 200
+
+
+def test_the_browser_is_told_to_load_nothing_from_elsewhere(client):
+    policy = client.get("/login").headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy

@@ -233,3 +233,39 @@ def test_moving_to_the_backlog_records_the_sprint_it_left(db_session, team):
     update_story(db_session, ctx, story, {"sprint": ""}, by=team.manager, now=T0)
     assert story.sprint_id is None
     assert events_of(db_session, story) == [("sprint", str(sprint.id), None, team.manager.id)]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("status", "done"),
+        ("points", 8),
+        ("role", "annotator"),
+        ("sprint_id", "sprint"),
+        ("assignee_id", "editor"),
+        ("stage_id", "stage"),
+    ],
+)
+def test_changing_a_tracked_field_without_an_event_is_refused(db_session, team, attribute, value):
+    from planner.models.story import UnrecordedChangeError
+
+    sprint = factories.sprint(db_session, team.project, "S", date(2026, 3, 2), date(2026, 3, 13))
+    story = factories.story(db_session, team.project, team.editor, points=3)
+    db_session.commit()
+    concrete = {
+        "sprint": sprint.id,
+        "editor": team.editor.id,
+        "stage": load_context(db_session, team.project).stages["modeling"].id,
+    }.get(value, value)
+    setattr(story, attribute, concrete)
+    with pytest.raises(UnrecordedChangeError, match="without a StoryEvent"):
+        db_session.flush()
+    db_session.rollback()
+
+
+def test_untracked_fields_change_freely(db_session, team):
+    story = factories.story(db_session, team.project, team.editor)
+    db_session.commit()
+    story.title = "New title"
+    story.rank = 99
+    db_session.flush()

@@ -261,3 +261,36 @@ def test_export_runs_a_bounded_number_of_queries(app, db_session, count_queries)
     with count_queries() as large:
         export_project(db_session, project)
     assert large.count == small.count
+
+
+ODD_VALUES = [None, True, 1.5, -1, [], {}, ["x"], {"a": 1}, "", "x" * 5000]
+
+
+def _leaf_paths(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaf_paths(item, (*path, key))
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            yield from _leaf_paths(item, (*path, index))
+    yield path
+
+
+def test_any_odd_value_anywhere_gets_problems_never_a_crash():
+    """Replace every node of the full document, one at a time, with odd values: the checker
+    answers with problems (or accepts), and never raises."""
+    from planner.interchange.validate import check_document
+
+    paths = list(_leaf_paths(full_document()))
+    assert len(paths) > 200
+    for path in paths:
+        if not path:
+            continue
+        for odd in ODD_VALUES:
+            doc = full_document()
+            target = doc
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = odd
+            plan, problems = check_document(doc)
+            assert (plan is None) == bool(problems), (path, odd)

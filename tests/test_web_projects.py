@@ -242,17 +242,14 @@ def test_saving_an_unrelated_field_keeps_a_closed_sprint_and_archived_stage(
     from datetime import UTC, datetime
 
     closed = factories.sprint(
-        db_session,
-        team.project,
-        "Sprint 0",
-        date(2026, 2, 2),
-        date(2026, 2, 13),
-        state="closed",
-        started_at=datetime(2026, 2, 2, 9, tzinfo=UTC),
-        closed_at=datetime(2026, 2, 13, 16, tzinfo=UTC),
+        db_session, team.project, "Sprint 0", date(2026, 2, 2), date(2026, 2, 13)
     )
-    story = factories.story(db_session, team.project, team.editor, stage="monitoring")
-    story.sprint_id = closed.id  # as if it had been in Sprint 0 when it closed
+    story = factories.story(
+        db_session, team.project, team.editor, stage="monitoring", sprint=closed.id
+    )
+    # Sprint 0 then ran and closed with the story still in it; the stage was archived later.
+    closed.state, closed.started_at = "closed", datetime(2026, 2, 2, 9, tzinfo=UTC)
+    closed.closed_at = datetime(2026, 2, 13, 16, tzinfo=UTC)
     db_session.scalar(select(Stage).where(Stage.key == "monitoring")).archived = True
     db_session.commit()
     page = clients["edit"].get("/projects/FRAUD/stories/1").get_data(as_text=True)
@@ -476,3 +473,18 @@ def test_story_page_runs_a_bounded_number_of_queries(
     assert response.get_data(as_text=True).count("<li><strong>Priya Raman</strong>") == events
     # the project page's lookups, plus the story and its events with their authors
     assert counter.count <= 12, counter.statements
+
+
+def test_an_absurd_timezone_gets_a_message_not_a_crash(db_session, clients, team):
+    response = clients["manage"].post_form(
+        "/projects/FRAUD/settings",
+        {
+            "name": "Fraud",
+            "timezone": "x" * 5000,
+            "working_days": ["1"],
+            "sprint_length_days": "14",
+            "slip_tolerance_days": "7",
+        },
+    )
+    assert response.status_code == 422
+    assert "is not a known IANA timezone" in response.get_data(as_text=True)

@@ -45,7 +45,7 @@ def check_settings(values: dict) -> dict[str, str]:
             errors["name"] = "Keep the name under 120 characters."
     if "timezone" in values and not is_timezone(values["timezone"] or ""):
         errors["timezone"] = (
-            f"{values['timezone']!r} is not a known IANA timezone (for example Europe/Berlin)."
+            f"{values['timezone']!r:.80} is not a known IANA timezone (for example Europe/Berlin)."
         )
     if "working_days" in values:
         days = values["working_days"]

@@ -44,6 +44,14 @@ EDITABLE_FIELDS = frozenset(
     }
 )
 
+# Fields whose value is one key of a fixed list: (keys, may be None, message when it is not).
+CHOICE_FIELDS: dict[str, tuple[dict[str, str], bool, str]] = {
+    "type": (STORY_TYPES, False, "Choose a type: {choices}."),
+    "status": (STATUSES, False, "Choose a status: {choices}."),
+    "outcome": (OUTCOMES, True, "Choose an outcome: {choices}."),
+    "role": (ROLES, True, "{value!r} is not a functional role."),
+}
+
 
 @dataclass
 class ProjectContext:
@@ -142,21 +150,12 @@ def clean_values(ctx: ProjectContext, values: Mapping[str, Any]) -> tuple[dict, 
                 errors[field] = f"Keep it under {limit} characters."
             else:
                 cleaned[field] = text or None
-        elif field == "type":
-            if value not in STORY_TYPES:
-                errors[field] = f"Choose a type: {', '.join(STORY_TYPES)}."
-            else:
+        elif field in CHOICE_FIELDS:
+            choices, nullable, message = CHOICE_FIELDS[field]
+            if (value is None and nullable) or (isinstance(value, str) and value in choices):
                 cleaned[field] = value
-        elif field == "status":
-            if value not in STATUSES:
-                errors[field] = f"Choose a status: {', '.join(STATUSES)}."
             else:
-                cleaned[field] = value
-        elif field == "outcome":
-            if value is not None and value not in OUTCOMES:
-                errors[field] = f"Choose an outcome: {', '.join(OUTCOMES)}."
-            else:
-                cleaned[field] = value
+                errors[field] = message.format(choices=", ".join(choices), value=value)
         elif field == "points":
             if value is None:
                 cleaned[field] = None
@@ -167,11 +166,6 @@ def clean_values(ctx: ProjectContext, values: Mapping[str, Any]) -> tuple[dict, 
                 errors[field] = f"Points are one of {scale}, or empty for unestimated."
             else:
                 cleaned[field] = points
-        elif field == "role":
-            if value is not None and value not in ROLES:
-                errors[field] = f"{value!r} is not a functional role."
-            else:
-                cleaned[field] = value
         elif field == "stage":
             if value is None:
                 cleaned[field] = None

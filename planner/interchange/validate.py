@@ -688,7 +688,7 @@ def _check_stories(
         points = _points(c, f"{path}.points", obj.get("points"))
         status = c.choice(f"{path}.status", obj.get("status"), STATUSES, "status")
         epic = obj.get("epic")
-        if epic is not None and epic not in epic_keys:
+        if epic is not None and (not isinstance(epic, str) or epic not in epic_keys):
             c.add(f"{path}.epic", f"epic {epic!r} not found in $.epics")
             epic = _MISSING
         sprint = _sprint_ref(c, f"{path}.sprint", obj.get("sprint"), sprint_names)

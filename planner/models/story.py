@@ -14,8 +14,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from planner.models.base import Base, UTCDateTime
 from planner.timeutil import utcnow
@@ -187,3 +189,36 @@ class Comment(Base):
 
     story: Mapped[Story] = relationship(back_populates="comments", lazy="raise_on_sql")
     author: Mapped[Account | None] = relationship(lazy="raise_on_sql")
+
+
+# The history is complete by construction: a flush that changes a tracked field of an existing
+# story without adding the matching StoryEvent is refused, so a forgotten event fails loudly in
+# tests instead of silently rewriting the past on the charts. (Bulk UPDATE statements bypass the
+# ORM and therefore this check; planner uses none on these columns.)
+TRACKED_COLUMNS = {
+    "status": "status",
+    "points": "points",
+    "role": "role",
+    "stage_id": "stage",
+    "sprint_id": "sprint",
+    "assignee_id": "assignee",
+}
+
+
+class UnrecordedChangeError(RuntimeError):
+    """A tracked story field changed without a StoryEvent recording it."""
+
+
+@event.listens_for(Session, "before_flush")
+def _require_story_events(session: Session, _context, _instances) -> None:
+    recorded = {(obj.story_id, obj.field) for obj in session.new if isinstance(obj, StoryEvent)}
+    for obj in session.dirty:
+        if not isinstance(obj, Story):
+            continue
+        state = inspect(obj)
+        for column, field in TRACKED_COLUMNS.items():
+            if state.attrs[column].history.has_changes() and (obj.id, field) not in recorded:
+                raise UnrecordedChangeError(
+                    f"Story {obj.id}: {field} changed without a StoryEvent; change tracked "
+                    "fields through planner.domain.stories.update_story."
+                )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import plotly
@@ -27,6 +27,11 @@ login_manager.session_protection = "basic"
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 PLOTLY_JS_DIR = Path(plotly.__file__).resolve().parent / "package_data"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 
 @login_manager.user_loader
@@ -87,16 +92,15 @@ def init_app(app: Flask) -> None:
     def healthz():
         return {"status": "ok"}
 
-    app.jinja_env.globals.update(
-        vocab=vocab,
-        today=date.today,
-    )
+    app.jinja_env.globals.update(vocab=vocab)
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["local_time"] = _local_time
     app.jinja_env.filters["points"] = _points
 
     @app.after_request
     def security_headers(response):
+        # Everything comes from planner itself; the browser refuses anything else.
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -23,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from planner.domain.stories import ProjectContext
+from planner.domain.stories import EDITABLE_FIELDS, ProjectContext
 from planner.models import Story
 from planner.vocab import (
     ACCESS_LEVELS,
@@ -84,24 +84,7 @@ class StoryForm(FlaskForm):
     result = TextAreaField("Result")
     version = HiddenField()
 
-    FIELDS = (
-        "title",
-        "type",
-        "stage",
-        "role",
-        "points",
-        "status",
-        "assignee",
-        "sprint",
-        "epic",
-        "blocked",
-        "description",
-        "hypothesis",
-        "metric",
-        "target",
-        "outcome",
-        "result",
-    )
+    FIELDS = tuple(sorted(EDITABLE_FIELDS))
 
     def fill_choices(self, ctx: ProjectContext, story: Story | None = None) -> None:
         """Offer the project's stages, members, open sprints and epics, plus the story's own
