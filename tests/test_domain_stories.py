@@ -269,3 +269,33 @@ def test_untracked_fields_change_freely(db_session, team):
     story.title = "New title"
     story.rank = 99
     db_session.flush()
+
+
+def test_history_reads_in_plain_words(db_session, team):
+    from planner.domain.stories import describe_change
+
+    sprint = factories.sprint(
+        db_session, team.project, "Sprint 4", date(2026, 3, 2), date(2026, 3, 13)
+    )
+    ctx = load_context(db_session, team.project)
+    editor, manager = str(team.editor.id), str(team.manager.id)
+    assert describe_change(ctx, "assignee", None, editor, team.editor.id) == "took it"
+    assert describe_change(ctx, "assignee", manager, editor, team.editor.id) == (
+        "took it over from Maya Okafor"
+    )
+    assert describe_change(ctx, "assignee", None, editor, team.manager.id) == (
+        "assigned it to Priya Raman"
+    )
+    assert (
+        describe_change(ctx, "assignee", editor, None, team.manager.id) == "unassigned Priya Raman"
+    )
+    assert describe_change(ctx, "sprint", None, str(sprint.id)) == (
+        "moved it from the backlog to Sprint 4"
+    )
+    assert (
+        describe_change(ctx, "points", None, "1") == "re-estimated it from unestimated to 1 point"
+    )
+    assert describe_change(ctx, "stage", "modeling", "evaluation") == (
+        "changed its stage from Modeling & training to Evaluation"
+    )
+    assert describe_change(ctx, "status", "review", "done") == "moved it from Review to Done"

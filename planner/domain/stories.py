@@ -449,7 +449,9 @@ def stale_error(
     ).all()
     what = "changed it"
     if last_events:
-        parts = [describe_change(ctx, e.field, e.from_value, e.to_value) for e in last_events]
+        parts = [
+            describe_change(ctx, e.field, e.from_value, e.to_value, e.by_id) for e in last_events
+        ]
         what = "; ".join(parts)
     return StaleVersionError(
         f"{who} {what} since you opened it (you edited version {base_version}, it is now "
@@ -486,9 +488,13 @@ def display_value(ctx: ProjectContext, field: str, value: str | None) -> str:
     return value
 
 
-def describe_change(ctx: ProjectContext, field: str, old: str | None, new: str | None) -> str:
+def describe_change(
+    ctx: ProjectContext, field: str, old: str | None, new: str | None, by_id: int | None = None
+) -> str:
     """Describe one event in plain words: "moved it from In progress to Done"."""
     old_text, new_text = display_value(ctx, field, old), display_value(ctx, field, new)
+    if field == "assignee" and new is not None and by_id is not None and new == str(by_id):
+        return "took it" if old is None else f"took it over from {old_text}"
     if field == "status":
         return f"moved it from {old_text} to {new_text}"
     if field == "sprint":

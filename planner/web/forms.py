@@ -198,7 +198,9 @@ class ProjectForm(FlaskForm):
 
 class MemberForm(FlaskForm):
     email = EmailField("Email")
-    access = SelectField("Access", choices=options(ACCESS_LEVELS), validate_choice=False)
+    access = SelectField(
+        "Access", choices=options(ACCESS_LEVELS), default="edit", validate_choice=False
+    )
     roles = MultiCheckboxField("Functional roles", choices=options(ROLES), validate_choice=False)
 
 

@@ -81,7 +81,9 @@ def history_lines(ctx: ProjectContext, story: Story) -> list[dict]:
             {
                 "at": event.at,
                 "who": event.by.name if event.by else "Someone",
-                "what": describe_change(ctx, event.field, event.from_value, event.to_value),
+                "what": describe_change(
+                    ctx, event.field, event.from_value, event.to_value, event.by_id
+                ),
             }
         )
     return lines
