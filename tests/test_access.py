@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from planner.models import Membership, Project, Stage, Story
+from planner.models import Epic, Membership, Project, Sprint, SprintCapacity, Stage, Story
 from tests import factories
 
 OK = {200, 201, 302}
@@ -66,13 +66,68 @@ ROUTES = [
     ("API POST", "/api/v1/projects/FRAUD/stories", {"title": "From the API"}, "edit"),
     ("API PATCH", "/api/v1/stories/FRAUD-1", {"version": 1, "status": "in_progress"}, "edit"),
     ("API GET", "/api/v1/projects/FRAUD/export", None, "manage"),
+    # Backlog and sprint planning (sprint 1 is active, sprint 2 planned, epic E1 exists).
+    ("GET", "/projects/FRAUD/backlog", None, "view"),
+    ("POST", "/projects/FRAUD/backlog", {"title": "From the backlog", "type": "chore"}, "edit"),
+    ("POST", "/projects/FRAUD/backlog/rank", {"rank": "1:top"}, "manage"),
+    ("POST", "/projects/FRAUD/backlog/move", {"story": ["1"], "target": "2"}, "manage"),
+    ("GET", "/projects/FRAUD/sprints", None, "view"),
+    (
+        "POST",
+        "/projects/FRAUD/sprints",
+        {"name": "Sprint 9", "start": "2027-01-04", "end": "2027-01-15"},
+        "manage",
+    ),
+    ("GET", "/projects/FRAUD/sprints/2", None, "view"),
+    ("GET", "/projects/FRAUD/sprints/2/plan", None, "view"),
+    ("POST", "/projects/FRAUD/sprints/2/plan", {"action": "capacity", "capacity-2": "5"}, "manage"),
+    ("GET", "/projects/FRAUD/sprints/2/edit", None, "manage"),
+    (
+        "POST",
+        "/projects/FRAUD/sprints/2/edit",
+        {"name": "Sprint Two", "start": "2026-03-16", "end": "2026-03-27"},
+        "manage",
+    ),
+    ("POST", "/projects/FRAUD/sprints/2/start", {}, "manage"),
+    ("GET", "/projects/FRAUD/sprints/1/close", None, "manage"),
+    ("POST", "/projects/FRAUD/sprints/1/close", {"all": "backlog"}, "manage"),
+    ("GET", "/projects/FRAUD/epics", None, "view"),
+    ("POST", "/projects/FRAUD/epics", {"title": "Drift monitoring"}, "edit"),
+    ("GET", "/projects/FRAUD/epics/E1", None, "view"),
+    ("POST", "/projects/FRAUD/epics/E1", {"title": "Gold labels", "action": "save"}, "edit"),
+    ("API GET", "/api/v1/sprints/1", None, "view"),
+    ("API GET", "/api/v1/projects/FRAUD/velocity", None, "view"),
+    (
+        "API POST",
+        "/api/v1/projects/FRAUD/backlog/reorder",
+        {"story": 1, "target": "backlog", "before": None},
+        "manage",
+    ),
 ]
 RANK = {"none": 0, "view": 1, "edit": 2, "manage": 3}
 
 
 @pytest.fixture
 def story_one(db_session, team):
-    story = factories.story(db_session, team.project, team.editor, title="Original", points=3)
+    from datetime import UTC, date, datetime
+
+    from planner.domain.epics import create_epic
+    from planner.domain.stories import load_context
+
+    active = factories.sprint(
+        db_session,
+        team.project,
+        "Sprint 1",
+        date(2026, 3, 2),
+        date(2026, 3, 13),
+        state="active",
+        started_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
+    )
+    factories.sprint(db_session, team.project, "Sprint 2", date(2026, 3, 16), date(2026, 3, 27))
+    create_epic(db_session, load_context(db_session, team.project), {"title": "Gold-label set"})
+    story = factories.story(
+        db_session, team.project, team.editor, title="Original", points=3, sprint=active.id
+    )
     db_session.commit()
     return story
 
@@ -119,6 +174,14 @@ def test_refused_writes_change_nothing(clients, db_session, team, story_one):
     assert db_session.scalar(select(Project.name)) == "Card fraud detection"
     assert db_session.scalar(select(func.count(Stage.id)).where(Stage.key == "safety_review")) == 0
     assert db_session.scalar(select(func.count(Membership.id))) == 3
+    sprints = {s.name: s for s in db_session.scalars(select(Sprint))}
+    assert set(sprints) == {"Sprint 1", "Sprint 2"}
+    assert (sprints["Sprint 1"].state, sprints["Sprint 2"].state) == ("active", "planned")
+    assert db_session.scalar(select(func.count(SprintCapacity.sprint_id))) == 0
+    assert [(e.key, e.title) for e in db_session.scalars(select(Epic))] == [
+        ("E1", "Gold-label set")
+    ]
+    assert db_session.get(Story, story_one.id).sprint_id == sprints["Sprint 1"].id
 
 
 def test_view_members_see_no_edit_controls(clients, story_one):

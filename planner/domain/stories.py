@@ -267,6 +267,12 @@ def next_story_number(session: Session, project: Project) -> int:
     return number
 
 
+def top_rank(session: Session, project: Project) -> int:
+    """Return a rank above every story of the project."""
+    highest = session.scalar(select(func.min(Story.rank)).where(Story.project_id == project.id))
+    return (highest or 0) - RANK_STEP
+
+
 def bottom_rank(session: Session, project: Project) -> int:
     """Return a rank below every story of the project."""
     lowest = session.scalar(select(func.max(Story.rank)).where(Story.project_id == project.id))

@@ -72,7 +72,7 @@ def render_markdown(text: str | None) -> Markup:
 
 def init_app(app: Flask) -> None:
     """Attach sign-in, CSRF, template helpers, asset routes and the page blueprints."""
-    from planner.web import admin, auth, projects, stories
+    from planner.web import admin, auth, backlog, epics, projects, sprints, stories
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -80,6 +80,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(projects.bp)
     app.register_blueprint(stories.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(backlog.bp)
+    app.register_blueprint(sprints.bp)
+    app.register_blueprint(epics.bp)
 
     @app.get("/assets/plotly.min.js")
     def plotly_js():
@@ -96,6 +99,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["local_time"] = _local_time
     app.jinja_env.filters["points"] = _points
+    app.jinja_env.filters["plural"] = _plural
+    app.jinja_env.filters["signed"] = _signed
 
     @app.after_request
     def security_headers(response):
@@ -111,6 +116,20 @@ def _local_time(value: datetime | None, tz: str = "UTC", fmt: str = "%Y-%m-%d %H
     if value is None:
         return ""
     return as_utc(value).astimezone(zone(tz)).strftime(fmt)
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    """Return "1 story" or "3 stories"."""
+    return f"{count} {one if count == 1 else many}"
+
+
+def _signed(value: int) -> str:
+    """Return +3, −2 (a real minus sign) or 0."""
+    if value > 0:
+        return f"+{value}"
+    if value < 0:
+        return f"\u2212{-value}"
+    return "0"
 
 
 def _points(value: int | None) -> str:

@@ -229,3 +229,17 @@ class ResetPasswordForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A form with only its CSRF token, for buttons that post."""
+
+
+class SprintForm(FlaskForm):
+    name = StringField("Name")
+    goal = TextAreaField("Goal", description="One sentence the team can check at the review.")
+    start = StringField("Start date", render_kw={"type": "date"})
+    end = StringField("End date", render_kw={"type": "date"})
+
+
+class EpicForm(FlaskForm):
+    title = StringField("Title")
+    description = TextAreaField("Description")
+    stage = SelectField("ML stage", validate_choice=False)
+    milestone = SelectField("Milestone it delivers", validate_choice=False)

@@ -1,0 +1,67 @@
+"""API: a sprint's numbers and a project's velocity, by the burndown rules of DOMAIN.md."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from planner import db
+from planner.api import bp
+from planner.api.serialize import sprint_json
+from planner.authz import project_route, resolve_sprint
+from planner.domain.access import ProjectAccess
+from planner.domain.history import load_series
+from planner.domain.sprints import project_sprints
+from planner.metrics import velocity
+from planner.timeutil import utcnow
+
+
+def _unique(keys: list[str]) -> list[str]:
+    return list(dict.fromkeys(keys))
+
+
+@bp.get("/sprints/<int:sprint_id>")
+def sprint(sprint_id: int):
+    """The sprint with committed (at the start), scope, completed and remaining (at the last
+    sprint day's moment) in points, and the stories added and removed after the start."""
+    access, row = resolve_sprint(sprint_id)
+    series = load_series(db.session(), access.project, [row], now=utcnow())[row.id]
+    final = series.final
+    return jsonify(
+        {
+            **sprint_json(row),
+            "committed": series.committed.remaining("points"),
+            "scope": final.scope_points,
+            "completed": final.done_points,
+            "remaining": final.remaining("points"),
+            "added": _unique([c.story for c in series.added()]),
+            "removed": _unique([c.story for c in series.removed()]),
+        }
+    )
+
+
+@bp.get("/projects/<key>/velocity")
+@project_route()
+def project_velocity(access: ProjectAccess):
+    """Committed and completed points of each closed sprint, and the average completed of the
+    last three."""
+    session = db.session()
+    closed = [s for s in project_sprints(session, access.project) if s.state == "closed"]
+    v = velocity(load_series(session, access.project, closed, now=utcnow()).values())
+    return jsonify(
+        {
+            "sprints": [
+                {
+                    **sprint_json(_by_id(closed, e.sprint.id)),
+                    "committed": e.committed,
+                    "completed": e.completed,
+                }
+                for e in v.sprints
+            ],
+            "average": round(v.average, 2) if v.average is not None else None,
+            "average_of": [e.sprint.name for e in v.window],
+        }
+    )
+
+
+def _by_id(sprints, sprint_id):
+    return next(s for s in sprints if s.id == sprint_id)

@@ -1,0 +1,251 @@
+"""The backlog: stories not in a closed sprint, section by section (the active sprint, planned
+sprints, the backlog proper), filtered, grouped by epic on request, reordered and moved into
+sprints; every action works without JavaScript."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from planner import db
+from planner.authz import project_route
+from planner.domain import DomainError, ValidationError
+from planner.domain.access import ProjectAccess
+from planner.domain.backlog import move_to_sprint, place, stories_by_keys
+from planner.domain.stories import ProjectContext, create_story, load_context
+from planner.models import Epic, Sprint, Story
+from planner.timeutil import utcnow
+from planner.vocab import ROLES, STORY_TYPES
+from planner.web import require_login
+from planner.web.auth import safe_next
+from planner.web.forms import EmptyForm, QuickStoryForm, attach_errors, options
+
+bp = Blueprint("backlog", __name__)
+bp.before_request(require_login)
+
+FILTERS = ("stage", "role", "epic", "type", "assignee", "q")
+
+
+@dataclass
+class Section:
+    """One list on the backlog page: a sprint's stories or the backlog proper."""
+
+    title: str
+    sprint: Sprint | None
+    stories: list[Story]
+    total_stories: int  # before filtering
+    groups: list[tuple[Epic | None, list[Story]]] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return "backlog" if self.sprint is None else str(self.sprint.id)
+
+    @property
+    def points(self) -> int:
+        return sum(s.points or 0 for s in self.stories)
+
+    @property
+    def unestimated(self) -> int:
+        return sum(1 for s in self.stories if s.points is None)
+
+
+def open_stories(session, project) -> list[Story]:
+    """Return the project's stories that are not in a closed sprint, in rank order."""
+    return list(
+        session.scalars(
+            select(Story)
+            .outerjoin(Sprint, Sprint.id == Story.sprint_id)
+            .where(Story.project_id == project.id)
+            .where(or_(Story.sprint_id.is_(None), Sprint.state != "closed"))
+            .order_by(Story.rank, Story.id)
+        )
+    )
+
+
+def read_filters(ctx: ProjectContext, args) -> dict[str, str]:
+    """Return the filters of the query string that name something of this project."""
+    wanted = {name: (args.get(name) or "").strip() for name in FILTERS}
+    valid = {
+        "stage": set(ctx.stages) | {"none"},
+        "role": set(ROLES) | {"none"},
+        "epic": set(ctx.epics) | {"none"},
+        "type": set(STORY_TYPES),
+        "assignee": {str(i) for i in ctx.members} | {"none", "me"},
+    }
+    return {
+        name: value
+        for name, value in wanted.items()
+        if value and (name == "q" or value in valid[name])
+    }
+
+
+def matches(ctx: ProjectContext, story: Story, filters: dict[str, str], me: int) -> bool:
+    """Tell whether a story passes every filter."""
+    stage = ctx.stage_by_id(story.stage_id)
+    epic = ctx.epic_by_id(story.epic_id)
+    checks = {
+        "stage": lambda v: (stage.key if stage else "none") == v,
+        "role": lambda v: (story.role or "none") == v,
+        "epic": lambda v: (epic.key if epic else "none") == v,
+        "type": lambda v: story.type == v,
+        "assignee": lambda v: (
+            story.assignee_id == me
+            if v == "me"
+            else story.assignee_id is None
+            if v == "none"
+            else str(story.assignee_id) == v
+        ),
+        "q": lambda v: (
+            v.lower() in story.title.lower() or v.upper() == story.key_in(ctx.project.key)
+        ),
+    }
+    return all(checks[name](value) for name, value in filters.items())
+
+
+def build_sections(
+    ctx: ProjectContext, stories: list[Story], filters, me: int, group: str
+) -> list[Section]:
+    by_sprint: dict[int | None, list[Story]] = defaultdict(list)
+    for story in stories:
+        by_sprint[story.sprint_id].append(story)
+    sprints = sorted(
+        (s for s in ctx.sprints.values() if s.state != "closed"),
+        key=lambda s: (s.state != "active", s.start_date, s.id),
+    )
+    sections = [
+        Section(f"{s.name} ({s.state})", s, by_sprint.get(s.id, []), len(by_sprint.get(s.id, [])))
+        for s in sprints
+    ]
+    sections.append(Section("Backlog", None, by_sprint.get(None, []), len(by_sprint.get(None, []))))
+    for section in sections:
+        section.stories = [s for s in section.stories if matches(ctx, s, filters, me)]
+        if group == "epic":
+            grouped: dict[int | None, list[Story]] = defaultdict(list)
+            for story in section.stories:
+                grouped[story.epic_id].append(story)
+            section.groups = [
+                (ctx.epic_by_id(epic_id), items)
+                for epic_id, items in sorted(
+                    grouped.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)
+                )
+            ]
+    return sections
+
+
+def _back(access: ProjectAccess) -> str:
+    return safe_next(request.form.get("next")) or url_for("backlog.index", key=access.project.key)
+
+
+@bp.route("/projects/<key>/backlog", methods=["GET", "POST"])
+@project_route(write="edit")
+def index(access: ProjectAccess):
+    session = db.session()
+    ctx = load_context(session, access.project)
+    form = QuickStoryForm()
+    form.stage.choices = options(
+        [("", "No stage"), *((s.key, s.name) for s in ctx.stages.values() if not s.archived)]
+    )
+    status = 200
+    if request.method == "POST":
+        if not form.validate():
+            abort(400)
+        try:
+            story = create_story(
+                session,
+                ctx,
+                {
+                    "title": form.title.data or "",
+                    "type": form.type.data,
+                    "stage": form.stage.data,
+                    "points": form.points.data,
+                },
+                by=current_user,
+                now=utcnow(),
+            )
+        except ValidationError as exc:
+            session.rollback()
+            ctx = load_context(session, access.project)
+            attach_errors(form, exc.errors)
+            status = 422
+        else:
+            session.commit()
+            flash(
+                f"{story.key_in(access.project.key)} added to the bottom of the backlog.", "success"
+            )
+            return redirect(_back(access))
+    filters = read_filters(ctx, request.args)
+    group = "epic" if request.args.get("group") == "epic" else "none"
+    sections = build_sections(
+        ctx, open_stories(session, access.project), filters, current_user.id, group
+    )
+    return (
+        render_template(
+            "backlog/index.html",
+            access=access,
+            project=access.project,
+            ctx=ctx,
+            sections=sections,
+            filters=filters,
+            group=group,
+            form=form,
+            button=EmptyForm(),
+            here=request.full_path.rstrip("?"),
+        ),
+        status,
+    )
+
+
+@bp.post("/projects/<key>/backlog/rank")
+@project_route(write="manage")
+def rank(access: ProjectAccess):
+    """Move one story to the top, up or down of its section (the button pressed says which)."""
+    if not EmptyForm().validate():
+        abort(400)
+    number, _, action = (request.form.get("rank") or "").partition(":")
+    if not number.isdigit():
+        abort(400, description="Say which story to move.")
+    session = db.session()
+    ctx = load_context(session, access.project)
+    try:
+        (story,) = stories_by_keys(session, ctx, [int(number)])
+        place(session, story, action=action)
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "error")
+    else:
+        session.commit()
+    return redirect(_back(access) + f"#s{number}")
+
+
+@bp.post("/projects/<key>/backlog/move")
+@project_route(write="manage")
+def move(access: ProjectAccess):
+    """Move the selected stories into a sprint, or back to the backlog."""
+    if not EmptyForm().validate():
+        abort(400)
+    session = db.session()
+    ctx = load_context(session, access.project)
+    numbers = [int(n) for n in request.form.getlist("story") if n.isdigit()]
+    target = request.form.get("target") or ""
+    if not numbers:
+        flash("Select the stories to move first.", "error")
+        return redirect(_back(access))
+    if target != "backlog" and not target.isdigit():
+        flash("Choose where to move them.", "error")
+        return redirect(_back(access))
+    sprint_id = None if target == "backlog" else int(target)
+    try:
+        stories = stories_by_keys(session, ctx, numbers)
+        moved = move_to_sprint(session, ctx, stories, sprint_id, by=current_user, now=utcnow())
+    except DomainError as exc:
+        session.rollback()
+        flash(f"Nothing moved: {exc.message}", "error")
+    else:
+        session.commit()
+        where = "the backlog" if sprint_id is None else ctx.sprints[sprint_id].name
+        flash(f"Moved {moved} stor{'y' if moved == 1 else 'ies'} to {where}.", "success")
+    return redirect(_back(access))

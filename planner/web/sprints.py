@@ -1,0 +1,374 @@
+"""Sprint pages: the list with a new-sprint form, editing, the planning view (backlog beside the
+sprint, capacity per member, load by role, velocity), start, close with carry-over, and a sprint's
+summary."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from planner import db
+from planner.authz import project_route
+from planner.domain import DomainError, ValidationError
+from planner.domain.access import ProjectAccess
+from planner.domain.backlog import move_to_sprint, stories_by_keys
+from planner.domain.history import calendar_of, load_series
+from planner.domain.planning import check_plan
+from planner.domain.sprints import (
+    capacities,
+    close_sprint,
+    create_sprint,
+    project_sprints,
+    set_capacity,
+    start_sprint,
+    suggest_sprint,
+    update_sprint,
+)
+from planner.domain.stories import ProjectContext, load_context
+from planner.metrics import default_capacity, summarize, velocity
+from planner.models import Sprint, SprintCapacity, Story
+from planner.timeutil import local_date, utcnow
+from planner.web import require_login
+from planner.web.forms import EmptyForm, SprintForm, attach_errors
+
+bp = Blueprint("sprints", __name__)
+bp.before_request(require_login)
+
+
+def _sprint(ctx: ProjectContext, sprint_id: int) -> Sprint:
+    sprint = ctx.sprints.get(sprint_id)
+    if sprint is None:
+        abort(404)
+    return sprint
+
+
+def _form_values(form: SprintForm) -> dict:
+    return {
+        "name": form.name.data or "",
+        "goal": form.goal.data,
+        "start": form.start.data or "",
+        "end": form.end.data or "",
+    }
+
+
+@bp.route("/projects/<key>/sprints", methods=["GET", "POST"])
+@project_route(write="manage")
+def index(access: ProjectAccess):
+    session = db.session()
+    project = access.project
+    sprints = project_sprints(session, project)
+    calendar = calendar_of(session, project)
+    form = SprintForm()
+    status = 200
+    if request.method == "POST":
+        if not form.validate():
+            abort(400)
+        try:
+            sprint = create_sprint(session, project, _form_values(form))
+        except ValidationError as exc:
+            session.rollback()
+            sprints = project_sprints(session, project)
+            attach_errors(form, exc.errors)
+            status = 422
+        else:
+            session.commit()
+            flash(f"{sprint.name} created. Plan it: pick stories and check capacity.", "success")
+            return redirect(url_for("sprints.plan", key=project.key, sprint_id=sprint.id))
+    else:
+        draft = suggest_sprint(project, sprints, calendar, local_date(utcnow(), project.timezone))
+        form.name.data, form.start.data, form.end.data = (
+            draft.name,
+            draft.start.isoformat(),
+            draft.end.isoformat(),
+        )
+    shown = [s for s in sprints if s.state != "planned"]
+    series = load_series(session, project, shown, now=utcnow(), calendar=calendar)
+    counts = _story_counts(session, project)
+    return (
+        render_template(
+            "sprints/index.html",
+            access=access,
+            project=project,
+            sprints=list(reversed(sprints)),
+            series=series,
+            summaries={sid: summarize(s) for sid, s in series.items()},
+            velocity=velocity(series.values()),
+            counts=counts,
+            form=form,
+        ),
+        status,
+    )
+
+
+def _story_counts(session, project) -> dict[int, tuple[int, int]]:
+    """Current stories and points per sprint."""
+    rows = session.execute(
+        select(Story.sprint_id, func.count(Story.id), func.coalesce(func.sum(Story.points), 0))
+        .where(Story.project_id == project.id, Story.sprint_id.is_not(None))
+        .group_by(Story.sprint_id)
+    )
+    return {sprint_id: (count, int(points)) for sprint_id, count, points in rows}
+
+
+@bp.route("/projects/<key>/sprints/<int:sprint_id>/edit", methods=["GET", "POST"])
+@project_route(write="manage")
+def edit(access: ProjectAccess, sprint_id: int):
+    access.require("manage")
+    session = db.session()
+    ctx = load_context(session, access.project)
+    sprint = _sprint(ctx, sprint_id)
+    form = SprintForm()
+    status = 200
+    if request.method == "GET":
+        form.name.data, form.goal.data = sprint.name, sprint.goal or ""
+        form.start.data, form.end.data = sprint.start_date.isoformat(), sprint.end_date.isoformat()
+    else:
+        if not form.validate():
+            abort(400)
+        try:
+            update_sprint(session, access.project, sprint, _form_values(form))
+        except ValidationError as exc:
+            session.rollback()
+            attach_errors(form, exc.errors)
+            status = 422
+        else:
+            session.commit()
+            flash(f"{sprint.name} saved.", "success")
+            return redirect(url_for("sprints.plan", key=access.project.key, sprint_id=sprint.id))
+    return (
+        render_template(
+            "sprints/edit.html", access=access, project=access.project, sprint=sprint, form=form
+        ),
+        status,
+    )
+
+
+def _capacity_view(session, access: ProjectAccess, ctx: ProjectContext, sprint: Sprint, calendar):
+    """Capacity rows, history-based defaults, velocity and the role check for the planning view."""
+    project = access.project
+    closed = [s for s in ctx.sprints.values() if s.state == "closed"]
+    history = load_series(session, project, closed, now=utcnow(), calendar=calendar)
+    planned: dict[int, dict[int, int]] = {}
+    if closed:
+        for row in session.scalars(
+            select(SprintCapacity).where(SprintCapacity.sprint_id.in_([s.id for s in closed]))
+        ):
+            planned.setdefault(row.sprint_id, {})[row.account_id] = row.points
+    defaults = default_capacity(list(history.values()), planned)
+    saved = capacities(session, sprint)
+    takers = sorted(
+        (m for m in ctx.members.values() if m.access != "view"), key=lambda m: m.account.name
+    )
+    effective = (
+        saved
+        if saved
+        else {
+            m.account_id: round(defaults[m.account_id]) for m in takers if m.account_id in defaults
+        }
+    )
+    return {
+        "takers": takers,
+        "saved": saved,
+        "defaults": defaults,
+        "effective": effective,
+        "velocity": velocity(history.values()),
+    }
+
+
+@bp.route("/projects/<key>/sprints/<int:sprint_id>/plan", methods=["GET", "POST"])
+@project_route(write="manage")
+def plan(access: ProjectAccess, sprint_id: int):
+    """One screen: the backlog beside the sprint, capacity per member, load by role, velocity."""
+    session = db.session()
+    project = access.project
+    ctx = load_context(session, project)
+    sprint = _sprint(ctx, sprint_id)
+    if request.method == "POST":
+        return _plan_action(session, access, ctx, sprint)
+    calendar = calendar_of(session, project)
+    stories = list(
+        session.scalars(
+            select(Story)
+            .where(Story.project_id == project.id)
+            .where((Story.sprint_id == sprint.id) | Story.sprint_id.is_(None))
+            .order_by(Story.rank, Story.id)
+        )
+    )
+    in_sprint = [s for s in stories if s.sprint_id == sprint.id]
+    backlog = [s for s in stories if s.sprint_id is None]
+    capacity = _capacity_view(session, access, ctx, sprint, calendar)
+    names = {m.account_id: m.account.name for m in ctx.members.values()}
+    roles_of = {m.account_id: m.roles for m in ctx.members.values()}
+    check = check_plan(
+        [(s.role, s.points) for s in in_sprint],
+        capacity["effective"],
+        roles_of,
+        names,
+        capacity["velocity"].average,
+    )
+    return render_template(
+        "sprints/plan.html",
+        access=access,
+        project=project,
+        ctx=ctx,
+        sprint=sprint,
+        in_sprint=in_sprint,
+        backlog=backlog,
+        check=check,
+        button=EmptyForm(),
+        **capacity,
+    )
+
+
+def _plan_action(session, access: ProjectAccess, ctx: ProjectContext, sprint: Sprint):
+    if not EmptyForm().validate():
+        abort(400)
+    back = redirect(url_for("sprints.plan", key=access.project.key, sprint_id=sprint.id))
+    action = request.form.get("action")
+    try:
+        if action in ("add", "remove"):
+            numbers = [int(n) for n in request.form.getlist("story") if n.isdigit()]
+            if not numbers:
+                flash("Tick the stories first.", "error")
+                return back
+            stories = stories_by_keys(session, ctx, numbers)
+            target = sprint.id if action == "add" else None
+            moved = move_to_sprint(session, ctx, stories, target, by=current_user, now=utcnow())
+            where = f"to {sprint.name}" if action == "add" else "back to the backlog"
+            message = f"Moved {moved} stor{'y' if moved == 1 else 'ies'} {where}."
+        elif action == "capacity":
+            points = {
+                m.account_id: request.form.get(f"capacity-{m.account_id}")
+                for m in ctx.members.values()
+                if m.access != "view" and f"capacity-{m.account_id}" in request.form
+            }
+            set_capacity(session, ctx, sprint, points)
+            message = "Capacity saved."
+        else:
+            abort(400, description=f"Unknown planning action {action!r}.")
+    except DomainError as exc:
+        session.rollback()
+        for text in (exc.details or {"": exc.message}).values():
+            flash(text, "error")
+        return back
+    session.commit()
+    flash(message, "success")
+    return back
+
+
+@bp.post("/projects/<key>/sprints/<int:sprint_id>/start")
+@project_route(write="manage")
+def start(access: ProjectAccess, sprint_id: int):
+    if not EmptyForm().validate():
+        abort(400)
+    session = db.session()
+    ctx = load_context(session, access.project)
+    sprint = _sprint(ctx, sprint_id)
+    try:
+        start_sprint(session, access.project, sprint, now=utcnow())
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("sprints.plan", key=access.project.key, sprint_id=sprint_id))
+    session.commit()
+    flash(f"{sprint.name} started. What it holds now is the commitment.", "success")
+    return redirect(url_for("sprints.show", key=access.project.key, sprint_id=sprint_id))
+
+
+@bp.route("/projects/<key>/sprints/<int:sprint_id>/close", methods=["GET", "POST"])
+@project_route(write="manage")
+def close(access: ProjectAccess, sprint_id: int):
+    access.require("manage")
+    session = db.session()
+    project = access.project
+    ctx = load_context(session, project)
+    sprint = _sprint(ctx, sprint_id)
+    if sprint.state != "active":
+        flash(f"{sprint.name} is {sprint.state}; only the active sprint can be closed.", "error")
+        return redirect(url_for("sprints.show", key=project.key, sprint_id=sprint_id))
+    unfinished = list(
+        session.scalars(
+            select(Story)
+            .where(Story.sprint_id == sprint.id, Story.status != "done")
+            .order_by(Story.rank, Story.id)
+        )
+    )
+    calendar = calendar_of(session, project)
+    if request.method == "POST":
+        if not EmptyForm().validate():
+            abort(400)
+        everything = request.form.get("all")
+        decisions = {
+            story.id: everything or request.form.get(f"decision-{story.id}", "next")
+            for story in unfinished
+        }
+        try:
+            result = close_sprint(
+                session, ctx, sprint, decisions, calendar=calendar, by=current_user, now=utcnow()
+            )
+        except DomainError as exc:
+            session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("sprints.close", key=project.key, sprint_id=sprint_id))
+        session.commit()
+        parts = [f"{sprint.name} closed."]
+        if result.to_next:
+            parts.append(f"{len(result.to_next)} carried over to {result.next_sprint.name}.")
+        if result.to_backlog:
+            parts.append(f"{len(result.to_backlog)} back at the top of the backlog.")
+        flash(" ".join(parts), "success")
+        return redirect(url_for("sprints.show", key=project.key, sprint_id=sprint_id))
+    planned = sorted(
+        (s for s in ctx.sprints.values() if s.state == "planned"),
+        key=lambda s: (s.start_date, s.id),
+    )
+    upcoming = planned[0] if planned else None
+    draft = None
+    if upcoming is None:
+        draft = suggest_sprint(
+            project, list(ctx.sprints.values()), calendar, local_date(utcnow(), project.timezone)
+        )
+    return render_template(
+        "sprints/close.html",
+        access=access,
+        project=project,
+        ctx=ctx,
+        sprint=sprint,
+        unfinished=unfinished,
+        upcoming=upcoming,
+        draft=draft,
+        button=EmptyForm(),
+    )
+
+
+@bp.get("/projects/<key>/sprints/<int:sprint_id>")
+@project_route(write="manage")
+def show(access: ProjectAccess, sprint_id: int):
+    """A sprint's summary: commitment, scope changes, completion and what was carried over."""
+    session = db.session()
+    project = access.project
+    ctx = load_context(session, project)
+    sprint = _sprint(ctx, sprint_id)
+    series = load_series(session, project, [sprint], now=utcnow())[sprint.id]
+    current = (
+        {
+            s.id: s
+            for s in session.scalars(
+                select(Story).where(Story.id.in_([st.id for st in series.final_stories]))
+            )
+        }
+        if series.final_stories
+        else {}
+    )
+    return render_template(
+        "sprints/show.html",
+        access=access,
+        project=project,
+        ctx=ctx,
+        sprint=sprint,
+        series=series,
+        summary=summarize(series),
+        current=current,
+        button=EmptyForm(),
+    )
