@@ -4,6 +4,16 @@ the caller owns the transaction, so an operation and the history it writes land 
 from __future__ import annotations
 
 
+def required_text(value: object, *, max_len: int, empty: str) -> tuple[str | None, str | None]:
+    """Return (the trimmed text, None), or (None, a message) when it is missing or too long."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        return None, empty
+    if len(text) > max_len:
+        return None, f"Keep it under {max_len} characters."
+    return text, None
+
+
 class DomainError(Exception):
     """A planning rule was broken. Views flash it next to the field; the API answers 409."""
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from planner.domain import ValidationError
+from planner.domain import ValidationError, required_text
 from planner.domain.stories import ProjectContext
 from planner.models import Epic, Milestone, Project, Story
 
@@ -67,11 +67,9 @@ def _clean(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> 
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
     if "title" in values:
-        title = values["title"].strip() if isinstance(values["title"], str) else ""
-        if not title:
-            errors["title"] = "Enter a title."
-        elif len(title) > TITLE_MAX:
-            errors["title"] = f"Keep the title under {TITLE_MAX} characters."
+        title, problem = required_text(values["title"], max_len=TITLE_MAX, empty="Enter a title.")
+        if problem:
+            errors["title"] = problem
         else:
             cleaned["title"] = title
     if "description" in values:

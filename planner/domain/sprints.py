@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from planner.domain import DomainError, ValidationError
+from planner.domain import DomainError, ValidationError, required_text
 from planner.domain.stories import ProjectContext, top_rank, update_story
 from planner.metrics import Calendar
 from planner.models import Account, Project, Sprint, SprintCapacity, Story
@@ -91,11 +91,11 @@ def _check(
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
     if "name" in values:
-        name = values["name"].strip() if isinstance(values["name"], str) else ""
-        if not name:
-            errors["name"] = "Enter a name, like Sprint 5."
-        elif len(name) > NAME_MAX:
-            errors["name"] = f"Keep the name under {NAME_MAX} characters."
+        name, problem = required_text(
+            values["name"], max_len=NAME_MAX, empty="Enter a name, like Sprint 5."
+        )
+        if problem:
+            errors["name"] = problem
         else:
             cleaned["name"] = name
     if "goal" in values:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from planner.domain import DomainError, StaleVersionError, ValidationError
+from planner.domain import DomainError, StaleVersionError, ValidationError, required_text
 from planner.models import Account, Epic, Membership, Project, Sprint, Stage, Story, StoryEvent
 from planner.vocab import OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES, TRACKED_FIELDS
 
@@ -133,11 +133,9 @@ def clean_values(ctx: ProjectContext, values: Mapping[str, Any]) -> tuple[dict, 
             continue
         value = _blank_to_none(raw)
         if field == "title":
-            title = (raw or "").strip() if isinstance(raw, str) else ""
-            if not title:
-                errors[field] = "Enter a title."
-            elif len(title) > TITLE_MAX:
-                errors[field] = f"Keep the title under {TITLE_MAX} characters."
+            title, problem = required_text(raw, max_len=TITLE_MAX, empty="Enter a title.")
+            if problem:
+                errors[field] = problem
             else:
                 cleaned[field] = title
         elif field in ("description", "hypothesis", "result", "metric", "target"):

@@ -22,7 +22,7 @@ from planner.timeutil import utcnow
 from planner.vocab import ROLES, STORY_TYPES
 from planner.web import require_login
 from planner.web.auth import safe_next
-from planner.web.forms import EmptyForm, QuickStoryForm, attach_errors, options
+from planner.web.forms import EmptyForm, QuickStoryForm, attach_errors
 
 bp = Blueprint("backlog", __name__)
 bp.before_request(require_login)
@@ -145,10 +145,7 @@ def _back(access: ProjectAccess) -> str:
 def index(access: ProjectAccess):
     session = db.session()
     ctx = load_context(session, access.project)
-    form = QuickStoryForm()
-    form.stage.choices = options(
-        [("", "No stage"), *((s.key, s.name) for s in ctx.stages.values() if not s.archived)]
-    )
+    form = QuickStoryForm.for_project(ctx)
     status = 200
     if request.method == "POST":
         if not form.validate():
@@ -157,12 +154,7 @@ def index(access: ProjectAccess):
             story = create_story(
                 session,
                 ctx,
-                {
-                    "title": form.title.data or "",
-                    "type": form.type.data,
-                    "stage": form.stage.data,
-                    "points": form.points.data,
-                },
+                form.values(),
                 by=current_user,
                 now=utcnow(),
             )

@@ -157,7 +157,7 @@ class StoryForm(FlaskForm):
 
 
 class QuickStoryForm(FlaskForm):
-    """The one-line create form on the project page."""
+    """The one-line create form on the project page and the backlog."""
 
     title = StringField("New story")
     type = SelectField("Type", choices=options(STORY_TYPES), validate_choice=False)
@@ -167,6 +167,23 @@ class QuickStoryForm(FlaskForm):
         choices=options([("", "–"), *[(str(p), str(p)) for p in POINTS_SCALE]]),
         validate_choice=False,
     )
+
+    @classmethod
+    def for_project(cls, ctx: ProjectContext) -> QuickStoryForm:
+        """Build the form with the project's open stages to pick from."""
+        form = cls()
+        form.stage.choices = options(
+            [("", "No stage"), *((s.key, s.name) for s in ctx.stages.values() if not s.archived)]
+        )
+        return form
+
+    def values(self) -> dict:
+        return {
+            "title": self.title.data or "",
+            "type": self.type.data,
+            "stage": self.stage.data,
+            "points": self.points.data,
+        }
 
 
 class ProjectForm(FlaskForm):

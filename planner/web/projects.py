@@ -17,9 +17,9 @@ from planner.domain import DomainError, ValidationError
 from planner.domain import projects as rules
 from planner.domain.access import ProjectAccess, projects_of
 from planner.domain.accounts import find_account
-from planner.domain.stories import load_context
+from planner.domain.stories import create_story, load_context
 from planner.models import Membership, Sprint, Story
-from planner.timeutil import timezone_names
+from planner.timeutil import timezone_names, utcnow
 from planner.web import require_login
 from planner.web.forms import (
     EmptyForm,
@@ -29,7 +29,6 @@ from planner.web.forms import (
     QuickStoryForm,
     StageForm,
     attach_errors,
-    options,
 )
 
 bp = Blueprint("projects", __name__)
@@ -133,26 +132,15 @@ def show(access: ProjectAccess):
     """The project's stories grouped by ML stage; edit members add stories inline."""
     session = db.session()
     ctx = load_context(session, access.project)
-    form = QuickStoryForm()
-    form.stage.choices = options(
-        [("", "No stage"), *((s.key, s.name) for s in ctx.stages.values() if not s.archived)]
-    )
+    form = QuickStoryForm.for_project(ctx)
     status = 200
     if request.method == "POST":
-        from planner.domain.stories import create_story
-        from planner.timeutil import utcnow
-
         if form.validate():
             try:
                 story = create_story(
                     session,
                     ctx,
-                    {
-                        "title": form.title.data or "",
-                        "type": form.type.data,
-                        "stage": form.stage.data,
-                        "points": form.points.data,
-                    },
+                    form.values(),
                     by=current_user,
                     now=utcnow(),
                 )
