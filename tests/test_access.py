@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from planner.models import Epic, Membership, Project, Sprint, SprintCapacity, Stage, Story
+from planner.models import Comment, Epic, Membership, Project, Sprint, SprintCapacity, Stage, Story
 from tests import factories
 
 OK = {200, 201, 302}
@@ -103,6 +103,12 @@ ROUTES = [
         {"story": 1, "target": "backlog", "before": None},
         "manage",
     ),
+    # The board and comments.
+    ("GET", "/projects/FRAUD/board", None, "view"),
+    ("GET", "/projects/FRAUD/board?sprint=1&lanes=stage&mine=1", None, "view"),
+    ("POST", "/projects/FRAUD/board/1", {"status": "in_progress", "version": "1"}, "edit"),
+    ("POST", "/projects/FRAUD/stories/1/comments", {"body": "Kappa 0.81 on batch 2"}, "edit"),
+    ("API GET", "/api/v1/sprints/1/board", None, "view"),
 ]
 RANK = {"none": 0, "view": 1, "edit": 2, "manage": 3}
 
@@ -182,6 +188,7 @@ def test_refused_writes_change_nothing(clients, db_session, team, story_one):
         ("E1", "Gold-label set")
     ]
     assert db_session.get(Story, story_one.id).sprint_id == sprints["Sprint 1"].id
+    assert db_session.scalar(select(func.count(Comment.id))) == 0
 
 
 def test_view_members_see_no_edit_controls(clients, story_one):

@@ -127,7 +127,7 @@ def test_a_stale_patch_gets_409_with_the_current_story_and_changes_nothing(
     assert response.status_code == 409
     error = response.json["error"]
     assert error["code"] == "stale_version"
-    assert "Maya Okafor moved it from To do to Done" in error["message"]
+    assert "Maya Okafor moved this from To do to Done" in error["message"]
     assert error["details"]["current"]["version"] == 2
     assert error["details"]["current"]["status"] == "done"
     db_session.expire_all()

@@ -117,7 +117,7 @@ def test_an_edit_based_on_an_old_version_is_refused_and_says_who_changed_what(db
             base_version=1,
         )
     message = refused.value.message
-    assert "Maya Okafor moved it from To do to In progress" in message
+    assert "Maya Okafor moved this from To do to In progress" in message
     assert "version 1" in message and "version 2" in message
     assert story.status == "in_progress"
     assert len(events_of(db_session, story)) == 1
@@ -279,23 +279,23 @@ def test_history_reads_in_plain_words(db_session, team):
     )
     ctx = load_context(db_session, team.project)
     editor, manager = str(team.editor.id), str(team.manager.id)
-    assert describe_change(ctx, "assignee", None, editor, team.editor.id) == "took it"
+    assert describe_change(ctx, "assignee", None, editor, team.editor.id) == "took this"
     assert describe_change(ctx, "assignee", manager, editor, team.editor.id) == (
-        "took it over from Maya Okafor"
+        "took this over from Maya Okafor"
     )
     assert describe_change(ctx, "assignee", None, editor, team.manager.id) == (
-        "assigned it to Priya Raman"
+        "assigned this to Priya Raman"
     )
     assert (
         describe_change(ctx, "assignee", editor, None, team.manager.id) == "unassigned Priya Raman"
     )
     assert describe_change(ctx, "sprint", None, str(sprint.id)) == (
-        "moved it from the backlog to Sprint 4"
+        "moved this from the backlog to Sprint 4"
     )
     assert (
-        describe_change(ctx, "points", None, "1") == "re-estimated it from unestimated to 1 point"
+        describe_change(ctx, "points", None, "1") == "re-estimated this from unestimated to 1 point"
     )
     assert describe_change(ctx, "stage", "modeling", "evaluation") == (
         "changed its stage from Modeling & training to Evaluation"
     )
-    assert describe_change(ctx, "status", "review", "done") == "moved it from Review to Done"
+    assert describe_change(ctx, "status", "review", "done") == "moved this from Review to Done"

@@ -210,8 +210,8 @@ def test_editing_a_story_records_history_shown_in_plain_words(db_session, client
         ("status", "todo", "in_progress"),
     ]
     page = clients["view"].get("/projects/FRAUD/stories/1").get_data(as_text=True)
-    assert "<strong>Priya Raman</strong> moved it from To do to In progress" in page
-    assert "<strong>Priya Raman</strong> re-estimated it from 3 points to 5 points" in page
+    assert "<strong>Priya Raman</strong> moved this from To do to In progress" in page
+    assert "<strong>Priya Raman</strong> re-estimated this from 3 points to 5 points" in page
     assert "version 2" in page
 
 
@@ -228,7 +228,7 @@ def test_a_stale_edit_is_refused_keeps_the_input_and_says_who_changed_it(db_sess
     )
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "Maya Okafor moved it from To do to Review" in page
+    assert "Maya Okafor moved this from To do to Review" in page
     assert 'value="My better title"' in page  # the user's input is kept
     assert 'name="version" type="hidden" value="2"' in page  # saving again is deliberate
     db_session.expire_all()
@@ -456,6 +456,8 @@ def test_story_page_runs_a_bounded_number_of_queries(
 
     story = factories.story(db_session, team.project, team.editor)
     ctx = load_context(db_session, team.project)
+    from planner.domain.board import add_comment
+
     for i in range(events):
         update_story(
             db_session,
@@ -465,14 +467,22 @@ def test_story_page_runs_a_bounded_number_of_queries(
             by=team.editor,
             now=datetime(2026, 3, 2, tzinfo=UTC) + timedelta(minutes=i),
         )
+        add_comment(
+            db_session,
+            story,
+            f"note {i}",
+            by=[team.editor, team.manager][i % 2],
+            now=datetime(2026, 3, 2, tzinfo=UTC) + timedelta(minutes=i),
+        )
     db_session.commit()
     client = clients["edit"]
     client.get("/projects/FRAUD/stories/1")
     with count_queries() as counter:
         response = client.get("/projects/FRAUD/stories/1")
     assert response.get_data(as_text=True).count("<li><strong>Priya Raman</strong>") == events
-    # the project page's lookups, plus the story and its events with their authors
-    assert counter.count <= 12, counter.statements
+    assert response.get_data(as_text=True).count('class="comment"') == events
+    # the project page's lookups, the story, its events and comments with their authors
+    assert counter.count <= 14, counter.statements
 
 
 def test_an_absurd_timezone_gets_a_message_not_a_crash(db_session, clients, team):

@@ -451,7 +451,7 @@ def stale_error(
         .where(StoryEvent.story_id == story.id, StoryEvent.at == story.updated_at)
         .order_by(StoryEvent.id)
     ).all()
-    what = "changed it"
+    what = "changed this"
     if last_events:
         parts = [
             describe_change(ctx, e.field, e.from_value, e.to_value, e.by_id) for e in last_events
@@ -495,18 +495,16 @@ def display_value(ctx: ProjectContext, field: str, value: str | None) -> str:
 def describe_change(
     ctx: ProjectContext, field: str, old: str | None, new: str | None, by_id: int | None = None
 ) -> str:
-    """Describe one event in plain words: "moved it from In progress to Done"."""
+    """Describe one event in plain words: "moved this from In progress to Done"."""
     old_text, new_text = display_value(ctx, field, old), display_value(ctx, field, new)
     if field == "assignee" and new is not None and by_id is not None and new == str(by_id):
-        return "took it" if old is None else f"took it over from {old_text}"
-    if field == "status":
-        return f"moved it from {old_text} to {new_text}"
-    if field == "sprint":
-        return f"moved it from {old_text} to {new_text}"
+        return "took this" if old is None else f"took this over from {old_text}"
+    if field in ("status", "sprint"):
+        return f"moved this from {old_text} to {new_text}"
     if field == "points":
-        return f"re-estimated it from {old_text} to {new_text}"
+        return f"re-estimated this from {old_text} to {new_text}"
     if field == "assignee":
-        return f"assigned it to {new_text}" if new else f"unassigned {old_text}"
+        return f"assigned this to {new_text}" if new else f"unassigned {old_text}"
     return f"changed its {field} from {old_text} to {new_text}"
 
 

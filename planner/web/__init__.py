@@ -16,7 +16,7 @@ from sqlalchemy import select
 from planner import db, vocab
 from planner.errors import error_response, wants_json
 from planner.models import Account
-from planner.timeutil import as_utc, zone
+from planner.timeutil import as_utc, utcnow, zone
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -72,7 +72,7 @@ def render_markdown(text: str | None) -> Markup:
 
 def init_app(app: Flask) -> None:
     """Attach sign-in, CSRF, template helpers, asset routes and the page blueprints."""
-    from planner.web import admin, auth, backlog, epics, projects, sprints, stories
+    from planner.web import admin, auth, backlog, board, epics, projects, sprints, stories
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -83,6 +83,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(backlog.bp)
     app.register_blueprint(sprints.bp)
     app.register_blueprint(epics.bp)
+    app.register_blueprint(board.bp)
 
     @app.get("/assets/plotly.min.js")
     def plotly_js():
@@ -101,6 +102,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["points"] = _points
     app.jinja_env.filters["plural"] = _plural
     app.jinja_env.filters["signed"] = _signed
+    app.jinja_env.filters["ago"] = ago
 
     @app.after_request
     def security_headers(response):
@@ -116,6 +118,30 @@ def _local_time(value: datetime | None, tz: str = "UTC", fmt: str = "%Y-%m-%d %H
     if value is None:
         return ""
     return as_utc(value).astimezone(zone(tz)).strftime(fmt)
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    """Say how long ago a moment was: "just now", "5 minutes ago", "yesterday", "3 days ago"."""
+    if value is None:
+        return ""
+    seconds = int(((now or utcnow()) - as_utc(value)).total_seconds())
+    if seconds < 45:
+        return "just now"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return "1 minute ago" if minutes == 1 else f"{minutes} minutes ago"
+    hours = round(seconds / 3600)
+    if hours < 24:
+        return "1 hour ago" if hours == 1 else f"{hours} hours ago"
+    days = round(seconds / 86400)
+    if days == 1:
+        return "yesterday"
+    if days < 30:
+        return f"{days} days ago"
+    months = round(days / 30)
+    if months < 12:
+        return "1 month ago" if months == 1 else f"{months} months ago"
+    return f"{round(days / 365)} years ago" if days >= 548 else "1 year ago"
 
 
 def _plural(count: int, one: str, many: str) -> str:

@@ -12,6 +12,7 @@ from planner import db
 from planner.authz import project_route
 from planner.domain import StaleVersionError, ValidationError
 from planner.domain.access import ProjectAccess
+from planner.domain.board import comments_of
 from planner.domain.stories import (
     ProjectContext,
     create_story,
@@ -22,7 +23,7 @@ from planner.domain.stories import (
 from planner.models import Story, StoryEvent
 from planner.timeutil import utcnow
 from planner.web import require_login
-from planner.web.forms import StoryForm, attach_errors
+from planner.web.forms import EmptyForm, StoryForm, attach_errors
 
 bp = Blueprint("stories", __name__)
 bp.before_request(require_login)
@@ -84,6 +85,7 @@ def history_lines(ctx: ProjectContext, story: Story) -> list[dict]:
                 "what": describe_change(
                     ctx, event.field, event.from_value, event.to_value, event.by_id
                 ),
+                "by_id": event.by_id,
             }
         )
     return lines
@@ -140,6 +142,8 @@ def show(access: ProjectAccess, number: int):
             current=current,
             conflict=conflict,
             history=history_lines(ctx, story),
+            comments=comments_of(session, story),
+            button=EmptyForm(),
         ),
         status,
     )

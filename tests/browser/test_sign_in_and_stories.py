@@ -46,7 +46,7 @@ def test_sign_in_add_a_story_and_edit_it(live_server, new_page, shots, db_sessio
     page.get_by_label("Status", exact=True).select_option("in_progress")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("FRAUD-2 saved.")).to_be_visible()
-    expect(page.get_by_text("moved it from To do to In progress")).to_be_visible()
+    expect(page.get_by_text("moved this from To do to In progress")).to_be_visible()
     shots.take(page, "story-history")
 
 

@@ -1,0 +1,201 @@
+"""The sprint board: cards in status columns, optionally in swimlanes, and what changed since a
+moment (for boards that refresh themselves); comments on stories; a person's open work."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from planner.domain import AccessDenied, ValidationError
+from planner.domain.access import ProjectAccess
+from planner.domain.stories import ProjectContext
+from planner.models import Account, Comment, Membership, Project, Sprint, Story
+from planner.vocab import ROLES, STATUSES
+
+LANES = ("none", "stage", "assignee", "epic")
+COMMENT_MAX = 10_000
+
+
+@dataclass
+class Lane:
+    key: str
+    title: str
+    columns: dict[str, list[Story]]
+
+    @property
+    def count(self) -> int:
+        return sum(len(cards) for cards in self.columns.values())
+
+
+def sprint_stories(session: Session, sprint: Sprint) -> list[Story]:
+    """Return the sprint's stories in rank order."""
+    return list(
+        session.scalars(
+            select(Story).where(Story.sprint_id == sprint.id).order_by(Story.rank, Story.id)
+        )
+    )
+
+
+def filter_cards(
+    stories: Sequence[Story], ctx: ProjectContext, *, mine: int | None, role: str, stage: str
+) -> list[Story]:
+    """Keep the cards assigned to `mine` (when given), needing `role`, in `stage` (keys or '')."""
+    kept = []
+    for story in stories:
+        if mine is not None and story.assignee_id != mine:
+            continue
+        if role and (story.role or "none") != role:
+            continue
+        if stage:
+            own = ctx.stage_by_id(story.stage_id)
+            if (own.key if own else "none") != stage:
+                continue
+        kept.append(story)
+    return kept
+
+
+def lane_key(story: Story, by: str) -> str:
+    """The key of the swimlane a card belongs in, as the page writes it (data-lane)."""
+    if by not in LANES or by == "none":
+        return "all"
+    key = _lane_key(story, by)
+    return "none" if key is None else str(key)
+
+
+def lanes_of(stories: Sequence[Story], ctx: ProjectContext, by: str) -> list[Lane]:
+    """Arrange cards into swimlanes (by stage, assignee or epic; one lane for 'none'), each with
+    the four status columns."""
+
+    def empty() -> dict[str, list[Story]]:
+        return {status: [] for status in STATUSES}
+
+    if by not in LANES or by == "none":
+        lane = Lane("all", "", empty())
+        for story in stories:
+            lane.columns[story.status].append(story)
+        return [lane]
+    groups: dict[object, list[Story]] = defaultdict(list)
+    for story in stories:
+        groups[_lane_key(story, by)].append(story)
+    order = _lane_order(ctx, by)
+    lanes = []
+    for key in sorted(groups, key=lambda k: order.get(k, (len(order), str(k)))):
+        lane = Lane("none" if key is None else str(key), _lane_title(ctx, by, key), empty())
+        for story in groups[key]:
+            lane.columns[story.status].append(story)
+        lanes.append(lane)
+    return lanes
+
+
+def _lane_key(story: Story, by: str):
+    return {"stage": story.stage_id, "assignee": story.assignee_id, "epic": story.epic_id}[by]
+
+
+def _lane_order(ctx: ProjectContext, by: str) -> dict[object, tuple[int, str]]:
+    if by == "stage":
+        return {s.id: (s.position, s.name) for s in ctx.stages.values()}
+    if by == "assignee":
+        return {m.account_id: (0, m.account.name.lower()) for m in ctx.members.values()}
+    return {e.id: (0, f"{e.id:08d}") for e in ctx.epics.values()}
+
+
+def _lane_title(ctx: ProjectContext, by: str, key) -> str:
+    if key is None:
+        return {"stage": "No stage", "assignee": "Unassigned", "epic": "No epic"}[by]
+    if by == "stage":
+        stage = ctx.stage_by_id(key)
+        return stage.name if stage else "?"
+    if by == "assignee":
+        member = ctx.members.get(key)
+        return member.account.name if member else "A former member"
+    epic = ctx.epic_by_id(key)
+    return f"{epic.key} · {epic.title}" if epic else "?"
+
+
+# --- comments ----------------------------------------------------------------------------------
+
+
+def comments_of(session: Session, story: Story) -> list[Comment]:
+    return list(
+        session.scalars(
+            select(Comment)
+            .where(Comment.story_id == story.id)
+            .options(selectinload(Comment.author))
+            .order_by(Comment.created_at, Comment.id)
+        )
+    )
+
+
+def add_comment(
+    session: Session, story: Story, body: str, *, by: Account, now: datetime
+) -> Comment:
+    """Add a Markdown comment to a story."""
+    text = body.strip() if isinstance(body, str) else ""
+    if not text:
+        raise ValidationError({"body": "Write something first."})
+    if len(text) > COMMENT_MAX:
+        raise ValidationError({"body": f"Keep a comment under {COMMENT_MAX:,} characters."})
+    comment = Comment(story_id=story.id, author_id=by.id, body=text, created_at=now)
+    session.add(comment)
+    session.flush()
+    return comment
+
+
+def delete_comment(
+    session: Session, access: ProjectAccess, comment: Comment, *, by: Account
+) -> None:
+    """Delete a comment: its author may, and so may members with manage access."""
+    if comment.author_id != by.id and not access.can_manage:
+        raise AccessDenied("Only its author or a project manager can delete a comment.")
+    session.delete(comment)
+    session.flush()
+
+
+# --- my work -----------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkGroup:
+    project: Project
+    sprint: Sprint | None
+    stories: list[Story]
+
+
+def open_work(session: Session, account: Account) -> list[WorkGroup]:
+    """Return the account's unfinished stories across its projects, grouped by project and sprint
+    (active sprints first, then planned, then the backlog), in two queries."""
+    rows = session.execute(
+        select(Story, Project, Sprint)
+        .join(Project, Project.id == Story.project_id)
+        .join(
+            Membership,
+            (Membership.project_id == Project.id) & (Membership.account_id == account.id),
+        )
+        .outerjoin(Sprint, Sprint.id == Story.sprint_id)
+        .where(Story.assignee_id == account.id, Story.status != "done")
+        .order_by(Project.name, Story.rank, Story.id)
+    ).all()
+    groups: dict[tuple[int, int | None], WorkGroup] = {}
+    for story, project, sprint in rows:
+        if sprint is not None and sprint.state == "closed":
+            sprint = None  # left behind in a closed sprint: it is backlog work now
+        key = (project.id, sprint.id if sprint else None)
+        groups.setdefault(key, WorkGroup(project, sprint, [])).stories.append(story)
+    rank = {"active": 0, "planned": 1}
+    return sorted(
+        groups.values(),
+        key=lambda g: (
+            rank.get(g.sprint.state, 2) if g.sprint else 3,
+            g.sprint.start_date.toordinal() if g.sprint else 0,
+            g.project.name,
+        ),
+    )
+
+
+def role_name(key: str | None) -> str:
+    return ROLES.get(key, "Any role") if key else "Any role"

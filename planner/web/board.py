@@ -1,0 +1,188 @@
+"""The team board (status columns, swimlanes, filters, one-gesture moves), comments on a story,
+and "My work": a person's open stories across projects."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from planner import db
+from planner.authz import project_route
+from planner.domain import AccessDenied, DomainError, StaleVersionError
+from planner.domain.access import ProjectAccess
+from planner.domain.board import (
+    LANES,
+    add_comment,
+    delete_comment,
+    filter_cards,
+    lanes_of,
+    open_work,
+    sprint_stories,
+)
+from planner.domain.stories import ProjectContext, load_context, update_story
+from planner.models import Comment, Sprint, Story
+from planner.timeutil import iso_utc, local_date, utcnow
+from planner.vocab import ROLES
+from planner.web import require_login
+from planner.web.auth import safe_next
+from planner.web.forms import EmptyForm
+
+bp = Blueprint("board", __name__)
+bp.before_request(require_login)
+
+
+def board_filters(ctx: ProjectContext, args) -> dict:
+    """Read the board's view settings from the query string, ignoring what is not valid."""
+    lanes = args.get("lanes", "none")
+    role = args.get("role", "")
+    stage = args.get("stage", "")
+    return {
+        "lanes": lanes if lanes in LANES else "none",
+        "mine": args.get("mine") == "1",
+        "role": role if role in ROLES or role == "none" else "",
+        "stage": stage if stage in ctx.stages or stage == "none" else "",
+    }
+
+
+def pick_sprint(ctx: ProjectContext, requested: str | None) -> Sprint | None:
+    """The requested sprint, else the active one, else the next planned, else the latest."""
+    if requested and requested.isdigit() and int(requested) in ctx.sprints:
+        return ctx.sprints[int(requested)]
+    sprints = sorted(ctx.sprints.values(), key=lambda s: (s.start_date, s.id))
+    for state in ("active", "planned"):
+        found = [s for s in sprints if s.state == state]
+        if found:
+            return found[0]
+    return sprints[-1] if sprints else None
+
+
+def board_cards(session, ctx: ProjectContext, sprint: Sprint, view: dict, me: int) -> list[Story]:
+    return filter_cards(
+        sprint_stories(session, sprint),
+        ctx,
+        mine=me if view["mine"] else None,
+        role=view["role"],
+        stage=view["stage"],
+    )
+
+
+@bp.get("/projects/<key>/board")
+@project_route(write="edit")
+def index(access: ProjectAccess):
+    session = db.session()
+    project = access.project
+    ctx = load_context(session, project)
+    sprint = pick_sprint(ctx, request.args.get("sprint"))
+    view = board_filters(ctx, request.args)
+    cards = board_cards(session, ctx, sprint, view, current_user.id) if sprint else []
+    now = utcnow()
+    today = local_date(now, project.timezone)
+    return render_template(
+        "board/index.html",
+        access=access,
+        project=project,
+        ctx=ctx,
+        sprint=sprint,
+        view=view,
+        lanes=lanes_of(cards, ctx, view["lanes"]),
+        cards=cards,
+        today=today,
+        now_iso=iso_utc(now),
+        button=EmptyForm(),
+        here=request.full_path.rstrip("?"),
+    )
+
+
+@bp.post("/projects/<key>/board/<int:number>")
+@project_route(write="edit")
+def move(access: ProjectAccess, number: int):
+    """Change a card's status from the board without JavaScript (the card's own small form)."""
+    if not EmptyForm().validate():
+        abort(400)
+    session = db.session()
+    ctx = load_context(session, access.project)
+    story = session.scalar(
+        select(Story).where(Story.project_id == access.project.id, Story.number == number)
+    )
+    if story is None:
+        abort(404)
+    back = safe_next(request.form.get("next")) or url_for("board.index", key=access.project.key)
+    key = story.key_in(access.project.key)
+    version = request.form.get("version", "")
+    try:
+        update_story(
+            session,
+            ctx,
+            story,
+            {"status": request.form.get("status", "")},
+            by=current_user,
+            now=utcnow(),
+            base_version=int(version) if version.isdigit() else -1,
+        )
+    except StaleVersionError as exc:
+        session.rollback()
+        flash(f"{key} not moved: {exc.message}", "error")
+    except DomainError as exc:
+        session.rollback()
+        flash(f"{key} not moved: {exc.message}", "error")
+    else:
+        session.commit()
+        flash(f"{key} moved to {story.status.replace('_', ' ')}.", "success")
+    return redirect(back + f"#c{number}")
+
+
+@bp.post("/projects/<key>/stories/<int:number>/comments")
+@project_route(write="edit")
+def comment(access: ProjectAccess, number: int):
+    if not EmptyForm().validate():
+        abort(400)
+    session = db.session()
+    story = session.scalar(
+        select(Story).where(Story.project_id == access.project.id, Story.number == number)
+    )
+    if story is None:
+        abort(404)
+    target = url_for("stories.show", key=access.project.key, number=number)
+    try:
+        added = add_comment(
+            session, story, request.form.get("body", ""), by=current_user, now=utcnow()
+        )
+    except DomainError as exc:
+        session.rollback()
+        flash(f"Comment not added: {exc.message}", "error")
+        return redirect(target + "#comments")
+    session.commit()
+    return redirect(target + f"#comment-{added.id}")
+
+
+@bp.post("/projects/<key>/stories/<int:number>/comments/<int:comment_id>/delete")
+@project_route(write="edit")
+def remove_comment(access: ProjectAccess, number: int, comment_id: int):
+    if not EmptyForm().validate():
+        abort(400)
+    session = db.session()
+    found = session.scalar(
+        select(Comment)
+        .join(Story, Story.id == Comment.story_id)
+        .where(
+            Comment.id == comment_id,
+            Story.project_id == access.project.id,
+            Story.number == number,
+        )
+    )
+    if found is None:
+        abort(404)
+    try:
+        delete_comment(session, access, found, by=current_user)
+    except AccessDenied as exc:
+        abort(403, description=str(exc))
+    session.commit()
+    flash("Comment deleted.", "success")
+    return redirect(url_for("stories.show", key=access.project.key, number=number) + "#comments")
+
+
+@bp.get("/my-work")
+def my_work():
+    groups = open_work(db.session(), current_user)
+    return render_template("board/my_work.html", groups=groups, button=EmptyForm())
