@@ -4,7 +4,7 @@ close with carry-over, and the capacity each member plans for one."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from planner.domain import DomainError, ValidationError, required_text
 from planner.domain.stories import ProjectContext, top_rank, update_story
-from planner.metrics import Calendar
+from planner.metrics import Calendar, SprintSeries, default_capacity
 from planner.models import Account, Project, Sprint, SprintCapacity, Story
 from planner.timeutil import local_date
 
@@ -265,6 +265,40 @@ def close_sprint(
         story.rank = top_rank(session, ctx.project)
     session.flush()
     return CloseResult(next_sprint, to_next, to_backlog)
+
+
+@dataclass(frozen=True)
+class CapacityPlan:
+    """A sprint's capacity: saved rows, or suggestions from history when none are saved."""
+
+    saved: dict[int, int]
+    defaults: dict[int, float]  # average completed points over recent closed sprints
+    effective: dict[int, int]  # what the plan is checked against
+
+    @property
+    def suggested(self) -> bool:
+        return not self.saved
+
+
+def capacity_plan(
+    session: Session, ctx: ProjectContext, sprint: Sprint, closed: Sequence[SprintSeries]
+) -> CapacityPlan:
+    """Return the sprint's saved capacity, the history-based defaults, and the capacity to check
+    the plan against (saved when any is saved, else the rounded defaults)."""
+    closed_ids = [s.sprint.id for s in closed]
+    planned: dict[int, dict[int, int]] = {}
+    if closed_ids:
+        for row in session.scalars(
+            select(SprintCapacity).where(SprintCapacity.sprint_id.in_(closed_ids))
+        ):
+            planned.setdefault(row.sprint_id, {})[row.account_id] = row.points
+    defaults = default_capacity(list(closed), planned)
+    saved = capacities(session, sprint)
+    takers = {m.account_id for m in ctx.members.values() if m.access != "view"}
+    effective = saved or {
+        member: round(points) for member, points in defaults.items() if member in takers
+    }
+    return CapacityPlan(saved, defaults, effective)
 
 
 def capacities(session: Session, sprint: Sprint) -> dict[int, int]:

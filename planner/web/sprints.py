@@ -16,7 +16,7 @@ from planner.domain.backlog import move_to_sprint, stories_by_keys
 from planner.domain.history import calendar_of, load_series
 from planner.domain.planning import check_plan
 from planner.domain.sprints import (
-    capacities,
+    capacity_plan,
     close_sprint,
     create_sprint,
     project_sprints,
@@ -26,8 +26,8 @@ from planner.domain.sprints import (
     update_sprint,
 )
 from planner.domain.stories import ProjectContext, load_context
-from planner.metrics import default_capacity, summarize, velocity
-from planner.models import Sprint, SprintCapacity, Story
+from planner.metrics import summarize, velocity
+from planner.models import Sprint, Story
 from planner.timeutil import local_date, utcnow
 from planner.web import require_login
 from planner.web.forms import EmptyForm, SprintForm, attach_errors
@@ -144,34 +144,19 @@ def edit(access: ProjectAccess, sprint_id: int):
     )
 
 
-def _capacity_view(session, access: ProjectAccess, ctx: ProjectContext, sprint: Sprint, calendar):
-    """Capacity rows, history-based defaults, velocity and the role check for the planning view."""
-    project = access.project
+def _capacity_view(session, ctx: ProjectContext, sprint: Sprint, calendar):
+    """Capacity rows, history-based defaults and velocity for the planning view."""
     closed = [s for s in ctx.sprints.values() if s.state == "closed"]
-    history = load_series(session, project, closed, now=utcnow(), calendar=calendar)
-    planned: dict[int, dict[int, int]] = {}
-    if closed:
-        for row in session.scalars(
-            select(SprintCapacity).where(SprintCapacity.sprint_id.in_([s.id for s in closed]))
-        ):
-            planned.setdefault(row.sprint_id, {})[row.account_id] = row.points
-    defaults = default_capacity(list(history.values()), planned)
-    saved = capacities(session, sprint)
+    history = load_series(session, ctx.project, closed, now=utcnow(), calendar=calendar)
+    plan = capacity_plan(session, ctx, sprint, list(history.values()))
     takers = sorted(
         (m for m in ctx.members.values() if m.access != "view"), key=lambda m: m.account.name
     )
-    effective = (
-        saved
-        if saved
-        else {
-            m.account_id: round(defaults[m.account_id]) for m in takers if m.account_id in defaults
-        }
-    )
     return {
         "takers": takers,
-        "saved": saved,
-        "defaults": defaults,
-        "effective": effective,
+        "saved": plan.saved,
+        "defaults": plan.defaults,
+        "effective": plan.effective,
         "velocity": velocity(history.values()),
     }
 
@@ -197,7 +182,7 @@ def plan(access: ProjectAccess, sprint_id: int):
     )
     in_sprint = [s for s in stories if s.sprint_id == sprint.id]
     backlog = [s for s in stories if s.sprint_id is None]
-    capacity = _capacity_view(session, access, ctx, sprint, calendar)
+    capacity = _capacity_view(session, ctx, sprint, calendar)
     names = {m.account_id: m.account.name for m in ctx.members.values()}
     roles_of = {m.account_id: m.roles for m in ctx.members.values()}
     check = check_plan(
