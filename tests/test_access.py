@@ -109,6 +109,13 @@ ROUTES = [
     ("POST", "/projects/FRAUD/board/1", {"status": "in_progress", "version": "1"}, "edit"),
     ("POST", "/projects/FRAUD/stories/1/comments", {"body": "Kappa 0.81 on batch 2"}, "edit"),
     ("API GET", "/api/v1/sprints/1/board", None, "view"),
+    # Reports.
+    ("GET", "/projects/FRAUD/reports", None, "view"),
+    ("GET", "/projects/FRAUD/reports?sprint=1&unit=stories", None, "view"),
+    ("GET", "/projects/FRAUD/reports/1/burndown.csv", None, "view"),
+    ("GET", "/projects/FRAUD/reports/1/roles.csv", None, "view"),
+    ("API GET", "/api/v1/projects/FRAUD/sprints", None, "view"),
+    ("API GET", "/api/v1/sprints/1/burndown?unit=stories", None, "view"),
 ]
 RANK = {"none": 0, "view": 1, "edit": 2, "manage": 3}
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 
 from planner import db
 from planner.api import bp
 from planner.api.serialize import sprint_json
 from planner.authz import project_route, resolve_sprint
+from planner.domain import ValidationError
 from planner.domain.access import ProjectAccess
 from planner.domain.history import load_series
 from planner.domain.sprints import project_sprints
@@ -35,6 +36,48 @@ def sprint(sprint_id: int):
             "remaining": final.remaining("points"),
             "added": _unique([c.story for c in series.added()]),
             "removed": _unique([c.story for c in series.removed()]),
+        }
+    )
+
+
+@bp.get("/projects/<key>/sprints")
+@project_route()
+def project_sprint_list(access: ProjectAccess):
+    """The project's sprints, oldest first: id, name, dates, state."""
+    return jsonify(
+        {"sprints": [sprint_json(s) for s in project_sprints(db.session(), access.project)]}
+    )
+
+
+@bp.get("/sprints/<int:sprint_id>/burndown")
+def burndown(sprint_id: int):
+    """The burndown series of DOMAIN.md: days, committed, ideal, scope, done, remaining (null
+    for days still to come) and the scope changes after the start, in points or stories."""
+    unit = request.args.get("unit", "points")
+    if unit not in ("points", "stories"):
+        raise ValidationError({"unit": "Use unit=points or unit=stories."})
+    access, row = resolve_sprint(sprint_id)
+    series = load_series(db.session(), access.project, [row], now=utcnow())[row.id]
+    data = series.series(unit)
+    return jsonify(
+        {
+            "sprint": sprint_json(row),
+            "unit": unit,
+            "days": data["days"],
+            "committed": data["committed"],
+            "ideal": [round(value, 4) for value in data["ideal"]],
+            "scope": data["scope"],
+            "done": data["done"],
+            "remaining": data["remaining"],
+            "scope_changes": [
+                {
+                    "day": change.day.isoformat(),
+                    "story": change.story,
+                    "change": change.change,
+                    "points": change.points,
+                }
+                for change in series.scope_changes
+            ],
         }
     )
 

@@ -72,7 +72,17 @@ def render_markdown(text: str | None) -> Markup:
 
 def init_app(app: Flask) -> None:
     """Attach sign-in, CSRF, template helpers, asset routes and the page blueprints."""
-    from planner.web import admin, auth, backlog, board, epics, projects, sprints, stories
+    from planner.web import (
+        admin,
+        auth,
+        backlog,
+        board,
+        epics,
+        projects,
+        reports,
+        sprints,
+        stories,
+    )
 
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -84,6 +94,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(sprints.bp)
     app.register_blueprint(epics.bp)
     app.register_blueprint(board.bp)
+    app.register_blueprint(reports.bp)
 
     @app.get("/assets/plotly.min.js")
     def plotly_js():

@@ -330,12 +330,15 @@ def close(access: ProjectAccess, sprint_id: int):
 @bp.get("/projects/<key>/sprints/<int:sprint_id>")
 @project_route(write="manage")
 def show(access: ProjectAccess, sprint_id: int):
-    """A sprint's summary: commitment, scope changes, completion and what was carried over."""
+    """A sprint's summary (commitment, scope changes, completion, carry-over) and its charts."""
+    from planner.web.reports import build_report
+
     session = db.session()
     project = access.project
     ctx = load_context(session, project)
     sprint = _sprint(ctx, sprint_id)
-    series = load_series(session, project, [sprint], now=utcnow())[sprint.id]
+    report = build_report(session, ctx, sprint, request.args.get("unit", "points"))
+    series = report.series
     current = (
         {
             s.id: s
@@ -353,7 +356,8 @@ def show(access: ProjectAccess, sprint_id: int):
         ctx=ctx,
         sprint=sprint,
         series=series,
-        summary=summarize(series),
+        summary=report.summary,
+        report=report,
         current=current,
         button=EmptyForm(),
     )

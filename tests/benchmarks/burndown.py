@@ -1,0 +1,195 @@
+"""Benchmark: a sprint's series from 2,000 stories and 50,000 events (not a test: run it).
+
+    python -m tests.benchmarks.burndown                       # SQLite in a temporary folder
+    python -m tests.benchmarks.burndown --url postgresql+psycopg://postgres@127.0.0.1/bench
+
+It writes an interchange document (2,000 stories in one sprint, 25 events each), imports it,
+then times, at 10,000 / 25,000 / 50,000 events: loading the history (and counting queries),
+computing the burndown series, building all six figures of the report, and the burndown API.
+Times are medians of several runs; the query count must not grow with the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import event, select, text
+
+STATUS_CYCLE = ["todo", "in_progress", "review", "done", "todo"]
+POINTS_CYCLE = [1, 2, 3, 5, 8]
+
+
+def document(stories: int, events_per_story: int) -> dict:
+    """An interchange document: one closed two-week sprint holding every story."""
+    start = date(2026, 3, 2)
+    started = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    closed = datetime(2026, 3, 13, 16, tzinfo=UTC)
+    window = (closed - started).total_seconds() - 3600
+    items = []
+    for n in range(1, stories + 1):
+        history = [
+            {
+                "at": "2026-03-02T08:00:00Z",
+                "field": "sprint",
+                "from": None,
+                "to": "Sprint 1",
+                "by": "bench@example.com",
+            }
+        ]
+        status, points = "todo", 3
+        for k in range(events_per_story - 1):
+            at = started + timedelta(seconds=window * (k + 1) / events_per_story + n % 60)
+            if k % 2 == 0:
+                new = STATUS_CYCLE[(STATUS_CYCLE.index(status) + 1) % 4]
+                history.append(
+                    {
+                        "at": at.isoformat().replace("+00:00", "Z"),
+                        "field": "status",
+                        "from": status,
+                        "to": new,
+                        "by": "bench@example.com",
+                    }
+                )
+                status = new
+            else:
+                new = POINTS_CYCLE[(POINTS_CYCLE.index(points) + 1) % len(POINTS_CYCLE)]
+                history.append(
+                    {
+                        "at": at.isoformat().replace("+00:00", "Z"),
+                        "field": "points",
+                        "from": points,
+                        "to": new,
+                        "by": "bench@example.com",
+                    }
+                )
+                points = new
+        items.append(
+            {
+                "key": f"BENCH-{n}",
+                "title": f"Story {n}",
+                "type": "feature",
+                "status": status,
+                "points": points,
+                "sprint": "Sprint 1",
+                "rank": n,
+                "created_at": "2026-02-27T10:00:00Z",
+                "history": history,
+            }
+        )
+    return {
+        "format": "planner-export",
+        "version": 1,
+        "project": {
+            "key": "BENCH",
+            "name": "Benchmark",
+            "timezone": "Europe/Berlin",
+            "working_days": [1, 2, 3, 4, 5],
+        },
+        "members": [
+            {
+                "email": "bench@example.com",
+                "name": "Bench",
+                "access": "manage",
+                "roles": ["ml_engineer"],
+            }
+        ],
+        "sprints": [
+            {
+                "name": "Sprint 1",
+                "start": start.isoformat(),
+                "end": "2026-03-13",
+                "state": "closed",
+                "started_at": "2026-03-02T09:00:00Z",
+                "closed_at": "2026-03-13T16:00:00Z",
+            }
+        ],
+        "stories": items,
+    }
+
+
+def median_seconds(action: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        begin = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - begin)
+    return statistics.median(times)
+
+
+def measure(url: str, folder: Path, events_per_story: int, runs: int) -> None:
+    """Import a fresh document of 2,000 stories and print the timings for it."""
+    from planner import charts, create_app
+    from planner.cli import upgrade_database
+    from planner.db import get_db
+    from planner.domain.history import load_series
+    from planner.domain.stories import load_context
+    from planner.interchange.importer import import_document
+    from planner.models import Project, Sprint
+    from planner.web.reports import build_report
+
+    app = create_app("testing", DATABASE_URL=url, INSTANCE_PATH=str(folder))
+    database = get_db(app)
+    if database.dialect == "postgresql":
+        with database.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    else:
+        (folder / "bench.sqlite3").unlink(missing_ok=True)
+    upgrade_database(app)
+    session = database.sessionmaker()
+    begin = time.perf_counter()
+    import_document(session, document(2000, events_per_story), hash_method="pbkdf2:sha256:1000")
+    session.commit()
+    imported = time.perf_counter() - begin
+    project = session.scalar(select(Project).where(Project.key == "BENCH"))
+    sprint = session.scalar(select(Sprint).where(Sprint.project_id == project.id))
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *rest) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    series = load_series(session, project, [sprint], now=now)[sprint.id]
+    event.remove(database.engine, "before_cursor_execute", count)
+
+    load = median_seconds(lambda: load_series(session, project, [sprint], now=now), runs)
+    compute = median_seconds(lambda: series.series("points"), runs)
+    figure = median_seconds(lambda: charts.burndown_figure(series), runs)
+    ctx = load_context(session, project)
+    report = median_seconds(lambda: build_report(session, ctx, sprint), runs)
+    client = app.test_client()
+    with client.session_transaction() as flask_session:
+        flask_session["_user_id"] = next(iter(ctx.members.values())).account.session_token
+    api = median_seconds(lambda: client.get(f"/api/v1/sprints/{sprint.id}/burndown"), runs)
+    print(
+        f"{2000 * events_per_story:>6} events: import {imported:6.2f} s"
+        f" | history load {load * 1000:7.1f} ms in {len(statements)} queries"
+        f" | series {compute * 1000:5.1f} ms | burndown figure {figure * 1000:5.1f} ms"
+        f" | whole report {report * 1000:7.1f} ms | burndown API {api * 1000:7.1f} ms"
+        f" | remaining at close {series.series()['remaining'][-1]}"
+    )
+    session.close()
+    database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="planner-bench-"))
+    url = args.url or f"sqlite:///{folder / 'bench.sqlite3'}"
+    print(f"database: {url.split('@')[-1]}")
+    for events_per_story in (5, 12, 25):
+        measure(url, folder, events_per_story, args.runs)
+
+
+if __name__ == "__main__":
+    main()
