@@ -9,7 +9,20 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from planner.models import Comment, Epic, Membership, Project, Sprint, SprintCapacity, Stage, Story
+from planner.models import (
+    Comment,
+    Epic,
+    Membership,
+    Milestone,
+    MilestoneForecast,
+    Project,
+    Risk,
+    ShareLink,
+    Sprint,
+    SprintCapacity,
+    Stage,
+    Story,
+)
 from tests import factories
 
 OK = {200, 201, 302}
@@ -116,6 +129,52 @@ ROUTES = [
     ("GET", "/projects/FRAUD/reports/1/roles.csv", None, "view"),
     ("API GET", "/api/v1/projects/FRAUD/sprints", None, "view"),
     ("API GET", "/api/v1/sprints/1/burndown?unit=stories", None, "view"),
+    # Milestones, risks, the dashboard and share links (milestone 1 and risk 1 exist).
+    ("GET", "/projects/FRAUD/dashboard", None, "view"),
+    ("GET", "/projects/FRAUD/milestones", None, "view"),
+    (
+        "POST",
+        "/projects/FRAUD/milestones",
+        {"name": "Production launch", "baseline": "2026-06-30"},
+        "manage",
+    ),
+    ("GET", "/projects/FRAUD/milestones/1", None, "view"),
+    (
+        "POST",
+        "/projects/FRAUD/milestones/1",
+        {"action": "forecast", "f-forecast": "2027-05-20", "f-note": "gateway"},
+        "manage",
+    ),
+    ("GET", "/projects/FRAUD/risks", None, "view"),
+    (
+        "POST",
+        "/projects/FRAUD/risks",
+        {
+            "title": "Drift",
+            "category": "model_drift",
+            "likelihood": "3",
+            "impact": "3",
+            "status": "open",
+        },
+        "manage",
+    ),
+    ("GET", "/projects/FRAUD/risks/1", None, "view"),
+    (
+        "POST",
+        "/projects/FRAUD/risks/1",
+        {
+            "title": "Bias",
+            "category": "bias_fairness",
+            "likelihood": "2",
+            "impact": "2",
+            "status": "open",
+        },
+        "manage",
+    ),
+    ("GET", "/projects/FRAUD/share", None, "manage"),
+    ("POST", "/projects/FRAUD/share", {"label": "Steering committee"}, "manage"),
+    ("API GET", "/api/v1/projects/FRAUD/milestones", None, "view"),
+    ("API POST", "/api/v1/milestones/1/forecasts", {"forecast": "2027-05-20"}, "manage"),
 ]
 RANK = {"none": 0, "view": 1, "edit": 2, "manage": 3}
 
@@ -140,6 +199,20 @@ def story_one(db_session, team):
     create_epic(db_session, load_context(db_session, team.project), {"title": "Gold-label set"})
     story = factories.story(
         db_session, team.project, team.editor, title="Original", points=3, sprint=active.id
+    )
+    milestone = Milestone(project_id=team.project.id, name="Pilot", baseline=date(2026, 4, 24))
+    db_session.add(milestone)
+    db_session.add(
+        Risk(
+            project_id=team.project.id,
+            title="Original risk",
+            category="privacy",
+            likelihood=3,
+            impact=4,
+            status="open",
+            created_at=datetime(2026, 3, 2, tzinfo=UTC),
+            updated_at=datetime(2026, 3, 2, tzinfo=UTC),
+        )
     )
     db_session.commit()
     return story
@@ -196,6 +269,12 @@ def test_refused_writes_change_nothing(clients, db_session, team, story_one):
     ]
     assert db_session.get(Story, story_one.id).sprint_id == sprints["Sprint 1"].id
     assert db_session.scalar(select(func.count(Comment.id))) == 0
+    assert db_session.scalar(select(func.count(Milestone.id))) == 1
+    assert db_session.scalar(select(func.count(MilestoneForecast.id))) == 0
+    assert [(r.title, r.likelihood) for r in db_session.scalars(select(Risk))] == [
+        ("Original risk", 3)
+    ]
+    assert db_session.scalar(select(func.count(ShareLink.id))) == 0
 
 
 def test_view_members_see_no_edit_controls(clients, story_one):

@@ -10,4 +10,11 @@ from planner.web import require_login
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(require_login)
 
-from planner.api import backlog, board, projects, sprints, stories  # noqa: E402,F401  (routes register on bp)
+from planner.api import (  # noqa: E402,F401  (routes register on bp)
+    backlog,
+    board,
+    milestones,
+    projects,
+    sprints,
+    stories,
+)

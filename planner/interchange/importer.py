@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from planner.models import (
     StoryEvent,
     risk_story,
 )
-from planner.timeutil import utcnow
+from planner.timeutil import local_start_of, utcnow
 
 EPIC_NUMBER_RE = re.compile(r"^E(\d+)$")
 
@@ -128,7 +129,12 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
         )
         milestone.forecasts = [
             MilestoneForecast(
-                reported_on=f.reported_on, forecast=f.forecast, note=f.note, by_id=account_id(f.by)
+                reported_on=f.reported_on,
+                forecast=f.forecast,
+                note=f.note,
+                by_id=account_id(f.by),
+                # The format keeps the report day, not the instant: take its local midday.
+                created_at=local_start_of(f.reported_on, plan.timezone) + timedelta(hours=12),
             )
             for f in m.forecasts
         ]
@@ -182,7 +188,13 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
             return str(accounts[value].id)
         return str(value)
 
-    now = utcnow()
+    # Risks carry no timestamps in the format: date them at the last moment the document
+    # records, so "last change" on the dashboard reflects the team's history, not the import.
+    recorded = [s.created_at for s in plan.stories]
+    recorded += [e.at for s in plan.stories for e in s.history]
+    recorded += [c.at for s in plan.stories for c in s.comments]
+    recorded += [t for sp in plan.sprints for t in (sp.started_at, sp.closed_at) if t]
+    now = max(recorded, default=None) or utcnow()
     stories: dict[int, Story] = {}
     for s in plan.stories:
         story = Story(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import plotly
@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from planner import db, vocab
 from planner.errors import error_response, wants_json
+from planner.forecasting import slip_words
 from planner.models import Account
 from planner.timeutil import as_utc, utcnow, zone
 
@@ -77,7 +78,9 @@ def init_app(app: Flask) -> None:
         auth,
         backlog,
         board,
+        dashboard,
         epics,
+        milestones,
         projects,
         reports,
         sprints,
@@ -95,6 +98,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(epics.bp)
     app.register_blueprint(board.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(milestones.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(dashboard.public)
 
     @app.get("/assets/plotly.min.js")
     def plotly_js():
@@ -114,6 +120,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["plural"] = _plural
     app.jinja_env.filters["signed"] = _signed
     app.jinja_env.filters["ago"] = ago
+    app.jinja_env.filters["slip_words"] = slip_words
+    app.jinja_env.filters["nice_date"] = nice_date
 
     @app.after_request
     def security_headers(response):
@@ -153,6 +161,13 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
     if months < 12:
         return "1 month ago" if months == 1 else f"{months} months ago"
     return f"{round(days / 365)} years ago" if days >= 548 else "1 year ago"
+
+
+def nice_date(value: date | None) -> str:
+    """Fri 24 Apr 2026."""
+    if value is None:
+        return ""
+    return f"{value.strftime('%a')} {value.day} {value.strftime('%b %Y')}"
 
 
 def _plural(count: int, one: str, many: str) -> str:

@@ -29,6 +29,8 @@ from planner.vocab import (
     ACCESS_LEVELS,
     OUTCOMES,
     POINTS_SCALE,
+    RISK_CATEGORIES,
+    RISK_STATUSES,
     ROLES,
     STATUSES,
     STORY_TYPES,
@@ -260,3 +262,69 @@ class EpicForm(FlaskForm):
     description = TextAreaField("Description")
     stage = SelectField("ML stage", validate_choice=False)
     milestone = SelectField("Milestone it delivers", validate_choice=False)
+
+
+class MilestoneForm(FlaskForm):
+    name = StringField("Name")
+    description = TextAreaField("Description", description="What 'done' means for it.")
+    stage = SelectField("ML stage", validate_choice=False)
+    baseline = StringField(
+        "Baseline date",
+        render_kw={"type": "date"},
+        description="The date first promised. It never changes with forecasts.",
+    )
+    epics = MultiCheckboxField("Epics that deliver it", validate_choice=False)
+
+
+class ForecastForm(FlaskForm):
+    reported_on = StringField("Reported on", render_kw={"type": "date"})
+    forecast = StringField("Forecast date", render_kw={"type": "date"})
+    note = TextAreaField("Why", description="Say what changed: stakeholders read this.")
+
+
+class AchievedForm(FlaskForm):
+    achieved = StringField(
+        "Achieved on",
+        render_kw={"type": "date"},
+        description="Leave empty to mark it not achieved.",
+    )
+
+
+class RiskForm(FlaskForm):
+    title = StringField("Title")
+    category = SelectField("Category", choices=options(RISK_CATEGORIES), validate_choice=False)
+    likelihood = SelectField(
+        "Likelihood",
+        choices=options([(str(n), f"{n} of 5") for n in range(1, 6)]),
+        validate_choice=False,
+    )
+    impact = SelectField(
+        "Impact",
+        choices=options([(str(n), f"{n} of 5") for n in range(1, 6)]),
+        validate_choice=False,
+    )
+    status = SelectField("Status", choices=options(RISK_STATUSES), validate_choice=False)
+    owner = SelectField("Owner", validate_choice=False)
+    milestone = SelectField("Threatens milestone", validate_choice=False)
+    review_on = StringField("Review on", render_kw={"type": "date"})
+    description = TextAreaField("Description")
+    mitigation = TextAreaField("Mitigation")
+    stories = StringField("Linked stories", description="Story keys, like FRAUD-12 FRAUD-40.")
+
+    FIELDS = (
+        "title",
+        "category",
+        "likelihood",
+        "impact",
+        "status",
+        "owner",
+        "milestone",
+        "review_on",
+        "description",
+        "mitigation",
+        "stories",
+    )
+
+
+class ShareLinkForm(FlaskForm):
+    label = StringField("Who is it for?", description="For example: Steering committee, Q2.")

@@ -24,7 +24,19 @@
         responsive: true,
         displaylogo: false,
         modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
-      }).then(function () { el.dataset.drawn = "yes"; });
+      }).then(function () {
+        el.dataset.drawn = "yes";
+        // Charts that lead somewhere (the risk heat map opens the list for a cell).
+        if (el.dataset.clickUrl) {
+          el.on("plotly_click", function (event) {
+            const point = event.points && event.points[0];
+            if (!point) return;
+            window.location.href = el.dataset.clickUrl
+              .replace("__X__", encodeURIComponent(point.x))
+              .replace("__Y__", encodeURIComponent(point.y));
+          });
+        }
+      });
     });
   }
   if (document.readyState === "complete") draw();

@@ -1,0 +1,543 @@
+"""Milestones (create, edit, re-forecast, mark achieved, linked epics, forecast suggestions),
+the risk register, and read-only share links to the stakeholder dashboard."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session, selectinload
+
+from planner.domain import DomainError, ValidationError, required_text
+from planner.domain.stories import ProjectContext
+from planner.forecasting import (
+    ForecastPoint,
+    MilestoneState,
+    MonteCarlo,
+    VelocityForecast,
+    milestone_state,
+    monte_carlo,
+    velocity_forecast,
+)
+from planner.metrics import Calendar
+from planner.models import (
+    Epic,
+    Milestone,
+    MilestoneForecast,
+    Project,
+    Risk,
+    ShareLink,
+    Sprint,
+    Story,
+    risk_story,
+)
+from planner.timeutil import local_date
+from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
+
+NAME_MAX = 120
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _optional_date(values: Mapping[str, Any], field: str, errors: dict[str, str]) -> Any:
+    raw = values.get(field)
+    if raw in (None, ""):
+        return None
+    day = _date(raw)
+    if day is None:
+        errors[field] = "Enter a date as YYYY-MM-DD."
+    return day
+
+
+def project_start(project: Project) -> date:
+    """The local date the project was created: nothing can be reported before it."""
+    return local_date(project.created_at, project.timezone)
+
+
+# --- milestones --------------------------------------------------------------------------------
+
+
+def milestones_of(session: Session, project: Project) -> list[Milestone]:
+    """The project's milestones with their forecasts, by baseline."""
+    return list(
+        session.scalars(
+            select(Milestone)
+            .where(Milestone.project_id == project.id)
+            .options(selectinload(Milestone.forecasts))
+            .order_by(Milestone.baseline, Milestone.id)
+        )
+    )
+
+
+def state_of(milestone: Milestone, tolerance_days: int) -> MilestoneState:
+    points = [ForecastPoint(f.reported_on, f.forecast, f.note) for f in milestone.forecasts]
+    return milestone_state(milestone.baseline, points, milestone.achieved, tolerance_days)
+
+
+def _clean_milestone(
+    session: Session, ctx: ProjectContext, values: Mapping[str, Any], milestone: Milestone | None
+) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    if "name" in values:
+        name, problem = required_text(values["name"], max_len=NAME_MAX, empty="Enter a name.")
+        if problem:
+            errors["name"] = problem
+        else:
+            clash = session.scalar(
+                select(Milestone.id).where(
+                    Milestone.project_id == ctx.project.id,
+                    Milestone.name == name,
+                    Milestone.id != (milestone.id if milestone else -1),
+                )
+            )
+            if clash is not None:
+                errors["name"] = f"{ctx.project.key} already has a milestone called {name}."
+            cleaned["name"] = name
+    if "description" in values:
+        text = values["description"]
+        cleaned["description"] = (text.strip() or None) if isinstance(text, str) else None
+    if "stage" in values:
+        key = values["stage"] or None
+        if key is not None and (not isinstance(key, str) or key not in ctx.stages):
+            errors["stage"] = f"The project has no stage {key!r}."
+        else:
+            cleaned["stage_id"] = ctx.stages[key].id if key else None
+    if "baseline" in values:
+        baseline = _date(values["baseline"])
+        if baseline is None:
+            errors["baseline"] = "Enter the date first promised, as YYYY-MM-DD."
+        else:
+            cleaned["baseline"] = baseline
+    if "epics" in values:
+        keys = [k for k in values["epics"] or [] if k]
+        unknown = [k for k in keys if k not in ctx.epics]
+        if unknown:
+            errors["epics"] = f"{ctx.project.key} has no epic {unknown[0]!r}."
+        cleaned["epics"] = keys
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _link_epics(ctx: ProjectContext, milestone: Milestone, keys: Iterable[str]) -> None:
+    wanted = set(keys)
+    for epic in ctx.epics.values():
+        if epic.key in wanted:
+            epic.milestone_id = milestone.id
+        elif epic.milestone_id == milestone.id:
+            epic.milestone_id = None
+
+
+def create_milestone(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> Milestone:
+    """Add a milestone with its baseline date (and the epics that deliver it)."""
+    cleaned = _clean_milestone(session, ctx, {"name": "", "baseline": "", **values}, None)
+    epics = cleaned.pop("epics", [])
+    milestone = Milestone(project_id=ctx.project.id, **cleaned)
+    session.add(milestone)
+    session.flush()
+    _link_epics(ctx, milestone, epics)
+    session.flush()
+    return milestone
+
+
+def update_milestone(
+    session: Session, ctx: ProjectContext, milestone: Milestone, values: Mapping[str, Any]
+) -> None:
+    """Change a milestone's name, description, stage, baseline or linked epics."""
+    cleaned = _clean_milestone(session, ctx, values, milestone)
+    epics = cleaned.pop("epics", None)
+    for key, value in cleaned.items():
+        setattr(milestone, key, value)
+    if epics is not None:
+        _link_epics(ctx, milestone, epics)
+    session.flush()
+
+
+def add_forecast(
+    session: Session,
+    project: Project,
+    milestone: Milestone,
+    values: Mapping[str, Any],
+    *,
+    by_id: int | None,
+    today: date,
+) -> MilestoneForecast:
+    """Record a new forecast: the date now expected, reported on a day (today by default), and a
+    note saying why. Forecasts are never edited: the trend is their history."""
+    errors: dict[str, str] = {}
+    reported_on = _date(values.get("reported_on")) if values.get("reported_on") else today
+    if reported_on is None:
+        errors["reported_on"] = "Enter the report date as YYYY-MM-DD."
+    elif reported_on > today:
+        errors["reported_on"] = (
+            f"{reported_on} has not come yet: forecasts are reported on a past day or today."
+        )
+    elif reported_on < project_start(project):
+        errors["reported_on"] = (
+            f"{reported_on} is before the project existed (it was created on "
+            f"{project_start(project)})."
+        )
+    forecast = _date(values.get("forecast"))
+    if forecast is None:
+        errors["forecast"] = "Enter the date now expected, as YYYY-MM-DD."
+    elif reported_on and "reported_on" not in errors and forecast < reported_on:
+        errors["forecast"] = (
+            f"A forecast of {forecast} reported on {reported_on} is already past: if it was "
+            "reached, mark the milestone achieved instead."
+        )
+    note = values.get("note")
+    if note is not None and not isinstance(note, str):
+        errors["note"] = "Write the reason as text."
+    if milestone.achieved is not None:
+        errors["forecast"] = (
+            f"{milestone.name} was achieved on {milestone.achieved}; no forecast is needed."
+        )
+    if errors:
+        raise ValidationError(errors)
+    row = MilestoneForecast(
+        milestone_id=milestone.id,
+        reported_on=reported_on,
+        forecast=forecast,
+        note=(note or "").strip() or None,
+        by_id=by_id,
+    )
+    session.add(row)
+    session.flush()
+    if "forecasts" not in inspect(milestone).unloaded:
+        milestone.forecasts.append(row)  # keep a loaded list current for the caller
+    return row
+
+
+def set_achieved(
+    session: Session, project: Project, milestone: Milestone, value: Any, *, today: date
+) -> None:
+    """Mark a milestone achieved on a date (not in the future), or clear it with an empty value."""
+    if value in (None, ""):
+        milestone.achieved = None
+        session.flush()
+        return
+    day = _date(value)
+    if day is None:
+        raise ValidationError({"achieved": "Enter the date it was reached, as YYYY-MM-DD."})
+    if day > today:
+        raise ValidationError({"achieved": f"{day} is in the future: mark it achieved once it is."})
+    if day < project_start(project):
+        raise ValidationError(
+            {"achieved": f"{day} is before the project existed (created {project_start(project)})."}
+        )
+    milestone.achieved = day
+    session.flush()
+
+
+# --- forecast suggestions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    epics: list[Epic]
+    remaining: int
+    unestimated: int
+    stories_left: int
+    velocity: VelocityForecast
+    monte_carlo: MonteCarlo
+    window: list[str]  # the sprints the average velocity is taken over
+    first_sprint_end: date
+
+
+def sprint_ends(calendar: Calendar, project: Project, active: Sprint | None, today: date):
+    """Return k -> the end date of the k-th sprint from now: the active sprint is the first; the
+    following ones last the project's sprint length and end on a working day."""
+    if active is not None:
+        first_end = max(active.end_date, today)
+    else:
+        first_end = today + timedelta(days=project.sprint_length_days - 1)
+
+    def end(k: int) -> date:
+        day = first_end + timedelta(days=(k - 1) * project.sprint_length_days)
+        for _ in range(14):
+            if calendar.is_working(day):
+                return day
+            day -= timedelta(days=1)
+        return day
+
+    return end
+
+
+def suggest_forecast(
+    session: Session,
+    ctx: ProjectContext,
+    milestone: Milestone,
+    *,
+    completed: Sequence[int],
+    window: Sequence[str],
+    average: float | None,
+    calendar: Calendar,
+    active: Sprint | None,
+    today: date,
+) -> Suggestion:
+    """Propose a date from the remaining points of the milestone's epics and the team's pace:
+    velocity (remaining / average of the last three closed sprints) and a Monte Carlo over the
+    completed points of past closed sprints."""
+    epics = [e for e in ctx.epics.values() if e.milestone_id == milestone.id]
+    remaining = unestimated = left = 0
+    if epics:
+        rows = session.execute(
+            select(Story.points).where(
+                Story.epic_id.in_([e.id for e in epics]), Story.status != "done"
+            )
+        ).all()
+        for (points,) in rows:
+            left += 1
+            remaining += points or 0
+            unestimated += points is None
+    ends = sprint_ends(calendar, ctx.project, active, today)
+    return Suggestion(
+        epics=epics,
+        remaining=remaining,
+        unestimated=unestimated,
+        stories_left=left,
+        velocity=velocity_forecast(remaining, average, ends),
+        monte_carlo=monte_carlo(remaining, completed, ends, seed=milestone.id),
+        window=list(window),
+        first_sprint_end=ends(1),
+    )
+
+
+# --- risks -------------------------------------------------------------------------------------
+
+
+def risks_of(session: Session, project: Project) -> list[Risk]:
+    return list(
+        session.scalars(
+            select(Risk)
+            .where(Risk.project_id == project.id)
+            .options(selectinload(Risk.stories), selectinload(Risk.owner))
+            .order_by((Risk.likelihood * Risk.impact).desc(), Risk.id)
+        )
+    )
+
+
+def _int_1_to_5(value: Any) -> int | None:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    if isinstance(value, bool) or not 1 <= number <= 5:
+        return None
+    return number
+
+
+def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    if "title" in values:
+        title, problem = required_text(values["title"], max_len=200, empty="Enter a title.")
+        if problem:
+            errors["title"] = problem
+        else:
+            cleaned["title"] = title
+    for field in ("description", "mitigation"):
+        if field in values:
+            text = values[field]
+            cleaned[field] = (text.strip() or None) if isinstance(text, str) else None
+    if "category" in values:
+        if values["category"] not in RISK_CATEGORIES:
+            errors["category"] = f"Choose a category: {', '.join(RISK_CATEGORIES)}."
+        else:
+            cleaned["category"] = values["category"]
+    for field in ("likelihood", "impact"):
+        if field in values:
+            number = _int_1_to_5(values[field])
+            if number is None:
+                errors[field] = f"{field.capitalize()} is a whole number from 1 to 5."
+            else:
+                cleaned[field] = number
+    if "status" in values:
+        if values["status"] not in RISK_STATUSES:
+            errors["status"] = f"Choose a status: {', '.join(RISK_STATUSES)}."
+        else:
+            cleaned["status"] = values["status"]
+    if "owner" in values:
+        raw = values["owner"]
+        if raw in (None, ""):
+            cleaned["owner_id"] = None
+        elif str(raw).isdigit() and int(raw) in ctx.members:
+            cleaned["owner_id"] = int(raw)
+        else:
+            errors["owner"] = f"The owner must be a member of {ctx.project.key}."
+    if "milestone" in values:
+        raw = values["milestone"]
+        if raw in (None, ""):
+            cleaned["milestone_id"] = None
+        else:
+            found = session.scalar(
+                select(Milestone.id).where(
+                    Milestone.project_id == ctx.project.id,
+                    Milestone.id == (int(raw) if str(raw).isdigit() else -1),
+                )
+            )
+            if found is None:
+                errors["milestone"] = f"{ctx.project.key} has no such milestone."
+            else:
+                cleaned["milestone_id"] = found
+    if "review_on" in values:
+        cleaned["review_on"] = _optional_date(values, "review_on", errors)
+    if "stories" in values:
+        raw = values["stories"]
+        keys = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw or [])
+        numbers, bad = [], []
+        for key in keys:
+            prefix, _, number = str(key).upper().rpartition("-")
+            if prefix == ctx.project.key and number.isdigit():
+                numbers.append(int(number))
+            elif str(key).isdigit():
+                numbers.append(int(key))
+            else:
+                bad.append(str(key))
+        found = {}
+        if numbers:
+            found = {
+                s.number: s
+                for s in session.scalars(
+                    select(Story).where(
+                        Story.project_id == ctx.project.id, Story.number.in_(numbers)
+                    )
+                )
+            }
+        missing = bad + [f"{ctx.project.key}-{n}" for n in numbers if n not in found]
+        if missing:
+            errors["stories"] = f"{ctx.project.key} has no story {missing[0]}."
+        cleaned["stories"] = [found[n] for n in dict.fromkeys(numbers) if n in found]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def create_risk(
+    session: Session, ctx: ProjectContext, values: Mapping[str, Any], *, now: datetime
+) -> Risk:
+    """Add a risk to the register."""
+    cleaned = _clean_risk(
+        session,
+        ctx,
+        {"title": "", "category": "", "likelihood": "", "impact": "", "status": "open", **values},
+    )
+    stories = cleaned.pop("stories", [])
+    risk = Risk(project_id=ctx.project.id, created_at=now, updated_at=now, **cleaned)
+    risk.stories = stories
+    session.add(risk)
+    session.flush()
+    return risk
+
+
+def update_risk(
+    session: Session, ctx: ProjectContext, risk: Risk, values: Mapping[str, Any], *, now: datetime
+) -> None:
+    """Change any field of a risk."""
+    cleaned = _clean_risk(session, ctx, values)
+    stories = cleaned.pop("stories", None)
+    for key, value in cleaned.items():
+        setattr(risk, key, value)
+    if stories is not None:
+        risk.stories = stories
+    risk.updated_at = now
+    session.flush()
+
+
+def risk_story_keys(session: Session, project: Project) -> dict[int, list[str]]:
+    """Each risk's linked story keys, in one query."""
+    keys: dict[int, list[str]] = {}
+    for risk_id, number in session.execute(
+        select(risk_story.c.risk_id, Story.number)
+        .join(Story, Story.id == risk_story.c.story_id)
+        .where(Story.project_id == project.id)
+        .order_by(Story.number)
+    ):
+        keys.setdefault(risk_id, []).append(f"{project.key}-{number}")
+    return keys
+
+
+# --- share links -------------------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_share_link(
+    session: Session, project: Project, label: str, *, by_id: int | None, now: datetime
+) -> tuple[ShareLink, str]:
+    """Create a read-only link to the dashboard; return it and its token (shown only once)."""
+    text, problem = required_text(label, max_len=120, empty="Say who the link is for.")
+    if problem:
+        raise ValidationError({"label": problem})
+    token = secrets.token_urlsafe(24)
+    link = ShareLink(
+        project_id=project.id,
+        label=text,
+        token_hash=_digest(token),
+        prefix=token[:8],
+        created_by_id=by_id,
+        created_at=now,
+    )
+    session.add(link)
+    session.flush()
+    return link, token
+
+
+def share_links_of(session: Session, project: Project) -> list[ShareLink]:
+    return list(
+        session.scalars(
+            select(ShareLink)
+            .where(ShareLink.project_id == project.id)
+            .order_by(ShareLink.created_at.desc(), ShareLink.id.desc())
+        )
+    )
+
+
+def revoke_share_link(session: Session, link: ShareLink, *, now: datetime) -> None:
+    if link.revoked_at is not None:
+        raise DomainError("That link was already revoked.")
+    link.revoked_at = now
+    session.flush()
+
+
+def project_for_token(session: Session, token: str) -> Project | None:
+    """The project a live share link opens, or None (unknown or revoked)."""
+    if not token or len(token) > 100:
+        return None
+    return session.scalar(
+        select(Project)
+        .join(ShareLink, ShareLink.project_id == Project.id)
+        .where(ShareLink.token_hash == _digest(token), ShareLink.revoked_at.is_(None))
+    )
+
+
+def last_change(session: Session, project: Project) -> datetime | None:
+    """When anything the dashboard shows last changed (stories, forecasts, risks)."""
+    candidates = [
+        session.scalar(select(func.max(Story.updated_at)).where(Story.project_id == project.id)),
+        session.scalar(
+            select(func.max(MilestoneForecast.created_at))
+            .join(Milestone, Milestone.id == MilestoneForecast.milestone_id)
+            .where(Milestone.project_id == project.id)
+        ),
+        session.scalar(select(func.max(Risk.updated_at)).where(Risk.project_id == project.id)),
+    ]
+    moments = [c for c in candidates if c is not None]
+    return max(moments) if moments else None

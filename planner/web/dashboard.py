@@ -1,0 +1,199 @@
+"""The stakeholder dashboard (what view members land on), its read-only share links, and the
+public page a share link opens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import case, func, select
+
+from planner import charts, db
+from planner.authz import project_route
+from planner.domain import DomainError
+from planner.domain.access import ProjectAccess
+from planner.domain.history import load_series
+from planner.domain.milestones import (
+    create_share_link,
+    last_change,
+    milestones_of,
+    project_for_token,
+    revoke_share_link,
+    risks_of,
+    share_links_of,
+)
+from planner.domain.stories import ProjectContext, load_context
+from planner.forecasting import ACTIVE_RISK_STATUSES, heat_map, risk_level
+from planner.models import Project, ShareLink, Story
+from planner.timeutil import local_date, utcnow
+from planner.web import require_login
+from planner.web.forms import EmptyForm, ShareLinkForm, attach_errors
+from planner.web.milestones import milestone_rows, trend_and_slip
+
+bp = Blueprint("dashboard", __name__)
+bp.before_request(require_login)
+public = Blueprint("share", __name__)  # no sign-in: the token is the permission
+
+
+@dataclass
+class StageProgress:
+    name: str
+    points_done: int
+    points_total: int
+    stories_done: int
+    stories_total: int
+
+    @property
+    def percent(self) -> int:
+        if self.points_total:
+            return round(100 * self.points_done / self.points_total)
+        return round(100 * self.stories_done / self.stories_total) if self.stories_total else 0
+
+
+def stage_progress(session, ctx: ProjectContext) -> list[StageProgress]:
+    """Done and total points and stories per ML lifecycle stage, from the stories as they are."""
+    done = Story.status == "done"
+    rows = {
+        stage_id: (int(pd), int(pt), int(sd or 0), int(st))
+        for stage_id, pd, pt, sd, st in session.execute(
+            select(
+                Story.stage_id,
+                func.coalesce(func.sum(case((done, Story.points), else_=0)), 0),
+                func.coalesce(func.sum(Story.points), 0),
+                func.sum(case((done, 1), else_=0)),
+                func.count(Story.id),
+            )
+            .where(Story.project_id == ctx.project.id)
+            .group_by(Story.stage_id)
+        )
+    }
+    result = [
+        StageProgress(stage.name, *rows[stage.id])
+        for stage in ctx.stages.values()
+        if stage.id in rows
+    ]
+    if None in rows:
+        result.append(StageProgress("Cross-cutting (no stage)", *rows[None]))
+    return result
+
+
+def dashboard_data(session, project: Project) -> dict:
+    """Everything the dashboard shows, in a bounded number of queries."""
+    ctx = load_context(session, project)
+    rows = milestone_rows(milestones_of(session, project), project.slip_tolerance_days)
+    trend, slip = trend_and_slip(rows)
+    active = next((s for s in ctx.sprints.values() if s.state == "active"), None)
+    sprint = None
+    if active is not None:
+        series = load_series(session, project, [active], now=utcnow())[active.id]
+        today = local_date(utcnow(), project.timezone)
+        sprint = {
+            "sprint": active,
+            "series": series,
+            "figure": charts.burndown_figure(series),
+            "done": series.final.done_points,
+            "scope": series.final.scope_points,
+            "days_left": max((active.end_date - today).days, 0),
+        }
+    everything = risks_of(session, project)
+    open_risks = [r for r in everything if r.status in ACTIVE_RISK_STATUSES]
+    cells = heat_map([(r.likelihood, r.impact) for r in open_risks])
+    return {
+        "project": project,
+        "ctx": ctx,
+        "rows": rows,
+        "trend": trend,
+        "slip": slip,
+        "stages": stage_progress(session, ctx),
+        "current": sprint,
+        "top_risks": open_risks[:5],
+        "open_risk_count": len(open_risks),
+        "cells": cells,
+        "heat": charts.heat_map_figure(cells),
+        "level": risk_level,
+        "updated": last_change(session, project),
+        "generated": utcnow(),
+    }
+
+
+@bp.get("/projects/<key>/dashboard")
+@project_route()
+def index(access: ProjectAccess):
+    data = dashboard_data(db.session(), access.project)
+    return render_template("dashboard/index.html", access=access, public=False, **data)
+
+
+@bp.route("/projects/<key>/share", methods=["GET", "POST"])
+@project_route(write="manage")
+def links(access: ProjectAccess):
+    access.require("manage")
+    session = db.session()
+    form = ShareLinkForm()
+    created_url = None
+    status = 200
+    if request.method == "POST":
+        if request.form.get("action") == "revoke":
+            if not EmptyForm().validate():
+                abort(400)
+            link = session.scalar(
+                select(ShareLink).where(
+                    ShareLink.id == int(request.form.get("link", "0") or 0),
+                    ShareLink.project_id == access.project.id,
+                )
+            )
+            if link is None:
+                abort(404)
+            try:
+                revoke_share_link(session, link, now=utcnow())
+            except DomainError as exc:
+                session.rollback()
+                flash(exc.message, "error")
+            else:
+                session.commit()
+                flash(
+                    f"The link for {link.label} is revoked: it opens nothing any more.", "success"
+                )
+            return redirect(url_for("dashboard.links", key=access.project.key))
+        if not form.validate():
+            abort(400)
+        try:
+            link, token = create_share_link(
+                session, access.project, form.label.data or "", by_id=current_user.id, now=utcnow()
+            )
+        except DomainError as exc:
+            session.rollback()
+            attach_errors(form, exc.details)
+            status = 422
+        else:
+            session.commit()
+            created_url = url_for("share.dashboard", token=token, _external=True)
+            form = ShareLinkForm(formdata=None)
+    return (
+        render_template(
+            "dashboard/share.html",
+            access=access,
+            project=access.project,
+            links=share_links_of(session, access.project),
+            form=form,
+            button=EmptyForm(),
+            created_url=created_url,
+        ),
+        status,
+    )
+
+
+@public.get("/share/<token>")
+def dashboard(token: str):
+    """The dashboard, read-only, for whoever holds a live share link; 404 once revoked."""
+    session = db.session()
+    project = project_for_token(session, token)
+    if project is None:
+        abort(404)
+    data = dashboard_data(session, project)
+    response = render_template("dashboard/index.html", access=None, public=True, **data)
+    return (
+        response,
+        200,
+        {"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"},
+    )
