@@ -219,8 +219,8 @@ MILESTONES = [
                   "features. The honest baseline is 0.64, not 0.71, and tuning restarts on the "
                   "corrected split: +1 week."),
          Forecast("2026-03-04", "2026-04-03", "jonas",
-                  "LightGBM reaches 0.78 on the corrected split. 3 April still holds if threshold "
-                  "and feature work land in Sprint 5.")]),
+                  "LightGBM reaches 0.78 on the corrected split. The new date still holds if "
+                  "threshold and feature work land in Sprint 5.")]),
     Milestone(PILOT, "deployment", "2026-04-24", None,
         "Three investigators work real alerts from the model for two weeks, next to the rules "
         "engine.",
@@ -228,11 +228,11 @@ MILESTONES = [
          Forecast("2026-02-13", "2026-04-24", "maya", "No change."),
          Forecast("2026-02-27", "2026-05-08", "maya",
                   "Access to PII-masked data for the alert queue is delayed by the privacy "
-                  "review (DPIA): the data protection officer signs off end of March at the "
+                  "review (DPIA): the data protection officer signs off in four weeks at the "
                   "earliest: +2 weeks."),
          Forecast("2026-03-04", "2026-05-15", "maya",
                   "The platform team can put the scoring endpoint behind the API gateway only "
-                  "from 14 April; load test and shadow mode move with it: +1 week.")]),
+                  "in six weeks; load test and shadow mode move with it: +1 week.")]),
     Milestone(LAUNCH, "deployment", "2026-06-30", None,
         "The model scores every card authorisation in production and feeds the investigators' "
         "queue; approved by model risk management.",
@@ -241,7 +241,7 @@ MILESTONES = [
          Forecast("2026-02-27", "2026-06-30", "jonas",
                   "Pilot slip absorbed by the buffer before launch."),
          Forecast("2026-03-04", "2026-07-14", "jonas",
-                  "Pilot now mid-May and model risk management needs eight weeks after the pilot "
+                  "The pilot moved again and model risk management needs eight weeks after it "
                   "to validate the model: +2 weeks.")]),
 ]  # fmt: skip
 
@@ -659,8 +659,8 @@ COMMENTS = [
      "Waiting for the data protection officer. The DPIA needs the final list of fields shown "
      "to investigators, so this is blocked until Noah's wireframes are agreed."),
     ("scoring_endpoint", "4.2~11:20", "aisha",
-     "The gateway team has a slot for us only from 14 April. Until then staging uses a direct "
-     "route."),
+     "The gateway team has a slot for us only in six weeks. Until then staging uses a "
+     "direct route."),
     ("lgbm_vs_lr", "4.3~10:15", "chen",
      "LightGBM: recall **0.78** at 1% FPR vs 0.64 for the baseline (5 seeds, corrected split). "
      "Still short of 0.85."),
@@ -728,7 +728,7 @@ RISKS = [
          "PSI alerts on the top features, monthly retraining with a champion/challenger check."),
     Risk("Pilot waits for the API gateway slot", "delivery", 4, 3, "open", "maya", PILOT,
          ("scoring_endpoint", "loadtest"), "2026-03-13",
-         "The platform team schedules gateway changes quarterly; our slot is 14 April.",
+         "The platform team schedules gateway changes quarterly; our slot is six weeks away.",
          "Load test against staging now; ask Helen to escalate for an earlier slot."),
     Risk("Investigators cannot act on alerts without reasons", "explainability", 3, 3,
          "mitigating", "chen", PILOT, ("shap", "ui_wireframes", "reason_text"), "2026-03-27",
