@@ -175,7 +175,6 @@ def monte_carlo(
 # --- risks -------------------------------------------------------------------------------------
 
 LEVELS = (("low", 1, 4), ("medium", 5, 9), ("high", 10, 16), ("critical", 20, 25))
-LEVEL_WORDS = {"low": "Low", "medium": "Medium", "high": "High", "critical": "Critical"}
 ACTIVE_RISK_STATUSES = ("open", "mitigating")
 
 

@@ -34,7 +34,7 @@ SIGN_INS: tuple[tuple[str, str], ...] = (
 SITE_ADMIN = "maya@example.com"
 # The active sprint is placed so that today is one of its days 4..10 (counting its first day as
 # 0): always inside the sprint, and after the last recorded event (day 3).
-FIRST_DAY_OFFSET, LAST_DAY_OFFSET = 4, 10
+LAST_DAY_OFFSET = 10
 
 
 def load_demo_document() -> dict[str, Any]:

@@ -3,6 +3,8 @@ the caller owns the transaction, so an operation and the history it writes land 
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 
 def required_text(value: object, *, max_len: int, empty: str) -> tuple[str | None, str | None]:
     """Return (the trimmed text, None), or (None, a message) when it is missing or too long."""
@@ -12,6 +14,23 @@ def required_text(value: object, *, max_len: int, empty: str) -> tuple[str | Non
     if len(text) > max_len:
         return None, f"Keep it under {max_len} characters."
     return text, None
+
+
+def optional_text(value: object) -> str | None:
+    """Return trimmed text, or None for anything empty or not text."""
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def to_date(value: object) -> date | None:
+    """Return a date from a date or a YYYY-MM-DD string, else None."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 class DomainError(Exception):

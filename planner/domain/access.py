@@ -76,14 +76,6 @@ def project_access(session: Session, account: Account, project_key: str) -> Proj
     return ProjectAccess(project=row[0], membership=row[1])
 
 
-def access_by_id(session: Session, account: Account, project_id: int) -> ProjectAccess:
-    """Return the account's access to the project with this id, or raise NotFoundError."""
-    row = session.execute(_membership_query(account).where(Project.id == project_id)).first()
-    if row is None:
-        raise NotFoundError("No such project.")
-    return ProjectAccess(project=row[0], membership=row[1])
-
-
 def sprint_access(
     session: Session, account: Account, sprint_id: int
 ) -> tuple[ProjectAccess, Sprint]:
@@ -125,9 +117,3 @@ def projects_of(session: Session, account: Account) -> list[ProjectAccess]:
     """Return every project the account is a member of, by name."""
     rows = session.execute(_membership_query(account).order_by(Project.name)).all()
     return [ProjectAccess(project=p, membership=m) for p, m in rows]
-
-
-def require_admin(account: Account) -> None:
-    """Raise AccessDenied unless the account is a site admin."""
-    if not account.is_admin:
-        raise AccessDenied("Only site admins manage user accounts.")

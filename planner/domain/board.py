@@ -15,7 +15,7 @@ from planner.domain import AccessDenied, ValidationError
 from planner.domain.access import ProjectAccess
 from planner.domain.stories import ProjectContext
 from planner.models import Account, Comment, Membership, Project, Sprint, Story
-from planner.vocab import ROLES, STATUSES
+from planner.vocab import STATUSES
 
 LANES = ("none", "stage", "assignee", "epic")
 COMMENT_MAX = 10_000
@@ -195,7 +195,3 @@ def open_work(session: Session, account: Account) -> list[WorkGroup]:
             g.project.name,
         ),
     )
-
-
-def role_name(key: str | None) -> str:
-    return ROLES.get(key, "Any role") if key else "Any role"

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from planner.domain import ValidationError, required_text
-from planner.domain.stories import ProjectContext
+from planner.domain import ValidationError, optional_text, required_text
+from planner.domain.stories import ProjectContext, stage_ref
 from planner.models import Epic, Milestone, Project, Story
 
 TITLE_MAX = 200
@@ -73,14 +73,11 @@ def _clean(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> 
         else:
             cleaned["title"] = title
     if "description" in values:
-        text = values["description"]
-        cleaned["description"] = (text.strip() or None) if isinstance(text, str) else None
+        cleaned["description"] = optional_text(values["description"])
     if "stage" in values:
-        key = values["stage"] or None
-        if key is not None and (not isinstance(key, str) or key not in ctx.stages):
-            errors["stage"] = f"The project has no stage {key!r}."
-        else:
-            cleaned["stage_id"] = ctx.stages[key].id if key else None
+        cleaned["stage_id"], problem = stage_ref(ctx, values["stage"])
+        if problem:
+            errors["stage"] = problem
     if "milestone" in values:
         raw = values["milestone"] or None
         if raw is None:

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.domain import DomainError, ValidationError, required_text
-from planner.domain.stories import ProjectContext
+from planner.domain import DomainError, ValidationError, optional_text, required_text, to_date
+from planner.domain.stories import ProjectContext, stage_ref
 from planner.forecasting import (
     ForecastPoint,
     MilestoneState,
@@ -42,22 +42,11 @@ from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
 NAME_MAX = 120
 
 
-def _date(value: Any) -> date | None:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value.strip():
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _optional_date(values: Mapping[str, Any], field: str, errors: dict[str, str]) -> Any:
     raw = values.get(field)
     if raw in (None, ""):
         return None
-    day = _date(raw)
+    day = to_date(raw)
     if day is None:
         errors[field] = "Enter a date as YYYY-MM-DD."
     return day
@@ -109,16 +98,13 @@ def _clean_milestone(
                 errors["name"] = f"{ctx.project.key} already has a milestone called {name}."
             cleaned["name"] = name
     if "description" in values:
-        text = values["description"]
-        cleaned["description"] = (text.strip() or None) if isinstance(text, str) else None
+        cleaned["description"] = optional_text(values["description"])
     if "stage" in values:
-        key = values["stage"] or None
-        if key is not None and (not isinstance(key, str) or key not in ctx.stages):
-            errors["stage"] = f"The project has no stage {key!r}."
-        else:
-            cleaned["stage_id"] = ctx.stages[key].id if key else None
+        cleaned["stage_id"], problem = stage_ref(ctx, values["stage"])
+        if problem:
+            errors["stage"] = problem
     if "baseline" in values:
-        baseline = _date(values["baseline"])
+        baseline = to_date(values["baseline"])
         if baseline is None:
             errors["baseline"] = "Enter the date first promised, as YYYY-MM-DD."
         else:
@@ -180,7 +166,7 @@ def add_forecast(
     """Record a new forecast: the date now expected, reported on a day (today by default), and a
     note saying why. Forecasts are never edited: the trend is their history."""
     errors: dict[str, str] = {}
-    reported_on = _date(values.get("reported_on")) if values.get("reported_on") else today
+    reported_on = to_date(values.get("reported_on")) if values.get("reported_on") else today
     if reported_on is None:
         errors["reported_on"] = "Enter the report date as YYYY-MM-DD."
     elif reported_on > today:
@@ -192,7 +178,7 @@ def add_forecast(
             f"{reported_on} is before the project existed (it was created on "
             f"{project_start(project)})."
         )
-    forecast = _date(values.get("forecast"))
+    forecast = to_date(values.get("forecast"))
     if forecast is None:
         errors["forecast"] = "Enter the date now expected, as YYYY-MM-DD."
     elif reported_on and "reported_on" not in errors and forecast < reported_on:
@@ -231,7 +217,7 @@ def set_achieved(
         milestone.achieved = None
         session.flush()
         return
-    day = _date(value)
+    day = to_date(value)
     if day is None:
         raise ValidationError({"achieved": "Enter the date it was reached, as YYYY-MM-DD."})
     if day > today:
@@ -353,8 +339,7 @@ def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]
             cleaned["title"] = title
     for field in ("description", "mitigation"):
         if field in values:
-            text = values[field]
-            cleaned[field] = (text.strip() or None) if isinstance(text, str) else None
+            cleaned[field] = optional_text(values[field])
     if "category" in values:
         if values["category"] not in RISK_CATEGORIES:
             errors["category"] = f"Choose a category: {', '.join(RISK_CATEGORIES)}."

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from planner.domain import DomainError, ValidationError, required_text
+from planner.domain import DomainError, ValidationError, required_text, to_date
 from planner.domain.stories import ProjectContext, top_rank, update_story
 from planner.metrics import Calendar, SprintSeries, default_capacity
 from planner.models import Account, Project, Sprint, SprintCapacity, Story
@@ -73,17 +73,6 @@ def suggest_sprint(
     return SprintDraft(name, start, end_for(calendar, start, project.sprint_length_days))
 
 
-def _parse_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _check(
     session: Session, project: Project, values: Mapping[str, Any], sprint: Sprint | None
 ) -> dict[str, Any]:
@@ -106,7 +95,7 @@ def _check(
             cleaned["goal"] = (goal or "").strip() or None
     for field in ("start", "end"):
         if field in values:
-            day = _parse_date(values[field])
+            day = to_date(values[field])
             if day is None:
                 errors[field] = "Enter a date as YYYY-MM-DD."
             else:
@@ -163,8 +152,7 @@ def update_sprint(
 ) -> None:
     """Rename a sprint or change its goal at any time; its dates only while it is planned."""
     if sprint.state != "planned" and any(
-        k in values and _parse_date(values[k]) != getattr(sprint, f"{k}_date")
-        for k in ("start", "end")
+        k in values and to_date(values[k]) != getattr(sprint, f"{k}_date") for k in ("start", "end")
     ):
         raise ValidationError(
             {"start": f"{sprint.name} is {sprint.state}; its dates can change only while planned."}

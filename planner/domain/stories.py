@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from planner.domain import DomainError, StaleVersionError, ValidationError, required_text
+from planner.domain import StaleVersionError, ValidationError, required_text
 from planner.models import Account, Epic, Membership, Project, Sprint, Stage, Story, StoryEvent
 from planner.vocab import OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES, TRACKED_FIELDS
 
@@ -72,6 +72,16 @@ class ProjectContext:
     def member_by_email(self, email: str) -> Membership | None:
         email = email.strip().lower()
         return next((m for m in self.members.values() if m.account.email == email), None)
+
+
+def stage_ref(ctx: ProjectContext, value: Any) -> tuple[int | None, str | None]:
+    """Return (the stage id for a stage key, or None for no stage; a message when unknown)."""
+    key = value or None
+    if key is None:
+        return None, None
+    if not isinstance(key, str) or key not in ctx.stages:
+        return None, f"The project has no stage {key!r}."
+    return ctx.stages[key].id, None
 
 
 def load_context(session: Session, project: Project) -> ProjectContext:
@@ -506,9 +516,3 @@ def describe_change(
     if field == "assignee":
         return f"assigned this to {new_text}" if new else f"unassigned {old_text}"
     return f"changed its {field} from {old_text} to {new_text}"
-
-
-def require_same_project(ctx: ProjectContext, story: Story) -> None:
-    """Refuse to work on a story of another project through this project's context."""
-    if story.project_id != ctx.project.id:
-        raise DomainError(f"That story is not part of {ctx.project.key}.")
