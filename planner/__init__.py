@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,7 @@ def create_app(config: str | None = None, **overrides: Any) -> Flask:
         static_folder=str(resource_dir("static")),
     )
     app.config.update(settings)
+    app.url_map.converters["int"] = BoundedInt
     app.config["PLANNER_VERSION"] = __version__
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app)
@@ -58,6 +60,15 @@ def create_app(config: str | None = None, **overrides: Any) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    """URL ids (/sprints/<int:id>) no larger than a database integer: an absurd number in a URL is
+    a 404, not an overflow inside a query."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _instance_secret_key(app: Flask) -> str:

@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from planner import create_app
 from planner.db import get_db
-from planner.models import Account, Base, Project
+from planner.models import Account, Base, Milestone, Project, Risk
 from tests import factories
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -154,6 +154,47 @@ def clients(app: Flask, team: Team) -> dict[str, Client]:
     return {
         level: sign_in(app, team.account(level)) for level in ("manage", "edit", "view", "none")
     }
+
+
+@pytest.fixture
+def story_one(db_session, team):
+    """FRAUD seeded for the route matrices: story 1 in the active Sprint 1, a planned Sprint 2,
+    epic E1, milestone 1 and risk 1."""
+    from datetime import UTC, date, datetime
+
+    from planner.domain.epics import create_epic
+    from planner.domain.stories import load_context
+
+    active = factories.sprint(
+        db_session,
+        team.project,
+        "Sprint 1",
+        date(2026, 3, 2),
+        date(2026, 3, 13),
+        state="active",
+        started_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
+    )
+    factories.sprint(db_session, team.project, "Sprint 2", date(2026, 3, 16), date(2026, 3, 27))
+    create_epic(db_session, load_context(db_session, team.project), {"title": "Gold-label set"})
+    story = factories.story(
+        db_session, team.project, team.editor, title="Original", points=3, sprint=active.id
+    )
+    milestone = Milestone(project_id=team.project.id, name="Pilot", baseline=date(2026, 4, 24))
+    db_session.add(milestone)
+    db_session.add(
+        Risk(
+            project_id=team.project.id,
+            title="Original risk",
+            category="privacy",
+            likelihood=3,
+            impact=4,
+            status="open",
+            created_at=datetime(2026, 3, 2, tzinfo=UTC),
+            updated_at=datetime(2026, 3, 2, tzinfo=UTC),
+        )
+    )
+    db_session.commit()
+    return story
 
 
 @pytest.fixture

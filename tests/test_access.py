@@ -179,45 +179,6 @@ ROUTES = [
 RANK = {"none": 0, "view": 1, "edit": 2, "manage": 3}
 
 
-@pytest.fixture
-def story_one(db_session, team):
-    from datetime import UTC, date, datetime
-
-    from planner.domain.epics import create_epic
-    from planner.domain.stories import load_context
-
-    active = factories.sprint(
-        db_session,
-        team.project,
-        "Sprint 1",
-        date(2026, 3, 2),
-        date(2026, 3, 13),
-        state="active",
-        started_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
-    )
-    factories.sprint(db_session, team.project, "Sprint 2", date(2026, 3, 16), date(2026, 3, 27))
-    create_epic(db_session, load_context(db_session, team.project), {"title": "Gold-label set"})
-    story = factories.story(
-        db_session, team.project, team.editor, title="Original", points=3, sprint=active.id
-    )
-    milestone = Milestone(project_id=team.project.id, name="Pilot", baseline=date(2026, 4, 24))
-    db_session.add(milestone)
-    db_session.add(
-        Risk(
-            project_id=team.project.id,
-            title="Original risk",
-            category="privacy",
-            likelihood=3,
-            impact=4,
-            status="open",
-            created_at=datetime(2026, 3, 2, tzinfo=UTC),
-            updated_at=datetime(2026, 3, 2, tzinfo=UTC),
-        )
-    )
-    db_session.commit()
-    return story
-
-
 def call(client, method: str, url: str, payload):
     if method == "GET":
         return client.get(url)

@@ -9,7 +9,7 @@ from planner import db
 from planner.api import bp
 from planner.api.projects import json_body
 from planner.authz import project_route
-from planner.domain import ValidationError
+from planner.domain import ValidationError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, place, section_of, stories_by_keys
 from planner.domain.stories import load_context
@@ -17,9 +17,10 @@ from planner.timeutil import utcnow
 
 
 def _number(value, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    number = parse_id(value) if isinstance(value, int) else None
+    if not number:
         raise ValidationError({field: "Give the story's number, like 12 for FRAUD-12."})
-    return value
+    return number
 
 
 @bp.post("/projects/<key>/backlog/reorder")
@@ -34,10 +35,8 @@ def reorder(access: ProjectAccess):
     target = data.get("target")
     if target == "backlog":
         sprint_id = None
-    elif isinstance(target, int) and not isinstance(target, bool):
-        sprint_id = target
-    elif isinstance(target, str) and target.isdigit():
-        sprint_id = int(target)
+    elif parse_id(target) is not None:
+        sprint_id = parse_id(target)
     else:
         raise ValidationError({"target": "Say 'backlog' or a sprint id."})
     (story,) = stories_by_keys(session, ctx, [number])

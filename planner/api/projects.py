@@ -10,7 +10,7 @@ from planner import db
 from planner.api import bp
 from planner.api.serialize import project_json, sprint_json, story_json
 from planner.authz import project_route
-from planner.domain import ValidationError
+from planner.domain import ValidationError, parse_id
 from planner.domain.access import ProjectAccess, projects_of
 from planner.domain.stories import create_story, load_context
 from planner.interchange.export import export_project
@@ -75,8 +75,8 @@ def stories(access: ProjectAccess):
     if sprint is not None:
         if sprint == "backlog":
             query = query.where(Story.sprint_id.is_(None))
-        elif sprint.isdigit():
-            query = query.where(Story.sprint_id == int(sprint))
+        elif parse_id(sprint) is not None:
+            query = query.where(Story.sprint_id == parse_id(sprint))
         else:
             raise ValidationError({"sprint": "Use a sprint id or 'backlog'."})
     rows = session.scalars(query.order_by(Story.rank, Story.id))

@@ -16,6 +16,28 @@ def required_text(value: object, *, max_len: int, empty: str) -> tuple[str | Non
     return text, None
 
 
+MAX_ID = 2**31 - 1  # the largest value an INTEGER column holds on every supported database
+
+
+def parse_id(value: object) -> int | None:
+    """Return a non-negative whole number that fits the database (from an int or digits), else
+    None, so an absurd number from a form or URL is refused instead of overflowing a query."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif (
+        isinstance(value, str)
+        and value.strip().isascii()
+        and value.strip().isdigit()
+        and len(value.strip()) <= 10
+    ):
+        number = int(value.strip())
+    else:
+        return None
+    return number if 0 <= number <= MAX_ID else None
+
+
 def optional_text(value: object) -> str | None:
     """Return trimmed text, or None for anything empty or not text."""
     return (value.strip() or None) if isinstance(value, str) else None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.domain import AccessDenied, NotFoundError
+from planner.domain import AccessDenied, NotFoundError, parse_id
 from planner.models import Account, Membership, Project, Sprint, Story
 from planner.vocab import ACCESS_RANK
 
@@ -93,10 +93,11 @@ def sprint_access(
 
 def split_story_key(story_key: str) -> tuple[str, int]:
     """Split FRAUD-42 into ("FRAUD", 42); raise NotFoundError when it is not a story key."""
-    project_key, sep, number = story_key.rpartition("-")
-    if not sep or not project_key or not number.isdigit():
+    project_key, sep, text = story_key.rpartition("-")
+    number = parse_id(text)
+    if not sep or not project_key or number is None:
         raise NotFoundError(f"{story_key!r} is not a story key like FRAUD-42.")
-    return project_key.upper(), int(number)
+    return project_key.upper(), number
 
 
 def story_access(session: Session, account: Account, story_key: str) -> tuple[ProjectAccess, Story]:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from planner.domain import ValidationError, optional_text, required_text
+from planner.domain import ValidationError, optional_text, parse_id, required_text
 from planner.domain.stories import ProjectContext, stage_ref
 from planner.models import Epic, Milestone, Project, Story
 
@@ -84,10 +84,10 @@ def _clean(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> 
             cleaned["milestone_id"] = None
         else:
             milestone = None
-            if str(raw).isdigit():
+            if parse_id(raw) is not None:
                 milestone = session.scalar(
                     select(Milestone).where(
-                        Milestone.id == int(raw), Milestone.project_id == ctx.project.id
+                        Milestone.id == parse_id(raw), Milestone.project_id == ctx.project.id
                     )
                 )
             if milestone is None:

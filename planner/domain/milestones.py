@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.domain import DomainError, ValidationError, optional_text, required_text, to_date
+from planner.domain import (
+    DomainError,
+    ValidationError,
+    optional_text,
+    parse_id,
+    required_text,
+    to_date,
+)
 from planner.domain.stories import ProjectContext, stage_ref
 from planner.forecasting import (
     ForecastPoint,
@@ -361,8 +368,8 @@ def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]
         raw = values["owner"]
         if raw in (None, ""):
             cleaned["owner_id"] = None
-        elif str(raw).isdigit() and int(raw) in ctx.members:
-            cleaned["owner_id"] = int(raw)
+        elif parse_id(raw) in ctx.members:
+            cleaned["owner_id"] = parse_id(raw)
         else:
             errors["owner"] = f"The owner must be a member of {ctx.project.key}."
     if "milestone" in values:
@@ -373,7 +380,7 @@ def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]
             found = session.scalar(
                 select(Milestone.id).where(
                     Milestone.project_id == ctx.project.id,
-                    Milestone.id == (int(raw) if str(raw).isdigit() else -1),
+                    Milestone.id == (parse_id(raw) or -1),
                 )
             )
             if found is None:
@@ -387,11 +394,11 @@ def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]
         keys = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw or [])
         numbers, bad = [], []
         for key in keys:
-            prefix, _, number = str(key).upper().rpartition("-")
-            if prefix == ctx.project.key and number.isdigit():
-                numbers.append(int(number))
-            elif str(key).isdigit():
-                numbers.append(int(key))
+            prefix, _, tail = str(key).upper().rpartition("-")
+            if prefix == ctx.project.key and parse_id(tail) is not None:
+                numbers.append(parse_id(tail))
+            elif parse_id(str(key)) is not None:
+                numbers.append(parse_id(str(key)))
             else:
                 bad.append(str(key))
         found = {}

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from planner.domain import StaleVersionError, ValidationError, required_text
+from planner.domain import StaleVersionError, ValidationError, parse_id, required_text
 from planner.models import Account, Epic, Membership, Project, Sprint, Stage, Story, StoryEvent
 from planner.vocab import OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES, TRACKED_FIELDS
 
@@ -111,13 +111,11 @@ def load_context(session: Session, project: Project) -> ProjectContext:
 
 
 def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
+    """A whole number from an int or digits (a leading minus allowed), bounded to the database."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        number = parse_id(value.strip()[1:])
+        return None if number is None else -number
+    return parse_id(value)
 
 
 def _blank_to_none(value: Any) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import DomainError, ValidationError
+from planner.domain import DomainError, ValidationError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, place, stories_by_keys
 from planner.domain.stories import ProjectContext, create_story, load_context
@@ -197,13 +197,14 @@ def rank(access: ProjectAccess):
     """Move one story to the top, up or down of its section (the button pressed says which)."""
     if not EmptyForm().validate():
         abort(400)
-    number, _, action = (request.form.get("rank") or "").partition(":")
-    if not number.isdigit():
+    text, _, action = (request.form.get("rank") or "").partition(":")
+    number = parse_id(text)
+    if number is None:
         abort(400, description="Say which story to move.")
     session = db.session()
     ctx = load_context(session, access.project)
     try:
-        (story,) = stories_by_keys(session, ctx, [int(number)])
+        (story,) = stories_by_keys(session, ctx, [number])
         place(session, story, action=action)
     except DomainError as exc:
         session.rollback()
@@ -221,15 +222,15 @@ def move(access: ProjectAccess):
         abort(400)
     session = db.session()
     ctx = load_context(session, access.project)
-    numbers = [int(n) for n in request.form.getlist("story") if n.isdigit()]
+    numbers = [n for n in map(parse_id, request.form.getlist("story")) if n is not None]
     target = request.form.get("target") or ""
     if not numbers:
         flash("Select the stories to move first.", "error")
         return redirect(_back(access))
-    if target != "backlog" and not target.isdigit():
+    sprint_id = None if target == "backlog" else parse_id(target)
+    if target != "backlog" and sprint_id is None:
         flash("Choose where to move them.", "error")
         return redirect(_back(access))
-    sprint_id = None if target == "backlog" else int(target)
     try:
         stories = stories_by_keys(session, ctx, numbers)
         moved = move_to_sprint(session, ctx, stories, sprint_id, by=current_user, now=utcnow())

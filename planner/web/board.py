@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import AccessDenied, DomainError, StaleVersionError
+from planner.domain import AccessDenied, DomainError, StaleVersionError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.board import (
     LANES,
@@ -47,8 +47,8 @@ def board_filters(ctx: ProjectContext, args) -> dict:
 
 def pick_sprint(ctx: ProjectContext, requested: str | None) -> Sprint | None:
     """The requested sprint, else the active one, else the next planned, else the latest."""
-    if requested and requested.isdigit() and int(requested) in ctx.sprints:
-        return ctx.sprints[int(requested)]
+    if parse_id(requested) in ctx.sprints:
+        return ctx.sprints[parse_id(requested)]
     sprints = sorted(ctx.sprints.values(), key=lambda s: (s.start_date, s.id))
     for state in ("active", "planned"):
         found = [s for s in sprints if s.state == state]
@@ -118,7 +118,7 @@ def move(access: ProjectAccess, number: int):
             {"status": request.form.get("status", "")},
             by=current_user,
             now=utcnow(),
-            base_version=int(version) if version.isdigit() else -1,
+            base_version=parse_id(version) or -1,
         )
     except StaleVersionError as exc:
         session.rollback()

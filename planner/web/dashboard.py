@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 
 from planner import charts, db
 from planner.authz import project_route
-from planner.domain import DomainError
+from planner.domain import DomainError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.history import load_series
 from planner.domain.milestones import (
@@ -138,7 +138,7 @@ def links(access: ProjectAccess):
                 abort(400)
             link = session.scalar(
                 select(ShareLink).where(
-                    ShareLink.id == int(request.form.get("link", "0") or 0),
+                    ShareLink.id == (parse_id(request.form.get("link")) or -1),
                     ShareLink.project_id == access.project.id,
                 )
             )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from planner import charts, db
 from planner.authz import project_route
+from planner.domain import parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.history import calendar_of, load_series
 from planner.domain.planning import PlanCheck, check_plan
@@ -74,8 +75,8 @@ def _n(value: Any) -> Any:
 
 def pick_sprint(ctx: ProjectContext, requested: str | None) -> Sprint | None:
     """The requested sprint, else the active one, else the latest closed, else the latest."""
-    if requested and requested.isdigit() and int(requested) in ctx.sprints:
-        return ctx.sprints[int(requested)]
+    if parse_id(requested) in ctx.sprints:
+        return ctx.sprints[parse_id(requested)]
     ordered = sorted(ctx.sprints.values(), key=lambda s: (s.start_date, s.id))
     for state in ("active", "closed"):
         found = [s for s in ordered if s.state == state]

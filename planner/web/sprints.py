@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import DomainError, ValidationError
+from planner.domain import DomainError, ValidationError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, stories_by_keys
 from planner.domain.history import calendar_of, load_series
@@ -213,7 +213,7 @@ def _plan_action(session, access: ProjectAccess, ctx: ProjectContext, sprint: Sp
     action = request.form.get("action")
     try:
         if action in ("add", "remove"):
-            numbers = [int(n) for n in request.form.getlist("story") if n.isdigit()]
+            numbers = [n for n in map(parse_id, request.form.getlist("story")) if n is not None]
             if not numbers:
                 flash("Tick the stories first.", "error")
                 return back
