@@ -9,11 +9,9 @@ from planner import db
 from planner.api import bp
 from planner.authz import resolve_sprint
 from planner.domain import ValidationError
-from planner.domain.board import lane_key
+from planner.domain.board import board_cards, board_filters, lane_key
 from planner.domain.stories import load_context
 from planner.timeutil import iso_utc, parse_iso_datetime, utcnow
-from planner.web.board import board_cards, board_filters
-from planner.web.forms import EmptyForm
 
 
 @bp.get("/sprints/<int:sprint_id>/board")
@@ -35,7 +33,6 @@ def board_changes(sprint_id: int):
     view = board_filters(ctx, request.args)
     cards = board_cards(session, ctx, sprint, view, current_user.id)
     changed = [s for s in cards if since is None or s.updated_at > since]
-    button = EmptyForm()
     return jsonify(
         {
             "now": iso_utc(now),
@@ -52,7 +49,6 @@ def board_changes(sprint_id: int):
                         ctx=ctx,
                         project=access.project,
                         access=access,
-                        button=button,
                         here=request.args.get("here", ""),
                     ),
                 }

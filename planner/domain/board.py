@@ -15,9 +15,10 @@ from planner.domain import AccessDenied, ValidationError
 from planner.domain.access import ProjectAccess
 from planner.domain.stories import ProjectContext
 from planner.models import Account, Comment, Membership, Project, Sprint, Story
-from planner.vocab import STATUSES
+from planner.vocab import ROLES, STATUSES
 
 LANES = ("none", "stage", "assignee", "epic")
+BOARD_PREFERENCE = ("active", "planned")  # without a choice, show the running sprint
 COMMENT_MAX = 10_000
 
 
@@ -38,6 +39,32 @@ def sprint_stories(session: Session, sprint: Sprint) -> list[Story]:
         session.scalars(
             select(Story).where(Story.sprint_id == sprint.id).order_by(Story.rank, Story.id)
         )
+    )
+
+
+def board_filters(ctx: ProjectContext, args) -> dict:
+    """Read the board's view settings from the query string, ignoring what is not valid."""
+    lanes = args.get("lanes", "none")
+    role = args.get("role", "")
+    stage = args.get("stage", "")
+    return {
+        "lanes": lanes if lanes in LANES else "none",
+        "mine": args.get("mine") == "1",
+        "role": role if role in ROLES or role == "none" else "",
+        "stage": stage if stage in ctx.stages or stage == "none" else "",
+    }
+
+
+def board_cards(
+    session: Session, ctx: ProjectContext, sprint: Sprint, view: dict, me: int
+) -> list[Story]:
+    """The sprint's cards that pass the board's filters."""
+    return filter_cards(
+        sprint_stories(session, sprint),
+        ctx,
+        mine=me if view["mine"] else None,
+        role=view["role"],
+        stage=view["stage"],
     )
 
 

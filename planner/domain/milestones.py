@@ -1,23 +1,19 @@
-"""Milestones (create, edit, re-forecast, mark achieved, linked epics, forecast suggestions),
-the risk register, and read-only share links to the stakeholder dashboard."""
+"""Milestones: create, edit, re-forecast, mark achieved, link the epics that deliver them, and
+suggest a forecast from the team's pace."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from planner.domain import (
-    DomainError,
     ValidationError,
     optional_text,
-    parse_id,
     required_text,
     to_date,
 )
@@ -37,26 +33,12 @@ from planner.models import (
     Milestone,
     MilestoneForecast,
     Project,
-    Risk,
-    ShareLink,
     Sprint,
     Story,
-    risk_story,
 )
 from planner.timeutil import local_date
-from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
 
 NAME_MAX = 120
-
-
-def _optional_date(values: Mapping[str, Any], field: str, errors: dict[str, str]) -> Any:
-    raw = values.get(field)
-    if raw in (None, ""):
-        return None
-    day = to_date(raw)
-    if day is None:
-        errors[field] = "Enter a date as YYYY-MM-DD."
-    return day
 
 
 def project_start(project: Project) -> date:
@@ -309,227 +291,3 @@ def suggest_forecast(
         window=list(window),
         first_sprint_end=ends(1),
     )
-
-
-# --- risks -------------------------------------------------------------------------------------
-
-
-def risks_of(session: Session, project: Project) -> list[Risk]:
-    return list(
-        session.scalars(
-            select(Risk)
-            .where(Risk.project_id == project.id)
-            .options(selectinload(Risk.stories), selectinload(Risk.owner))
-            .order_by((Risk.likelihood * Risk.impact).desc(), Risk.id)
-        )
-    )
-
-
-def _int_1_to_5(value: Any) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    if isinstance(value, bool) or not 1 <= number <= 5:
-        return None
-    return number
-
-
-def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    cleaned: dict[str, Any] = {}
-    if "title" in values:
-        title, problem = required_text(values["title"], max_len=200, empty="Enter a title.")
-        if problem:
-            errors["title"] = problem
-        else:
-            cleaned["title"] = title
-    for field in ("description", "mitigation"):
-        if field in values:
-            cleaned[field] = optional_text(values[field])
-    if "category" in values:
-        if values["category"] not in RISK_CATEGORIES:
-            errors["category"] = f"Choose a category: {', '.join(RISK_CATEGORIES)}."
-        else:
-            cleaned["category"] = values["category"]
-    for field in ("likelihood", "impact"):
-        if field in values:
-            number = _int_1_to_5(values[field])
-            if number is None:
-                errors[field] = f"{field.capitalize()} is a whole number from 1 to 5."
-            else:
-                cleaned[field] = number
-    if "status" in values:
-        if values["status"] not in RISK_STATUSES:
-            errors["status"] = f"Choose a status: {', '.join(RISK_STATUSES)}."
-        else:
-            cleaned["status"] = values["status"]
-    if "owner" in values:
-        raw = values["owner"]
-        if raw in (None, ""):
-            cleaned["owner_id"] = None
-        elif parse_id(raw) in ctx.members:
-            cleaned["owner_id"] = parse_id(raw)
-        else:
-            errors["owner"] = f"The owner must be a member of {ctx.project.key}."
-    if "milestone" in values:
-        raw = values["milestone"]
-        if raw in (None, ""):
-            cleaned["milestone_id"] = None
-        else:
-            found = session.scalar(
-                select(Milestone.id).where(
-                    Milestone.project_id == ctx.project.id,
-                    Milestone.id == (parse_id(raw) or -1),
-                )
-            )
-            if found is None:
-                errors["milestone"] = f"{ctx.project.key} has no such milestone."
-            else:
-                cleaned["milestone_id"] = found
-    if "review_on" in values:
-        cleaned["review_on"] = _optional_date(values, "review_on", errors)
-    if "stories" in values:
-        raw = values["stories"]
-        keys = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw or [])
-        numbers, bad = [], []
-        for key in keys:
-            prefix, _, tail = str(key).upper().rpartition("-")
-            if prefix == ctx.project.key and parse_id(tail) is not None:
-                numbers.append(parse_id(tail))
-            elif parse_id(str(key)) is not None:
-                numbers.append(parse_id(str(key)))
-            else:
-                bad.append(str(key))
-        found = {}
-        if numbers:
-            found = {
-                s.number: s
-                for s in session.scalars(
-                    select(Story).where(
-                        Story.project_id == ctx.project.id, Story.number.in_(numbers)
-                    )
-                )
-            }
-        missing = bad + [f"{ctx.project.key}-{n}" for n in numbers if n not in found]
-        if missing:
-            errors["stories"] = f"{ctx.project.key} has no story {missing[0]}."
-        cleaned["stories"] = [found[n] for n in dict.fromkeys(numbers) if n in found]
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
-
-
-def create_risk(
-    session: Session, ctx: ProjectContext, values: Mapping[str, Any], *, now: datetime
-) -> Risk:
-    """Add a risk to the register."""
-    cleaned = _clean_risk(
-        session,
-        ctx,
-        {"title": "", "category": "", "likelihood": "", "impact": "", "status": "open", **values},
-    )
-    stories = cleaned.pop("stories", [])
-    risk = Risk(project_id=ctx.project.id, created_at=now, updated_at=now, **cleaned)
-    risk.stories = stories
-    session.add(risk)
-    session.flush()
-    return risk
-
-
-def update_risk(
-    session: Session, ctx: ProjectContext, risk: Risk, values: Mapping[str, Any], *, now: datetime
-) -> None:
-    """Change any field of a risk."""
-    cleaned = _clean_risk(session, ctx, values)
-    stories = cleaned.pop("stories", None)
-    for key, value in cleaned.items():
-        setattr(risk, key, value)
-    if stories is not None:
-        risk.stories = stories
-    risk.updated_at = now
-    session.flush()
-
-
-def risk_story_keys(session: Session, project: Project) -> dict[int, list[str]]:
-    """Each risk's linked story keys, in one query."""
-    keys: dict[int, list[str]] = {}
-    for risk_id, number in session.execute(
-        select(risk_story.c.risk_id, Story.number)
-        .join(Story, Story.id == risk_story.c.story_id)
-        .where(Story.project_id == project.id)
-        .order_by(Story.number)
-    ):
-        keys.setdefault(risk_id, []).append(f"{project.key}-{number}")
-    return keys
-
-
-# --- share links -------------------------------------------------------------------------------
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_share_link(
-    session: Session, project: Project, label: str, *, by_id: int | None, now: datetime
-) -> tuple[ShareLink, str]:
-    """Create a read-only link to the dashboard; return it and its token (shown only once)."""
-    text, problem = required_text(label, max_len=120, empty="Say who the link is for.")
-    if problem:
-        raise ValidationError({"label": problem})
-    token = secrets.token_urlsafe(24)
-    link = ShareLink(
-        project_id=project.id,
-        label=text,
-        token_hash=_digest(token),
-        prefix=token[:8],
-        created_by_id=by_id,
-        created_at=now,
-    )
-    session.add(link)
-    session.flush()
-    return link, token
-
-
-def share_links_of(session: Session, project: Project) -> list[ShareLink]:
-    return list(
-        session.scalars(
-            select(ShareLink)
-            .where(ShareLink.project_id == project.id)
-            .order_by(ShareLink.created_at.desc(), ShareLink.id.desc())
-        )
-    )
-
-
-def revoke_share_link(session: Session, link: ShareLink, *, now: datetime) -> None:
-    if link.revoked_at is not None:
-        raise DomainError("That link was already revoked.")
-    link.revoked_at = now
-    session.flush()
-
-
-def project_for_token(session: Session, token: str) -> Project | None:
-    """The project a live share link opens, or None (unknown or revoked)."""
-    if not token or len(token) > 100:
-        return None
-    return session.scalar(
-        select(Project)
-        .join(ShareLink, ShareLink.project_id == Project.id)
-        .where(ShareLink.token_hash == _digest(token), ShareLink.revoked_at.is_(None))
-    )
-
-
-def last_change(session: Session, project: Project) -> datetime | None:
-    """When anything the dashboard shows last changed (stories, forecasts, risks)."""
-    candidates = [
-        session.scalar(select(func.max(Story.updated_at)).where(Story.project_id == project.id)),
-        session.scalar(
-            select(func.max(MilestoneForecast.created_at))
-            .join(Milestone, Milestone.id == MilestoneForecast.milestone_id)
-            .where(Milestone.project_id == project.id)
-        ),
-        session.scalar(select(func.max(Risk.updated_at)).where(Risk.project_id == project.id)),
-    ]
-    moments = [c for c in candidates if c is not None]
-    return max(moments) if moments else None

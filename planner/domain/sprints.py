@@ -4,7 +4,7 @@ close with carry-over, and the capacity each member plans for one."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from planner.domain import DomainError, ValidationError, required_text, to_date
+from planner.domain import DomainError, ValidationError, parse_id, required_text, to_date
 from planner.domain.stories import ProjectContext, top_rank, update_story
 from planner.metrics import Calendar, SprintSeries, default_capacity
 from planner.models import Account, Project, Sprint, SprintCapacity, Story
@@ -40,6 +40,23 @@ def project_sprints(session: Session, project: Project) -> list[Sprint]:
             .order_by(Sprint.start_date, Sprint.id)
         )
     )
+
+
+def choose_sprint(
+    sprints: Iterable[Sprint], requested: object, prefer: Sequence[str]
+) -> Sprint | None:
+    """The requested sprint (an id), else the first sprint in the first state of `prefer` that has
+    one ("closed" picks the latest closed), else the latest sprint."""
+    by_id = {s.id: s for s in sprints}
+    wanted = parse_id(requested)
+    if wanted in by_id:
+        return by_id[wanted]
+    ordered = sorted(by_id.values(), key=lambda s: (s.start_date, s.id))
+    for state in prefer:
+        found = [s for s in ordered if s.state == state]
+        if found:
+            return found[-1] if state == "closed" else found[0]
+    return ordered[-1] if ordered else None
 
 
 def end_for(calendar: Calendar, start: date, length_days: int) -> date:

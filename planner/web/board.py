@@ -12,18 +12,18 @@ from planner.authz import project_route
 from planner.domain import AccessDenied, DomainError, StaleVersionError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.board import (
-    LANES,
+    BOARD_PREFERENCE,
     add_comment,
+    board_cards,
+    board_filters,
     delete_comment,
-    filter_cards,
     lanes_of,
     open_work,
-    sprint_stories,
 )
-from planner.domain.stories import ProjectContext, load_context, update_story
-from planner.models import Comment, Sprint, Story
+from planner.domain.sprints import choose_sprint
+from planner.domain.stories import load_context, update_story
+from planner.models import Comment, Story
 from planner.timeutil import iso_utc, local_date, utcnow
-from planner.vocab import ROLES
 from planner.web import require_login
 from planner.web.auth import safe_next
 from planner.web.forms import EmptyForm
@@ -32,48 +32,13 @@ bp = Blueprint("board", __name__)
 bp.before_request(require_login)
 
 
-def board_filters(ctx: ProjectContext, args) -> dict:
-    """Read the board's view settings from the query string, ignoring what is not valid."""
-    lanes = args.get("lanes", "none")
-    role = args.get("role", "")
-    stage = args.get("stage", "")
-    return {
-        "lanes": lanes if lanes in LANES else "none",
-        "mine": args.get("mine") == "1",
-        "role": role if role in ROLES or role == "none" else "",
-        "stage": stage if stage in ctx.stages or stage == "none" else "",
-    }
-
-
-def pick_sprint(ctx: ProjectContext, requested: str | None) -> Sprint | None:
-    """The requested sprint, else the active one, else the next planned, else the latest."""
-    if parse_id(requested) in ctx.sprints:
-        return ctx.sprints[parse_id(requested)]
-    sprints = sorted(ctx.sprints.values(), key=lambda s: (s.start_date, s.id))
-    for state in ("active", "planned"):
-        found = [s for s in sprints if s.state == state]
-        if found:
-            return found[0]
-    return sprints[-1] if sprints else None
-
-
-def board_cards(session, ctx: ProjectContext, sprint: Sprint, view: dict, me: int) -> list[Story]:
-    return filter_cards(
-        sprint_stories(session, sprint),
-        ctx,
-        mine=me if view["mine"] else None,
-        role=view["role"],
-        stage=view["stage"],
-    )
-
-
 @bp.get("/projects/<key>/board")
 @project_route(write="edit")
 def index(access: ProjectAccess):
     session = db.session()
     project = access.project
     ctx = load_context(session, project)
-    sprint = pick_sprint(ctx, request.args.get("sprint"))
+    sprint = choose_sprint(ctx.sprints.values(), request.args.get("sprint"), BOARD_PREFERENCE)
     view = board_filters(ctx, request.args)
     cards = board_cards(session, ctx, sprint, view, current_user.id) if sprint else []
     now = utcnow()

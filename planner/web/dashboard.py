@@ -15,12 +15,16 @@ from planner.domain import DomainError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.history import load_series
 from planner.domain.milestones import (
+    milestones_of,
+)
+from planner.domain.risks import (
+    risks_of,
+)
+from planner.domain.sharing import (
     create_share_link,
     last_change,
-    milestones_of,
     project_for_token,
     revoke_share_link,
-    risks_of,
     share_links_of,
 )
 from planner.domain.stories import ProjectContext, load_context

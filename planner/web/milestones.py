@@ -14,14 +14,16 @@ from planner.domain.history import calendar_of, load_series
 from planner.domain.milestones import (
     add_forecast,
     create_milestone,
-    create_risk,
     milestones_of,
-    risk_story_keys,
-    risks_of,
     set_achieved,
     state_of,
     suggest_forecast,
     update_milestone,
+)
+from planner.domain.risks import (
+    create_risk,
+    risk_story_keys,
+    risks_of,
     update_risk,
 )
 from planner.domain.stories import ProjectContext, load_context

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
@@ -376,8 +376,3 @@ def update_member(access: ProjectAccess, membership_id: int):
         session.commit()
         flash(message, "success")
     return redirect(url_for("projects.members", key=access.project.key))
-
-
-@bp.app_context_processor
-def inject_nav():
-    return {"app_name": "planner", "version": current_app.config.get("PLANNER_VERSION")}

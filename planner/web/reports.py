@@ -14,11 +14,10 @@ from sqlalchemy.orm import Session
 
 from planner import charts, db
 from planner.authz import project_route
-from planner.domain import parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.history import calendar_of, load_series
 from planner.domain.planning import PlanCheck, check_plan
-from planner.domain.sprints import capacity_plan
+from planner.domain.sprints import capacity_plan, choose_sprint
 from planner.domain.stories import ProjectContext, load_context
 from planner.metrics import SprintSeries, Velocity, summarize, velocity
 from planner.models import Sprint
@@ -71,18 +70,6 @@ def _n(value: Any) -> Any:
     if isinstance(value, float):
         return f"{value:.1f}"
     return value
-
-
-def pick_sprint(ctx: ProjectContext, requested: str | None) -> Sprint | None:
-    """The requested sprint, else the active one, else the latest closed, else the latest."""
-    if parse_id(requested) in ctx.sprints:
-        return ctx.sprints[parse_id(requested)]
-    ordered = sorted(ctx.sprints.values(), key=lambda s: (s.start_date, s.id))
-    for state in ("active", "closed"):
-        found = [s for s in ordered if s.state == state]
-        if found:
-            return found[0] if state == "active" else found[-1]
-    return ordered[-1] if ordered else None
 
 
 def build_report(
@@ -248,7 +235,7 @@ def _roles_block(series: SprintSeries, check: PlanCheck, suggested: bool) -> Cha
 def report_context(access: ProjectAccess, sprint_id: str | None):
     session = db.session()
     ctx = load_context(session, access.project)
-    sprint = pick_sprint(ctx, sprint_id)
+    sprint = choose_sprint(ctx.sprints.values(), sprint_id, ("active", "closed"))
     if sprint is None:
         return ctx, None
     return ctx, build_report(session, ctx, sprint, request.args.get("unit", "points"))

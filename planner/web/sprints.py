@@ -31,6 +31,7 @@ from planner.models import Sprint, Story
 from planner.timeutil import local_date, utcnow
 from planner.web import require_login
 from planner.web.forms import EmptyForm, SprintForm, attach_errors
+from planner.web.reports import build_report
 
 bp = Blueprint("sprints", __name__)
 bp.before_request(require_login)
@@ -331,8 +332,6 @@ def close(access: ProjectAccess, sprint_id: int):
 @project_route(write="manage")
 def show(access: ProjectAccess, sprint_id: int):
     """A sprint's summary (commitment, scope changes, completion, carry-over) and its charts."""
-    from planner.web.reports import build_report
-
     session = db.session()
     project = access.project
     ctx = load_context(session, project)

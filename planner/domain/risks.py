@@ -1,0 +1,168 @@
+"""The ML risk register: create and edit risks, list them, and their linked stories."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from planner.domain import ValidationError, optional_text, parse_id, required_text, to_date
+from planner.domain.stories import ProjectContext
+from planner.models import Milestone, Project, Risk, Story, risk_story
+from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
+
+
+def risks_of(session: Session, project: Project) -> list[Risk]:
+    return list(
+        session.scalars(
+            select(Risk)
+            .where(Risk.project_id == project.id)
+            .options(selectinload(Risk.stories), selectinload(Risk.owner))
+            .order_by((Risk.likelihood * Risk.impact).desc(), Risk.id)
+        )
+    )
+
+
+def _int_1_to_5(value: Any) -> int | None:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    if isinstance(value, bool) or not 1 <= number <= 5:
+        return None
+    return number
+
+
+def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    if "title" in values:
+        title, problem = required_text(values["title"], max_len=200, empty="Enter a title.")
+        if problem:
+            errors["title"] = problem
+        else:
+            cleaned["title"] = title
+    for field in ("description", "mitigation"):
+        if field in values:
+            cleaned[field] = optional_text(values[field])
+    if "category" in values:
+        if values["category"] not in RISK_CATEGORIES:
+            errors["category"] = f"Choose a category: {', '.join(RISK_CATEGORIES)}."
+        else:
+            cleaned["category"] = values["category"]
+    for field in ("likelihood", "impact"):
+        if field in values:
+            number = _int_1_to_5(values[field])
+            if number is None:
+                errors[field] = f"{field.capitalize()} is a whole number from 1 to 5."
+            else:
+                cleaned[field] = number
+    if "status" in values:
+        if values["status"] not in RISK_STATUSES:
+            errors["status"] = f"Choose a status: {', '.join(RISK_STATUSES)}."
+        else:
+            cleaned["status"] = values["status"]
+    if "owner" in values:
+        raw = values["owner"]
+        if raw in (None, ""):
+            cleaned["owner_id"] = None
+        elif parse_id(raw) in ctx.members:
+            cleaned["owner_id"] = parse_id(raw)
+        else:
+            errors["owner"] = f"The owner must be a member of {ctx.project.key}."
+    if "milestone" in values:
+        raw = values["milestone"]
+        if raw in (None, ""):
+            cleaned["milestone_id"] = None
+        else:
+            found = session.scalar(
+                select(Milestone.id).where(
+                    Milestone.project_id == ctx.project.id,
+                    Milestone.id == (parse_id(raw) or -1),
+                )
+            )
+            if found is None:
+                errors["milestone"] = f"{ctx.project.key} has no such milestone."
+            else:
+                cleaned["milestone_id"] = found
+    if "review_on" in values:
+        raw = values["review_on"]
+        cleaned["review_on"] = to_date(raw) if raw else None
+        if raw and cleaned["review_on"] is None:
+            errors["review_on"] = "Enter a date as YYYY-MM-DD."
+    if "stories" in values:
+        raw = values["stories"]
+        keys = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw or [])
+        numbers, bad = [], []
+        for key in keys:
+            prefix, _, tail = str(key).upper().rpartition("-")
+            if prefix == ctx.project.key and parse_id(tail) is not None:
+                numbers.append(parse_id(tail))
+            elif parse_id(str(key)) is not None:
+                numbers.append(parse_id(str(key)))
+            else:
+                bad.append(str(key))
+        found = {}
+        if numbers:
+            found = {
+                s.number: s
+                for s in session.scalars(
+                    select(Story).where(
+                        Story.project_id == ctx.project.id, Story.number.in_(numbers)
+                    )
+                )
+            }
+        missing = bad + [f"{ctx.project.key}-{n}" for n in numbers if n not in found]
+        if missing:
+            errors["stories"] = f"{ctx.project.key} has no story {missing[0]}."
+        cleaned["stories"] = [found[n] for n in dict.fromkeys(numbers) if n in found]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def create_risk(
+    session: Session, ctx: ProjectContext, values: Mapping[str, Any], *, now: datetime
+) -> Risk:
+    """Add a risk to the register."""
+    cleaned = _clean_risk(
+        session,
+        ctx,
+        {"title": "", "category": "", "likelihood": "", "impact": "", "status": "open", **values},
+    )
+    stories = cleaned.pop("stories", [])
+    risk = Risk(project_id=ctx.project.id, created_at=now, updated_at=now, **cleaned)
+    risk.stories = stories
+    session.add(risk)
+    session.flush()
+    return risk
+
+
+def update_risk(
+    session: Session, ctx: ProjectContext, risk: Risk, values: Mapping[str, Any], *, now: datetime
+) -> None:
+    """Change any field of a risk."""
+    cleaned = _clean_risk(session, ctx, values)
+    stories = cleaned.pop("stories", None)
+    for key, value in cleaned.items():
+        setattr(risk, key, value)
+    if stories is not None:
+        risk.stories = stories
+    risk.updated_at = now
+    session.flush()
+
+
+def risk_story_keys(session: Session, project: Project) -> dict[int, list[str]]:
+    """Each risk's linked story keys, in one query."""
+    keys: dict[int, list[str]] = {}
+    for risk_id, number in session.execute(
+        select(risk_story.c.risk_id, Story.number)
+        .join(Story, Story.id == risk_story.c.story_id)
+        .where(Story.project_id == project.id)
+        .order_by(Story.number)
+    ):
+        keys.setdefault(risk_id, []).append(f"{project.key}-{number}")
+    return keys
