@@ -27,7 +27,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_ENABLED = True
-    MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # import files can be large, not unbounded
+    # No page or API call needs more than this (a story at its longest is well under 1 MB); an
+    # upload route that needs more raises it for itself and says so.
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     JSON_SORT_KEYS = False
     PASSWORD_HASH_METHOD = "scrypt"
 

@@ -67,7 +67,10 @@ def parse_iso_datetime(text: str) -> datetime:
     value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no UTC offset (write it like 2026-03-02T09:30:00Z)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 lies before the first representable moment
+        raise ValueError(f"{text!r:.60} is outside the range of dates planner works with") from None
 
 
 def iso_utc(value: datetime | None) -> str | None:

@@ -137,7 +137,7 @@ def test_an_edit_based_on_an_old_version_is_refused_and_says_who_changed_what(db
         ({"sprint": 9999}, "sprint", "has no sprint 9999"),
         ({"epic": "E42"}, "epic", "has no epic 'E42'"),
         ({"title": "   "}, "title", "Enter a title"),
-        ({"title": "x" * 201}, "title", "under 200 characters"),
+        ({"title": "x" * 201}, "title", "Keep it to 200 characters"),
         ({"colour": "red"}, "colour", "not a field of a story"),
         ({"blocked": "yes"}, "blocked", "true or false"),
     ],

@@ -20,8 +20,11 @@ from planner.vocab import STATUSES
 
 
 def json_body() -> dict:
-    """Return the request's JSON object, or answer 400 saying what is wrong with it."""
-    data = request.get_json(silent=True)
+    """Return the request's JSON object, or answer 400 (422) saying what is wrong with it and
+    where (planner.requests reads it through planner.inputs.parse_json)."""
+    if not request.is_json:
+        abort(400, description="Send a JSON object with Content-Type: application/json.")
+    data = request.get_json()
     if not isinstance(data, dict):
         abort(400, description="Send a JSON object with Content-Type: application/json.")
     return data

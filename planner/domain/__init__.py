@@ -3,17 +3,57 @@ the caller owns the transaction, so an operation and the history it writes land 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
+
+from planner.inputs import TEXT_LIMITS, date_problem, text_problem
+
+ONE_LINE = frozenset({"name", "title", "short"})
 
 
-def required_text(value: object, *, max_len: int, empty: str) -> tuple[str | None, str | None]:
-    """Return (the trimmed text, None), or (None, a message) when it is missing or too long."""
+def required_text(
+    value: object, *, max_len: int, empty: str, multiline: bool = False
+) -> tuple[str | None, str | None]:
+    """Return (the trimmed text, None), or (None, a message) when it is missing, too long or holds
+    characters that cannot be stored (planner.inputs.text_problem decides)."""
     text = value.strip() if isinstance(value, str) else ""
     if not text:
         return None, empty
-    if len(text) > max_len:
-        return None, f"Keep it under {max_len} characters."
-    return text, None
+    problem = text_problem(text, multiline=multiline, max_len=max_len)
+    return (None, problem) if problem else (text, None)
+
+
+def text_value(value: object, kind: str) -> tuple[str | None, str | None]:
+    """Return (trimmed text or None when empty, None) or (None, a message) for optional free text
+    of a kind in planner.inputs.TEXT_LIMITS: one line for "name", "title" and "short", several
+    lines otherwise."""
+    if value is None:
+        return None, None
+    if not isinstance(value, str):
+        return None, "Enter text."
+    text = value.strip()
+    if not text:
+        return None, None
+    problem = text_problem(text, multiline=kind not in ONE_LINE, max_len=TEXT_LIMITS[kind])
+    return (None, problem) if problem else (text, None)
+
+
+def take_texts(
+    values: Mapping[str, Any],
+    kinds: Mapping[str, str],
+    cleaned: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    """Clean each optional free-text field of `kinds` (field -> kind) that `values` holds, into
+    `cleaned`, or its message into `errors`."""
+    for field, kind in kinds.items():
+        if field in values:
+            text, problem = text_value(values[field], kind)
+            if problem:
+                errors[field] = problem
+            else:
+                cleaned[field] = text
 
 
 MAX_ID = 2**31 - 1  # the largest value an INTEGER column holds on every supported database
@@ -38,13 +78,9 @@ def parse_id(value: object) -> int | None:
     return number if 0 <= number <= MAX_ID else None
 
 
-def optional_text(value: object) -> str | None:
-    """Return trimmed text, or None for anything empty or not text."""
-    return (value.strip() or None) if isinstance(value, str) else None
-
-
 def to_date(value: object) -> date | None:
-    """Return a date from a date or a YYYY-MM-DD string, else None."""
+    """Return a date from a date or a YYYY-MM-DD string, else None (no window check: see
+    date_value for what users enter)."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str) and value.strip():
@@ -53,6 +89,24 @@ def to_date(value: object) -> date | None:
         except ValueError:
             return None
     return None
+
+
+def date_value(
+    value: object,
+    *,
+    required: bool = True,
+    empty: str = "Enter a date as YYYY-MM-DD.",
+    invalid: str | None = None,
+) -> tuple[date | None, str | None]:
+    """Return (the date, None) for a user-entered date inside planner's date window, (None, None)
+    for an empty optional one, else (None, a message: `empty`, `invalid` or the window's)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, (empty if required else None)
+    day = to_date(value)
+    if day is None:
+        return None, invalid or "Enter a date as YYYY-MM-DD."
+    problem = date_problem(day)
+    return (None, problem) if problem else (day, None)
 
 
 class DomainError(Exception):

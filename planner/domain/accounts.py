@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from planner.domain import DomainError, ValidationError
+from planner.domain import DomainError, ValidationError, required_text
+from planner.inputs import TEXT_LIMITS, storable
 from planner.models import Account
 from planner.models.account import new_session_token
 
@@ -27,8 +28,8 @@ def check_email(email: str) -> str | None:
     """Return a message when `email` is not a usable address, else None."""
     if not email:
         return "Enter an email address."
-    if len(email) > 254 or not EMAIL_RE.match(email):
-        return f"{email!r} is not an email address."
+    if len(email) > 254 or not storable(email) or not EMAIL_RE.match(email):
+        return f"{email!r:.80} is not an email address."
     return None
 
 
@@ -41,6 +42,8 @@ def check_password_strength(password: str) -> str | None:
 
 def find_account(session: Session, email: str) -> Account | None:
     """Return the account with this email (any case), or None."""
+    if not storable(email or ""):
+        return None
     return session.scalar(select(Account).where(Account.email == normalise_email(email)))
 
 
@@ -55,14 +58,12 @@ def create_account(
 ) -> Account:
     """Add an account; a None password creates it without a usable password."""
     email = normalise_email(email)
-    name = (name or "").strip()
     errors: dict[str, str] = {}
     if problem := check_email(email):
         errors["email"] = problem
-    if not name:
-        errors["name"] = "Enter a name."
-    elif len(name) > 120:
-        errors["name"] = "Keep the name under 120 characters."
+    name, problem = required_text(name, max_len=TEXT_LIMITS["name"], empty="Enter a name.")
+    if problem:
+        errors["name"] = problem
     if password is not None and (problem := check_password_strength(password)):
         errors["password"] = problem
     if errors:

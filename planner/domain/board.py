@@ -11,15 +11,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.domain import AccessDenied, ValidationError
+from planner.domain import AccessDenied, ValidationError, required_text
 from planner.domain.access import ProjectAccess
 from planner.domain.stories import ProjectContext
+from planner.inputs import TEXT_LIMITS
 from planner.models import Account, Comment, Membership, Project, Sprint, Story
 from planner.vocab import ROLES, STATUSES
 
 LANES = ("none", "stage", "assignee", "epic")
 BOARD_PREFERENCE = ("active", "planned")  # without a choice, show the running sprint
-COMMENT_MAX = 10_000
+COMMENT_MAX = TEXT_LIMITS["comment"]
 
 
 @dataclass
@@ -162,11 +163,11 @@ def add_comment(
     session: Session, story: Story, body: str, *, by: Account, now: datetime
 ) -> Comment:
     """Add a Markdown comment to a story."""
-    text = body.strip() if isinstance(body, str) else ""
-    if not text:
-        raise ValidationError({"body": "Write something first."})
-    if len(text) > COMMENT_MAX:
-        raise ValidationError({"body": f"Keep a comment under {COMMENT_MAX:,} characters."})
+    text, problem = required_text(
+        body, max_len=COMMENT_MAX, empty="Write something first.", multiline=True
+    )
+    if problem:
+        raise ValidationError({"body": problem})
     comment = Comment(story_id=story.id, author_id=by.id, body=text, created_at=now)
     session.add(comment)
     session.flush()

@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from planner.domain import ValidationError, optional_text, parse_id, required_text
+from planner.domain import ValidationError, parse_id, required_text, take_texts
 from planner.domain.stories import ProjectContext, stage_ref
+from planner.inputs import TEXT_LIMITS
 from planner.models import Epic, Milestone, Project, Story
 
-TITLE_MAX = 200
+TITLE_MAX = TEXT_LIMITS["title"]
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,7 @@ def _clean(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> 
             errors["title"] = problem
         else:
             cleaned["title"] = title
-    if "description" in values:
-        cleaned["description"] = optional_text(values["description"])
+    take_texts(values, {"description": "description"}, cleaned, errors)
     if "stage" in values:
         cleaned["stage_id"], problem = stage_ref(ctx, values["stage"])
         if problem:

@@ -11,12 +11,7 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.domain import (
-    ValidationError,
-    optional_text,
-    required_text,
-    to_date,
-)
+from planner.domain import ValidationError, date_value, required_text, take_texts, text_value
 from planner.domain.stories import ProjectContext, stage_ref
 from planner.forecasting import (
     ForecastPoint,
@@ -27,6 +22,7 @@ from planner.forecasting import (
     monte_carlo,
     velocity_forecast,
 )
+from planner.inputs import TEXT_LIMITS
 from planner.metrics import Calendar
 from planner.models import (
     Epic,
@@ -38,7 +34,7 @@ from planner.models import (
 )
 from planner.timeutil import local_date
 
-NAME_MAX = 120
+NAME_MAX = TEXT_LIMITS["name"]
 
 
 def project_start(project: Project) -> date:
@@ -86,16 +82,16 @@ def _clean_milestone(
             if clash is not None:
                 errors["name"] = f"{ctx.project.key} already has a milestone called {name}."
             cleaned["name"] = name
-    if "description" in values:
-        cleaned["description"] = optional_text(values["description"])
+    take_texts(values, {"description": "description"}, cleaned, errors)
     if "stage" in values:
         cleaned["stage_id"], problem = stage_ref(ctx, values["stage"])
         if problem:
             errors["stage"] = problem
     if "baseline" in values:
-        baseline = to_date(values["baseline"])
-        if baseline is None:
-            errors["baseline"] = "Enter the date first promised, as YYYY-MM-DD."
+        message = "Enter the date first promised, as YYYY-MM-DD."
+        baseline, problem = date_value(values["baseline"], empty=message, invalid=message)
+        if problem:
+            errors["baseline"] = problem
         else:
             cleaned["baseline"] = baseline
     if "epics" in values:
@@ -155,9 +151,13 @@ def add_forecast(
     """Record a new forecast: the date now expected, reported on a day (today by default), and a
     note saying why. Forecasts are never edited: the trend is their history."""
     errors: dict[str, str] = {}
-    reported_on = to_date(values.get("reported_on")) if values.get("reported_on") else today
-    if reported_on is None:
-        errors["reported_on"] = "Enter the report date as YYYY-MM-DD."
+    reported_on, problem = date_value(
+        values.get("reported_on"), required=False, invalid="Enter the report date as YYYY-MM-DD."
+    )
+    if reported_on is None and problem is None:
+        reported_on = today
+    if problem:
+        errors["reported_on"] = problem
     elif reported_on > today:
         errors["reported_on"] = (
             f"{reported_on} has not come yet: forecasts are reported on a past day or today."
@@ -167,17 +167,18 @@ def add_forecast(
             f"{reported_on} is before the project existed (it was created on "
             f"{project_start(project)})."
         )
-    forecast = to_date(values.get("forecast"))
-    if forecast is None:
-        errors["forecast"] = "Enter the date now expected, as YYYY-MM-DD."
+    message = "Enter the date now expected, as YYYY-MM-DD."
+    forecast, problem = date_value(values.get("forecast"), empty=message, invalid=message)
+    if problem:
+        errors["forecast"] = problem
     elif reported_on and "reported_on" not in errors and forecast < reported_on:
         errors["forecast"] = (
             f"A forecast of {forecast} reported on {reported_on} is already past: if it was "
             "reached, mark the milestone achieved instead."
         )
-    note = values.get("note")
-    if note is not None and not isinstance(note, str):
-        errors["note"] = "Write the reason as text."
+    note, problem = text_value(values.get("note"), "note")
+    if problem:
+        errors["note"] = "Write the reason as text." if problem == "Enter text." else problem
     if milestone.achieved is not None:
         errors["forecast"] = (
             f"{milestone.name} was achieved on {milestone.achieved}; no forecast is needed."
@@ -188,7 +189,7 @@ def add_forecast(
         milestone_id=milestone.id,
         reported_on=reported_on,
         forecast=forecast,
-        note=(note or "").strip() or None,
+        note=note,
         by_id=by_id,
     )
     session.add(row)
@@ -206,9 +207,9 @@ def set_achieved(
         milestone.achieved = None
         session.flush()
         return
-    day = to_date(value)
-    if day is None:
-        raise ValidationError({"achieved": "Enter the date it was reached, as YYYY-MM-DD."})
+    day, problem = date_value(value, invalid="Enter the date it was reached, as YYYY-MM-DD.")
+    if problem:
+        raise ValidationError({"achieved": problem})
     if day > today:
         raise ValidationError({"achieved": f"{day} is in the future: mark it achieved once it is."})
     if day < project_start(project):

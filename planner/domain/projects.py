@@ -9,7 +9,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.domain import DomainError, ValidationError
+from planner.domain import DomainError, ValidationError, required_text, text_value
+from planner.inputs import SPRINT_MAX_DAYS, TEXT_LIMITS, date_problem
 from planner.models import Account, Holiday, Membership, MembershipRole, Project, Stage
 from planner.timeutil import is_timezone
 from planner.vocab import (
@@ -22,6 +23,7 @@ from planner.vocab import (
 )
 
 PROJECT_KEY_RE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+STAGE_NAME_MAX = 80
 STAGE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -38,11 +40,15 @@ def check_settings(values: dict) -> dict[str, str]:
     """Return per-field messages for project settings that cannot be accepted."""
     errors: dict[str, str] = {}
     if "name" in values:
-        name = (values["name"] or "").strip()
-        if not name:
-            errors["name"] = "Enter a name."
-        elif len(name) > 120:
-            errors["name"] = "Keep the name under 120 characters."
+        _, problem = required_text(
+            values["name"], max_len=TEXT_LIMITS["name"], empty="Enter a name."
+        )
+        if problem:
+            errors["name"] = problem
+    if "description" in values:
+        _, problem = text_value(values["description"], "description")
+        if problem:
+            errors["description"] = problem
     if "timezone" in values and not is_timezone(values["timezone"] or ""):
         errors["timezone"] = (
             f"{values['timezone']!r:.80} is not a known IANA timezone (for example Europe/Berlin)."
@@ -57,8 +63,12 @@ def check_settings(values: dict) -> dict[str, str]:
             errors["working_days"] = "Pick at least one working weekday (1 = Monday .. 7 = Sunday)."
     if "sprint_length_days" in values:
         length = values["sprint_length_days"]
-        if not isinstance(length, int) or isinstance(length, bool) or not 1 <= length <= 90:
-            errors["sprint_length_days"] = "A sprint lasts 1 to 90 days."
+        if (
+            not isinstance(length, int)
+            or isinstance(length, bool)
+            or not 1 <= length <= SPRINT_MAX_DAYS
+        ):
+            errors["sprint_length_days"] = f"A sprint lasts 1 to {SPRINT_MAX_DAYS} days."
     if "slip_tolerance_days" in values:
         tolerance = values["slip_tolerance_days"]
         if (
@@ -102,6 +112,9 @@ def create_project(
     )
     if problem := check_project_key(key):
         errors["key"] = problem
+    holidays = list(holidays)
+    if problem := holiday_problem(holidays):
+        errors["holidays"] = problem
     if errors:
         raise ValidationError(errors)
     if session.scalar(select(Project.id).where(Project.key == key)) is not None:
@@ -152,9 +165,19 @@ def update_settings(session: Session, project: Project, values: dict) -> None:
     session.flush()
 
 
+def holiday_problem(days: Iterable[date]) -> str | None:
+    """Return why holidays cannot be accepted (a date outside planner's window), or None."""
+    for day in sorted(set(days)):
+        if problem := date_problem(day):
+            return f"{day.isoformat()}: {problem}"
+    return None
+
+
 def set_holidays(session: Session, project: Project, days: Iterable[date]) -> None:
     """Replace the project's holidays with `days`."""
     wanted = set(days)
+    if problem := holiday_problem(wanted):
+        raise ValidationError({"holidays": problem})
     existing = {
         h.day: h for h in session.scalars(select(Holiday).where(Holiday.project_id == project.id))
     }
@@ -270,15 +293,21 @@ def stages_of(session: Session, project: Project, *, include_archived: bool = Tr
     return list(session.scalars(query))
 
 
+def _stage_name(value: object) -> tuple[str | None, str | None]:
+    return required_text(
+        value, max_len=STAGE_NAME_MAX, empty=f"Enter a name of at most {STAGE_NAME_MAX} characters."
+    )
+
+
 def add_stage(session: Session, project: Project, *, key: str, name: str) -> Stage:
     """Append a custom stage to the project's lifecycle."""
     key = (key or "").strip().lower()
-    name = (name or "").strip()
     errors: dict[str, str] = {}
     if not STAGE_KEY_RE.match(key):
         errors["key"] = "Use lowercase letters, digits and underscores, starting with a letter."
-    if not name or len(name) > 80:
-        errors["name"] = "Enter a name of at most 80 characters."
+    name, problem = _stage_name(name)
+    if problem:
+        errors["name"] = problem
     if errors:
         raise ValidationError(errors)
     stages = stages_of(session, project)
@@ -297,9 +326,9 @@ def add_stage(session: Session, project: Project, *, key: str, name: str) -> Sta
 
 def rename_stage(session: Session, stage: Stage, name: str) -> None:
     """Give a stage a new display name; its key, and so every report, stays the same."""
-    name = (name or "").strip()
-    if not name or len(name) > 80:
-        raise ValidationError({"name": "Enter a name of at most 80 characters."})
+    name, problem = _stage_name(name)
+    if problem:
+        raise ValidationError({"name": problem})
     stage.name = name
     session.flush()
 

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.domain import ValidationError, optional_text, parse_id, required_text, to_date
+from planner.domain import ValidationError, date_value, parse_id, required_text, take_texts
 from planner.domain.stories import ProjectContext
+from planner.inputs import TEXT_LIMITS
 from planner.models import Milestone, Project, Risk, Story, risk_story
 from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
 
@@ -40,14 +41,14 @@ def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
     if "title" in values:
-        title, problem = required_text(values["title"], max_len=200, empty="Enter a title.")
+        title, problem = required_text(
+            values["title"], max_len=TEXT_LIMITS["title"], empty="Enter a title."
+        )
         if problem:
             errors["title"] = problem
         else:
             cleaned["title"] = title
-    for field in ("description", "mitigation"):
-        if field in values:
-            cleaned[field] = optional_text(values[field])
+    take_texts(values, {"description": "description", "mitigation": "long"}, cleaned, errors)
     if "category" in values:
         if values["category"] not in RISK_CATEGORIES:
             errors["category"] = f"Choose a category: {', '.join(RISK_CATEGORIES)}."
@@ -89,10 +90,9 @@ def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]
             else:
                 cleaned["milestone_id"] = found
     if "review_on" in values:
-        raw = values["review_on"]
-        cleaned["review_on"] = to_date(raw) if raw else None
-        if raw and cleaned["review_on"] is None:
-            errors["review_on"] = "Enter a date as YYYY-MM-DD."
+        cleaned["review_on"], problem = date_value(values["review_on"], required=False)
+        if problem:
+            errors["review_on"] = problem
     if "stories" in values:
         raw = values["stories"]
         keys = raw.replace(",", " ").split() if isinstance(raw, str) else list(raw or [])

@@ -13,8 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from planner.domain import DomainError, ValidationError, parse_id, required_text, to_date
+from planner.domain import (
+    DomainError,
+    ValidationError,
+    date_value,
+    parse_id,
+    required_text,
+    take_texts,
+    to_date,
+)
 from planner.domain.stories import ProjectContext, top_rank, update_story
+from planner.inputs import SPRINT_MAX_DAYS
 from planner.metrics import Calendar, SprintSeries, default_capacity
 from planner.models import Account, Project, Sprint, SprintCapacity, Story
 from planner.timeutil import local_date
@@ -104,17 +113,14 @@ def _check(
             errors["name"] = problem
         else:
             cleaned["name"] = name
-    if "goal" in values:
-        goal = values["goal"]
-        if goal is not None and not isinstance(goal, str):
-            errors["goal"] = "Enter the goal as text."
-        else:
-            cleaned["goal"] = (goal or "").strip() or None
+    take_texts(values, {"goal": "goal"}, cleaned, errors)
+    if errors.get("goal") == "Enter text.":
+        errors["goal"] = "Enter the goal as text."
     for field in ("start", "end"):
         if field in values:
-            day = to_date(values[field])
-            if day is None:
-                errors[field] = "Enter a date as YYYY-MM-DD."
+            day, problem = date_value(values[field])
+            if problem:
+                errors[field] = problem
             else:
                 cleaned[field] = day
     start = cleaned.get("start", sprint.start_date if sprint else None)
@@ -122,6 +128,11 @@ def _check(
     if start and end and "start" not in errors and "end" not in errors:
         if end < start:
             errors["end"] = f"The sprint ends ({end}) before it starts ({start})."
+        elif (end - start).days + 1 > SPRINT_MAX_DAYS:
+            errors["end"] = (
+                f"{start} to {end} is {(end - start).days + 1} days; a sprint lasts at most "
+                f"{SPRINT_MAX_DAYS} days ({SPRINT_MAX_DAYS // 7} weeks)."
+            )
         else:
             for other in project_sprints(session, project):
                 if sprint is not None and other.id == sprint.id:

@@ -16,13 +16,27 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from planner.domain import StaleVersionError, ValidationError, parse_id, required_text
+from planner.domain import (
+    StaleVersionError,
+    ValidationError,
+    parse_id,
+    required_text,
+    text_value,
+)
+from planner.inputs import TEXT_LIMITS
 from planner.models import Account, Epic, Membership, Project, Sprint, Stage, Story, StoryEvent
 from planner.vocab import OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES, TRACKED_FIELDS
 
 RANK_STEP = 1024
-TITLE_MAX = 200
-TEXT_FIELDS_MAX = {"metric": 200, "target": 200}
+TITLE_MAX = TEXT_LIMITS["title"]
+# The kind of free text each text field of a story is (planner.inputs.TEXT_LIMITS).
+TEXT_KINDS = {
+    "description": "description",
+    "hypothesis": "long",
+    "result": "long",
+    "metric": "short",
+    "target": "short",
+}
 EDITABLE_FIELDS = frozenset(
     {
         "title",
@@ -146,16 +160,12 @@ def clean_values(ctx: ProjectContext, values: Mapping[str, Any]) -> tuple[dict, 
                 errors[field] = problem
             else:
                 cleaned[field] = title
-        elif field in ("description", "hypothesis", "result", "metric", "target"):
-            if value is not None and not isinstance(value, str):
-                errors[field] = "Enter text."
-                continue
-            text = value.strip() if value else None
-            limit = TEXT_FIELDS_MAX.get(field)
-            if text and limit and len(text) > limit:
-                errors[field] = f"Keep it under {limit} characters."
+        elif field in TEXT_KINDS:
+            text, problem = text_value(raw, TEXT_KINDS[field])
+            if problem:
+                errors[field] = problem
             else:
-                cleaned[field] = text or None
+                cleaned[field] = text
         elif field in CHOICE_FIELDS:
             choices, nullable, message = CHOICE_FIELDS[field]
             if (value is None and nullable) or (isinstance(value, str) and value in choices):
