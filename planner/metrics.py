@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from planner.timeutil import local_date, local_midnight_after, local_start_of
+from planner.timeutil import add_days, local_date, local_midnight_after, local_start_of
 
 FIELDS = ("status", "points", "sprint", "stage", "role", "assignee")
 STATUS_KEYS = ("todo", "in_progress", "review", "done")
@@ -47,21 +47,21 @@ class Calendar:
 
     def working_days_between(self, first: date, last: date) -> list[date]:
         """Return the working days from `first` to `last` inclusive."""
-        days, day = [], first
-        while day <= last:
+        days = []
+        for offset in range(max((last - first).days + 1, 0)):
+            day = first + timedelta(days=offset)
             if self.is_working(day):
                 days.append(day)
-            day += timedelta(days=1)
         return days
 
     def next_working_day(self, after: date) -> date:
         """Return the first working day strictly after `after` (within a year)."""
-        day = after + timedelta(days=1)
+        day = add_days(after, 1)
         for _ in range(366):
-            if self.is_working(day):
+            if self.is_working(day) or day == date.max:
                 return day
-            day += timedelta(days=1)
-        return after + timedelta(days=1)
+            day = add_days(day, 1)
+        return add_days(after, 1)
 
 
 @dataclass(frozen=True)
@@ -211,11 +211,17 @@ class SprintSeries:
 # --- the calendar of a sprint ------------------------------------------------------------------
 
 
+# Sprints last at most 56 days (docs/rules.md); one stored before that limit existed is charted
+# over its first year at most, so no stored date can make a report unbounded.
+CHART_MAX_DAYS = 366
+
+
 def sprint_days(calendar: Calendar, sprint: SprintInfo) -> list[date]:
     """Return the sprint's working days; a sprint closed after its end runs to its close date."""
     last = sprint.end
     if sprint.closed_at is not None:
         last = max(last, local_date(sprint.closed_at, calendar.timezone))
+    last = min(last, add_days(sprint.start, CHART_MAX_DAYS - 1))
     return calendar.working_days_between(sprint.start, last)
 
 

@@ -44,6 +44,15 @@ def timezone_names() -> list[str]:
     return sorted(available_timezones())
 
 
+def add_days(day: date, days: int) -> date:
+    """Return `day` moved by `days`, saturating at the first and last representable dates instead
+    of overflowing (stored data may hold dates from before planner bounded them)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 def local_date(moment: datetime, tz: str) -> date:
     """Return the calendar date of `moment` in the timezone `tz`."""
     return as_utc(moment).astimezone(zone(tz)).date()

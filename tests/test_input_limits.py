@@ -337,3 +337,40 @@ def test_project_description_has_its_limit(clients, db_session, story_one):
     assert "Keep it to 20,000 characters (it has 20,001)." in response.get_data(as_text=True)
     db_session.expire_all()
     assert db_session.scalar(select(Project.description)) is None
+
+
+def test_a_sprint_stored_before_the_limits_still_renders_every_page(app, db_session, team):
+    """A century-long sprint already in the database (from before dates were bounded) must not
+    overflow or blow up a page: it is charted over its first 366 days."""
+    from datetime import UTC, datetime
+
+    from tests import factories
+    from tests.conftest import sign_in
+
+    huge = factories.sprint(
+        db_session,
+        team.project,
+        "Huge",
+        date(2026, 1, 1),
+        date(9999, 12, 31),
+        state="active",
+        started_at=datetime(2026, 1, 1, 9, tzinfo=UTC),
+    )
+    factories.story(db_session, team.project, team.editor, title="x", points=3, sprint=huge.id)
+    db_session.commit()
+    client = sign_in(app, team.manager)
+    for url in (
+        "/projects/FRAUD/reports",
+        "/projects/FRAUD/board",
+        "/projects/FRAUD/dashboard",
+        f"/projects/FRAUD/sprints/{huge.id}",
+        f"/projects/FRAUD/sprints/{huge.id}/plan",
+        "/projects/FRAUD/sprints",
+        "/projects/FRAUD/backlog",
+    ):
+        assert client.get(url).status_code == 200, url
+    burndown = client.get(f"/api/v1/sprints/{huge.id}/burndown").json
+    # Thursday 2026-01-01 to Friday 2027-01-01 is 366 days: 52 weeks (260 weekdays) + Thu + Fri.
+    assert len(burndown["days"]) == 262
+    assert burndown["days"][0] == "2026-01-01"
+    assert burndown["days"][-1] == "2027-01-01"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import inspect, select
@@ -32,7 +32,7 @@ from planner.models import (
     Sprint,
     Story,
 )
-from planner.timeutil import local_date
+from planner.timeutil import add_days, local_date
 
 NAME_MAX = TEXT_LIMITS["name"]
 
@@ -241,14 +241,14 @@ def sprint_ends(calendar: Calendar, project: Project, active: Sprint | None, tod
     if active is not None:
         first_end = max(active.end_date, today)
     else:
-        first_end = today + timedelta(days=project.sprint_length_days - 1)
+        first_end = add_days(today, project.sprint_length_days - 1)
 
     def end(k: int) -> date:
-        day = first_end + timedelta(days=(k - 1) * project.sprint_length_days)
+        day = add_days(first_end, (k - 1) * project.sprint_length_days)
         for _ in range(14):
             if calendar.is_working(day):
                 return day
-            day -= timedelta(days=1)
+            day = add_days(day, -1)
         return day
 
     return end

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from planner.domain.stories import ProjectContext, top_rank, update_story
 from planner.inputs import SPRINT_MAX_DAYS
 from planner.metrics import Calendar, SprintSeries, default_capacity
 from planner.models import Account, Project, Sprint, SprintCapacity, Story
-from planner.timeutil import local_date
+from planner.timeutil import add_days, local_date
 
 NAME_MAX = 80
 CAPACITY_MAX = 200
@@ -71,10 +71,10 @@ def choose_sprint(
 def end_for(calendar: Calendar, start: date, length_days: int) -> date:
     """Return the last working day within `length_days` calendar days from `start` (a 14-day
     sprint starting on a Monday ends on the Friday of the following week)."""
-    last = start + timedelta(days=max(length_days, 1) - 1)
+    last = add_days(start, max(length_days, 1) - 1)
     day = last
     while day > start and not calendar.is_working(day):
-        day -= timedelta(days=1)
+        day = add_days(day, -1)
     return day
 
 
