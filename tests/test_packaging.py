@@ -48,7 +48,9 @@ def test_the_wheel_contains_the_app_resources(wheel):
         "planner/demo/demo.json",
     ):
         assert expected in names, expected
-    assert not any(name.startswith(("tests/", "config.py", "wsgi.py")) for name in names)
+    assert not any(name.startswith(("tests/", "tools/", "config.py", "wsgi.py")) for name in names)
+    # The demo generator is a development tool: only the file it writes ships.
+    assert not any("generate" in name for name in names)
 
 
 def test_the_installed_wheel_finds_its_resources_and_migrates(wheel, tmp_path):

@@ -1,7 +1,8 @@
 """The demo project: a realistic ML team's project shipped as an interchange file (demo.json),
 moved by whole weeks at install time so that its active sprint is running today.
 
-demo.json is written by `python -m planner.demo.generate`; edit the generator, not the file.
+demo.json is written by `python tools/generate_demo.py` (kept out of the package); edit the
+generator, not the file.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Generate planner's demo project, planner/demo/demo.json: a bank's card-fraud ML team four
 sprints into its work (three sprints closed, one active, one planned).
 
-Run `python -m planner.demo.generate` to rewrite demo.json. The file is an interchange document
-(docs/export-format.md) on a fixed calendar: the active Sprint 4 starts on Monday 2026-03-02 and
-nothing is recorded after Thursday 2026-03-05 16:00 UTC; `planner demo` moves every date by whole
-weeks when it installs the project.
+Run `python tools/generate_demo.py` (from the repository root) to rewrite demo.json. This tool is
+not part of the installed package: only the generated demo.json ships. The file is an interchange
+document (docs/export-format.md) on a fixed calendar: the active Sprint 4 starts on Monday
+2026-03-02 and nothing is recorded after Thursday 2026-03-05 16:00 UTC; `planner demo` moves every
+date by whole weeks when it installs the project.
 
 Everything is described in the tables below. Each story's `flow` says how it moved through the
 sprints; `story_history` turns that into the day-by-day history events the charts are computed
@@ -25,7 +26,7 @@ from zoneinfo import ZoneInfo
 from planner.vocab import DEFAULT_STAGES, ROLES
 
 SEED = 20260302
-OUTPUT = Path(__file__).resolve().parent / "demo.json"
+OUTPUT = Path(__file__).resolve().parent.parent / "planner" / "demo" / "demo.json"
 
 TIMEZONE = "Europe/Berlin"
 TZ = ZoneInfo(TIMEZONE)
