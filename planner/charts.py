@@ -7,13 +7,15 @@ the burndown and burnup start from a "Start" point (the commitment at the start 
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from planner.domain.planning import PlanCheck
 from planner.forecasting import risk_level
 from planner.metrics import STATUS_KEYS, SprintSeries, Velocity
+from planner.timeutil import add_days
 from planner.vocab import STATUSES
 
 COLORS = {
@@ -46,6 +48,13 @@ STAGE_COLORS = [
 ]
 START = "Start"
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
+
+
+def plain(text: str) -> str:
+    """User text made inert for a figure: Plotly renders a subset of HTML (links, bold, line
+    breaks) in titles, legends, ticks and hover text, so <, > and & become entities, which it
+    shows as the characters they stand for."""
+    return html.escape(text, quote=False)
 
 
 def wrap_label(text: str, width: int = 24) -> str:
@@ -113,7 +122,9 @@ def burndown_figure(series: SprintSeries, unit: str = "points") -> dict[str, Any
             continue
         if unit == "stories" and change.change == "removed":
             amount = -1
-        changes.setdefault(change.day, []).append(f"{change.story} {change.change} ({amount:+d})")
+        changes.setdefault(change.day, []).append(
+            f"{plain(change.story)} {change.change} ({amount:+d})"
+        )
     marker_x, marker_y, marker_text = [], [], []
     for index, day in enumerate(series.days):
         if day in changes and s["remaining"][index] is not None:
@@ -157,7 +168,7 @@ def burndown_figure(series: SprintSeries, unit: str = "points") -> dict[str, Any
                 },
             }
         )
-    title = f"{series.sprint.name}: burndown ({_unit_label(unit).lower()})"
+    title = f"{plain(series.sprint.name)}: burndown ({_unit_label(unit).lower()})"
     return {
         "data": traces,
         "layout": _layout(
@@ -193,7 +204,7 @@ def burnup_figure(series: SprintSeries, unit: str = "points") -> dict[str, Any]:
             "line": {"color": COLORS["done"], "width": 3},
         },
     ]
-    title = f"{series.sprint.name}: burnup ({_unit_label(unit).lower()})"
+    title = f"{plain(series.sprint.name)}: burnup ({_unit_label(unit).lower()})"
     return {
         "data": traces,
         "layout": _layout(
@@ -227,7 +238,7 @@ def cumulative_flow_figure(series: SprintSeries) -> dict[str, Any]:
                 "fillcolor": color,
             }
         )
-    title = f"{series.sprint.name}: cumulative flow"
+    title = f"{plain(series.sprint.name)}: cumulative flow"
     return {
         "data": traces,
         "layout": _layout(
@@ -248,7 +259,7 @@ def cumulative_flow_figure(series: SprintSeries) -> dict[str, Any]:
 
 def velocity_figure(velocity: Velocity, highlight: int | None = None) -> dict[str, Any]:
     """Committed and completed points per closed sprint, with the average of the last three."""
-    names = [e.sprint.name for e in velocity.sprints]
+    names = [plain(e.sprint.name) for e in velocity.sprints]
     traces: list[dict[str, Any]] = [
         {
             "type": "bar",
@@ -271,7 +282,7 @@ def velocity_figure(velocity: Velocity, highlight: int | None = None) -> dict[st
         },
     ]
     if velocity.average is not None and velocity.window:
-        window = [e.sprint.name for e in velocity.window]
+        window = [plain(e.sprint.name) for e in velocity.window]
         traces.append(
             {
                 "type": "scatter",
@@ -298,7 +309,7 @@ def stage_points_figure(
     sprints: Sequence[SprintSeries], stages: Sequence[tuple[str, str]]
 ) -> dict[str, Any]:
     """Points in each sprint by ML lifecycle stage (scope at each sprint's last day), stacked."""
-    names = [s.sprint.name for s in sprints]
+    names = [plain(s.sprint.name) for s in sprints]
     traces = []
     for position, (key, name) in enumerate([*stages, (None, "No stage")]):
         values = [sum(st.weight for st in s.final_stories if st.stage == key) for s in sprints]
@@ -307,7 +318,7 @@ def stage_points_figure(
         traces.append(
             {
                 "type": "bar",
-                "name": name,
+                "name": plain(name),
                 "x": names,
                 "y": values,
                 "marker": {
@@ -340,7 +351,7 @@ def stage_points_figure(
 def role_load_figure(check: PlanCheck, title: str) -> dict[str, Any]:
     """Points each functional role's work needs against the capacity of members holding it."""
     lines = [line for line in check.lines if line.capacity is not None]
-    names = [line.name for line in lines]
+    names = [plain(line.name) for line in lines]
     traces = [
         {
             "type": "bar",
@@ -362,7 +373,7 @@ def role_load_figure(check: PlanCheck, title: str) -> dict[str, Any]:
     return {
         "data": traces,
         "layout": _layout(
-            title,
+            plain(title),
             "Functional role",
             "Points",
             barmode="group",
@@ -388,7 +399,7 @@ def trend_figure(milestones: Sequence[tuple[str, Sequence, date | None]]) -> dic
         ordered = sorted(enumerate(forecasts), key=lambda item: (item[1].reported_on, item[0]))
         xs = [f.reported_on for _, f in ordered]
         ys = [f.forecast for _, f in ordered]
-        notes = [f.note or "" for _, f in ordered]
+        notes = [plain(f.note or "") for _, f in ordered]
         if achieved is not None:
             xs.append(achieved)
             ys.append(achieved)
@@ -400,13 +411,13 @@ def trend_figure(milestones: Sequence[tuple[str, Sequence, date | None]]) -> dic
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": name,
+                "name": plain(name),
                 "x": [d.isoformat() for d in xs],
                 "y": [d.isoformat() for d in ys],
                 "text": notes,
-                "hovertemplate": "Reported %{x}<br>Forecast %{y}<br>%{text}<extra>"
-                + name
-                + "</extra>",
+                # The name comes from the trace, never spliced into the template itself.
+                "hovertemplate": "Reported %{x}<br>Forecast %{y}<br>%{text}"
+                "<extra>%{fullData.name}</extra>",
                 "line": {"width": 2, "color": STAGE_COLORS[position % len(STAGE_COLORS)]},
                 "marker": {"size": 7},
             }
@@ -414,7 +425,7 @@ def trend_figure(milestones: Sequence[tuple[str, Sequence, date | None]]) -> dic
     if days:
         low, high = min(days), max(days)
         pad = max(3, (high - low).days // 20)
-        span = [(low - timedelta(days=pad)).isoformat(), (high + timedelta(days=pad)).isoformat()]
+        span = [add_days(low, -pad).isoformat(), add_days(high, pad).isoformat()]
         traces.insert(
             0,
             {
@@ -452,7 +463,7 @@ def trend_figure(milestones: Sequence[tuple[str, Sequence, date | None]]) -> dic
 
 def slip_figure(rows: Sequence[tuple[str, int, str]]) -> dict[str, Any]:
     """Slip in days per milestone (name, slip_days, status), coloured by status."""
-    names = [wrap_label(name) for name, _, _ in rows]
+    names = [wrap_label(plain(name)) for name, _, _ in rows]
     trace = {
         "type": "bar",
         "orientation": "h",

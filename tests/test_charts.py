@@ -105,7 +105,7 @@ def test_stage_points_figure_stacks_each_sprints_points_by_stage():
     # Final scope: A 5 and C 8 (modeling), B 3 (labeling), D 2 and E 0 (no stage).
     assert [(t["name"], t["y"]) for t in figure["data"]] == [
         ("Data labeling", [3]),
-        ("Modeling & training", [13]),
+        ("Modeling &amp; training", [13]),  # user text is escaped; Plotly shows "&"
         ("No stage", [2]),
     ]
     assert figure["layout"]["barmode"] == "stack"

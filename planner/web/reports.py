@@ -4,12 +4,10 @@ project's history. Shown on the project reports page and on each sprint's page."
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy.orm import Session
 
 from planner import charts, db
@@ -19,6 +17,7 @@ from planner.domain.history import calendar_of, load_series
 from planner.domain.planning import PlanCheck, check_plan
 from planner.domain.sprints import capacity_plan, choose_sprint
 from planner.domain.stories import ProjectContext, load_context
+from planner.downloads import csv_text, download
 from planner.metrics import SprintSeries, Velocity, summarize, velocity
 from planner.models import Sprint
 from planner.timeutil import utcnow
@@ -262,16 +261,12 @@ def chart_csv(access: ProjectAccess, sprint_id: int, chart: str):
     if sprint is None:
         abort(404)
     block = build_report(session, ctx, sprint, request.args.get("unit", "points")).block(chart)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(block.headers)
-    for row in block.rows:
-        writer.writerow(["" if cell in (None, "–") else cell for cell in row])
-    name = f"{access.project.key}-{sprint.name}-{chart}.csv".replace(" ", "_")
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    rows = ([None if cell == "–" else cell for cell in row] for row in block.rows)
+    return download(
+        csv_text(block.headers, rows),
+        f"{access.project.key}-{sprint.name}-{chart}",
+        "csv",
+        "text/csv",
     )
 
 
