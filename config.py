@@ -32,6 +32,14 @@ class Config:
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
     JSON_SORT_KEYS = False
     PASSWORD_HASH_METHOD = "scrypt"
+    # Failed sign-ins allowed per account (email typed) and per client address in a moving
+    # window; then 429 until the window passes (planner/limits.py).
+    LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
+    LOGIN_LIMIT_ADDRESS = "30 per 15 minutes"
+    RATELIMIT_STORAGE_URI: str | None = None  # None: in memory, per process
+    RATELIMIT_KEY_PREFIX = "planner"
+    TRUSTED_PROXIES = 0  # proxies in front of planner whose X-Forwarded-* headers are trusted
+    BASE_URL: str | None = None  # e.g. https://planner.example.com; links in share URLs, mail
 
 
 class DevelopmentConfig(Config):
@@ -70,6 +78,19 @@ def load(env_name: str | None = None) -> dict[str, object]:
         settings["DATABASE_URL"] = os.environ["PLANNER_DATABASE_URL"]
     if os.environ.get("PLANNER_SECRET_KEY"):
         settings["SECRET_KEY"] = os.environ["PLANNER_SECRET_KEY"]
+    for variable, key in (
+        ("PLANNER_RATELIMIT_STORAGE_URL", "RATELIMIT_STORAGE_URI"),
+        ("PLANNER_LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ACCOUNT"),
+        ("PLANNER_LOGIN_LIMIT_ADDRESS", "LOGIN_LIMIT_ADDRESS"),
+        ("PLANNER_BASE_URL", "BASE_URL"),
+    ):
+        if os.environ.get(variable):
+            settings[key] = os.environ[variable].strip()
+    if os.environ.get("PLANNER_TRUSTED_PROXIES"):
+        try:
+            settings["TRUSTED_PROXIES"] = int(os.environ["PLANNER_TRUSTED_PROXIES"])
+        except ValueError:
+            raise RuntimeError("PLANNER_TRUSTED_PROXIES is a number of proxies, like 1.") from None
     if name == "production" and not settings.get("SECRET_KEY"):
         raise RuntimeError(
             "PLANNER_SECRET_KEY is not set. Production refuses to start without a secret key: "

@@ -30,7 +30,7 @@ def create_app(config: str | None = None, **overrides: Any) -> Flask:
 
     Keyword overrides replace settings, e.g. create_app("testing", DATABASE_URL="sqlite:///x.db").
     """
-    from planner import cli, db, errors, requests, web
+    from planner import cli, db, errors, limits, requests, web
     from planner.api import bp as api_bp
     from planner.paths import resource_dir
 
@@ -56,6 +56,7 @@ def create_app(config: str | None = None, **overrides: Any) -> Flask:
 
     db.init_app(app, url)
     web.init_app(app)
+    limits.init_app(app)
     app.register_blueprint(api_bp)
     errors.init_app(app)
     requests.init_app(app)

@@ -88,6 +88,12 @@ def set_password(
     account.session_token = new_session_token()
 
 
+def end_sessions(account: Account) -> None:
+    """Sign the account out everywhere: its sessions and remember cookies carry a token that
+    no longer matches."""
+    account.session_token = new_session_token()
+
+
 def authenticate(session: Session, email: str, password: str) -> Account | None:
     """Return the active account these credentials belong to, or None."""
     account = find_account(session, email)

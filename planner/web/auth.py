@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
@@ -12,7 +21,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from planner import db
 from planner.domain import ValidationError
-from planner.domain.accounts import authenticate, set_password
+from planner.domain.accounts import authenticate, end_sessions, set_password
 
 bp = Blueprint("auth", __name__)
 
@@ -64,15 +73,25 @@ def login():
         if account is None:
             form.password.errors.append("That email and password do not match an account.")
         else:
+            target = safe_next(form.next.data)
+            # A fresh session (and so a fresh CSRF token) for the signed-in user: nothing set
+            # before sign-in, by whoever prepared this browser, carries over.
+            session.clear()
             login_user(account, remember=form.remember.data)
-            return redirect(safe_next(form.next.data) or url_for("projects.index"))
+            return redirect(target or url_for("projects.index"))
     status = 200 if request.method == "GET" or not form.errors else 422
     return render_template("auth/login.html", form=form), status
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # Rotate the token the session and remember cookies carry: a copied cookie stops working
+        # at once, on every device (signing out ends every session of the account).
+        end_sessions(current_user._get_current_object())
+        db.session().commit()
     logout_user()
+    session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
