@@ -12,12 +12,13 @@ import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from planner.db import get_db
 from planner.domain import StaleVersionError
 from planner.domain.stories import load_context, update_story
-from planner.models import Account, Project, Story, StoryEvent
+from planner.models import Account, MembershipRole, Project, Story, StoryEvent
 from tests import factories
 
 ROUNDS = 20
@@ -188,3 +189,77 @@ def test_a_hundred_status_changes_from_several_clients_all_land_once(live_server
     assert_consistent_chain(events, first="todo")
     assert events[-1].to_value == row.status
     assert {e.by_id for e in events} == {team.manager.id, team.editor.id, *(a.id for a in extra)}
+
+
+def _demoter(sessionmaker, project_id, target_id, barrier, results) -> None:
+    """Load the other manager's membership, wait for the rival to have loaded theirs, demote."""
+    from planner.domain import DomainError
+    from planner.domain.projects import update_member
+    from planner.models import Membership
+
+    session = sessionmaker()
+    try:
+        project = session.get(Project, project_id)
+        membership = session.get(
+            Membership, target_id, options=[selectinload(Membership.role_rows)]
+        )
+        assert membership.access == "manage"
+        roles = [
+            row.role
+            for row in session.scalars(
+                select(MembershipRole).where(MembershipRole.membership_id == target_id)
+            )
+        ]
+        barrier.wait(timeout=10)
+        update_member(session, project, membership, access="edit", roles=roles)
+        session.commit()
+        results.append("demoted")
+    except DomainError:
+        session.rollback()
+        results.append("refused")
+    finally:
+        session.close()
+
+
+def test_two_managers_demoting_each_other_at_once_leave_one_manager(app, db_session, team):
+    """The last-manager rule holds under concurrency: each round, the only two managers demote
+    each other in two transactions at the same moment; exactly one demotion lands."""
+    from planner.models import Membership
+
+    second = factories.account(db_session, "sam@example.com", "Sam Second")
+    factories.member(db_session, team.project, second, "manage", ["product_owner"])
+    db_session.commit()
+    managers = list(
+        db_session.scalars(
+            select(Membership).where(
+                Membership.project_id == team.project.id, Membership.access == "manage"
+            )
+        )
+    )
+    assert len(managers) == 2
+    sessionmaker = get_db(app).sessionmaker
+    for round_number in range(ROUNDS):
+        barrier = threading.Barrier(2)
+        results: list[str] = []
+        threads = [
+            threading.Thread(
+                target=_demoter,
+                args=(sessionmaker, team.project.id, target.id, barrier, results),
+            )
+            for target in managers
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        db_session.expire_all()
+        left = db_session.scalar(
+            select(func.count(Membership.id)).where(
+                Membership.project_id == team.project.id, Membership.access == "manage"
+            )
+        )
+        assert left == 1, (round_number, results)
+        assert sorted(results) == ["demoted", "refused"], (round_number, results)
+        for membership in managers:
+            db_session.get(Membership, membership.id).access = "manage"
+        db_session.commit()

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from planner.domain import DomainError, ValidationError, required_text, text_value
@@ -229,6 +229,25 @@ def add_member(
     return membership
 
 
+def lock_project(session: Session, project: Project) -> None:
+    """Hold the project's row until the transaction ends, so that rules counting its members
+    (a project keeps a manager) see every concurrent change: SELECT ... FOR UPDATE on PostgreSQL;
+    on SQLite a no-op UPDATE, which takes the database's write lock."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Project).where(Project.id == project.id).values(id=Project.id))
+    else:
+        session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
+
+
+def _leaves_no_manager(session: Session, project: Project, membership: Membership) -> bool:
+    """Tell whether taking manage access from `membership` would leave the project without a
+    manager, deciding under the project's lock so two managers demoting each other at once cannot
+    both succeed."""
+    lock_project(session, project)
+    session.refresh(membership, ["access"])
+    return membership.access == "manage" and _count_managers(session, project) <= 1
+
+
 def _count_managers(session: Session, project: Project) -> int:
     return (
         session.scalar(
@@ -247,11 +266,7 @@ def update_member(
     roles = list(dict.fromkeys(roles))
     if errors := _check_access_and_roles(access, roles):
         raise ValidationError(errors)
-    if (
-        membership.access == "manage"
-        and access != "manage"
-        and _count_managers(session, project) <= 1
-    ):
+    if access != "manage" and _leaves_no_manager(session, project, membership):
         raise DomainError("A project needs at least one member with manage access.", field="access")
     membership.access = access
     current = {row.role: row for row in membership.role_rows}
@@ -266,7 +281,7 @@ def update_member(
 
 def remove_member(session: Session, project: Project, membership: Membership) -> None:
     """Take a member out of the project; a project keeps at least one manager."""
-    if membership.access == "manage" and _count_managers(session, project) <= 1:
+    if _leaves_no_manager(session, project, membership):
         raise DomainError("A project needs at least one member with manage access.")
     session.delete(membership)
     session.flush()
