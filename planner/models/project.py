@@ -176,3 +176,5 @@ class ShareLink(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last local day (project timezone) the link opens the dashboard; None: no expiry.
+    expires_on: Mapped[date | None] = mapped_column(Date)

@@ -23,14 +23,17 @@ from planner.domain.risks import (
 from planner.domain.sharing import (
     create_share_link,
     last_change,
+    link_state,
     project_for_token,
     revoke_share_link,
     share_links_of,
+    sharers,
 )
 from planner.domain.stories import ProjectContext, load_context
 from planner.forecasting import ACTIVE_RISK_STATUSES, heat_map, risk_level
 from planner.models import Project, ShareLink, Story
 from planner.timeutil import local_date, utcnow
+from planner.urls import absolute_url
 from planner.web import require_login
 from planner.web.forms import EmptyForm, ShareLinkForm, attach_errors
 from planner.web.milestones import milestone_rows, trend_and_slip
@@ -163,7 +166,12 @@ def links(access: ProjectAccess):
             abort(400)
         try:
             link, token = create_share_link(
-                session, access.project, form.label.data or "", by_id=current_user.id, now=utcnow()
+                session,
+                access.project,
+                form.label.data or "",
+                by_id=current_user.id,
+                now=utcnow(),
+                expires_on=form.expires_on.data,
             )
         except DomainError as exc:
             session.rollback()
@@ -171,7 +179,7 @@ def links(access: ProjectAccess):
             status = 422
         else:
             session.commit()
-            created_url = url_for("share.dashboard", token=token, _external=True)
+            created_url = absolute_url("share.dashboard", token=token)
             form = ShareLinkForm(formdata=None)
     return (
         render_template(
@@ -179,6 +187,9 @@ def links(access: ProjectAccess):
             access=access,
             project=access.project,
             links=share_links_of(session, access.project),
+            sharers=sharers(session, access.project),
+            today=local_date(utcnow(), access.project.timezone),
+            link_state=link_state,
             form=form,
             button=EmptyForm(),
             created_url=created_url,
@@ -191,7 +202,7 @@ def links(access: ProjectAccess):
 def dashboard(token: str):
     """The dashboard, read-only, for whoever holds a live share link; 404 once revoked."""
     session = db.session()
-    project = project_for_token(session, token)
+    project = project_for_token(session, token, now=utcnow())
     if project is None:
         abort(404)
     data = dashboard_data(session, project)

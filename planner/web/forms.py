@@ -328,3 +328,8 @@ class RiskForm(FlaskForm):
 
 class ShareLinkForm(FlaskForm):
     label = StringField("Who is it for?", description="For example: Steering committee, Q2.")
+    expires_on = StringField(
+        "Works until",
+        render_kw={"type": "date"},
+        description="The last day it opens the dashboard. Leave empty for no end date.",
+    )
