@@ -350,6 +350,10 @@ def test_stages_rename_reorder_archive_and_add(db_session, clients, team):
 
 
 def test_members_can_be_added_changed_and_the_last_manager_stays(db_session, clients, team):
+    # Otto works on OPS, which Maya also manages: so Maya may add him to FRAUD.
+    ops = factories.project(db_session, "OPS", "Operations", owner=team.manager)
+    factories.member(db_session, ops, team.outsider, "view")
+    db_session.commit()
     client = clients["manage"]
     response = client.post_form(
         "/projects/FRAUD/members",
@@ -362,7 +366,7 @@ def test_members_can_be_added_changed_and_the_last_manager_stays(db_session, cli
     assert response.status_code == 302
     membership = db_session.scalar(
         select(Membership)
-        .where(Membership.account_id == team.outsider.id)
+        .where(Membership.account_id == team.outsider.id, Membership.project_id == team.project.id)
         .options(selectinload(Membership.role_rows))
     )
     assert (membership.access, membership.roles) == ("edit", ["domain_expert", "annotator"])
@@ -370,7 +374,7 @@ def test_members_can_be_added_changed_and_the_last_manager_stays(db_session, cli
         "/projects/FRAUD/members", {"add-email": "ghost@example.com", "add-access": "edit"}
     )
     assert unknown.status_code == 422
-    assert "No account for &#39;ghost@example.com&#39;" in unknown.get_data(as_text=True)
+    assert "You can&#39;t add that address here" in unknown.get_data(as_text=True)
     manager = db_session.scalar(select(Membership).where(Membership.account_id == team.manager.id))
     demoted = client.post_form(
         f"/projects/FRAUD/members/{manager.id}",
@@ -380,6 +384,39 @@ def test_members_can_be_added_changed_and_the_last_manager_stays(db_session, cli
     assert "at least one member with manage access" in demoted.get_data(as_text=True)
     db_session.expire_all()
     assert db_session.get(Membership, manager.id).access == "manage"
+
+
+def test_adding_a_member_does_not_reveal_who_has_an_account(app, db_session, clients, team):
+    """An unknown address and an existing account the manager has no link to get the same
+    answer; a site admin may add anyone with an account."""
+    factories.account(db_session, "stranger@example.com", "Stranger")
+    db_session.commit()
+
+    def add(client, email):
+        return client.post_form(
+            "/projects/FRAUD/members", {"add-email": email, "add-access": "view"}
+        )
+
+    ghost = add(clients["manage"], "ghost@example.com")
+    stranger = add(clients["manage"], "stranger@example.com")
+    assert ghost.status_code == stranger.status_code == 422
+
+    def without_echo(response, email):
+        # The form keeps what was typed; everything else must be the same bytes.
+        page = response.get_data(as_text=True).replace(email, "EMAIL")
+        return re.sub(r'name="csrf_token" type="hidden" value="[^"]+"', "", page)
+
+    assert without_echo(ghost, "ghost@example.com") == without_echo(
+        stranger, "stranger@example.com"
+    )
+    admin = factories.account(db_session, "root@example.com", "Site Admin", admin=True)
+    factories.member(db_session, team.project, admin, "manage")
+    db_session.commit()
+    from tests.conftest import sign_in
+
+    assert add(sign_in(app, admin), "stranger@example.com").status_code == 302
+    page = add(sign_in(app, admin), "ghost@example.com").get_data(as_text=True)
+    assert "There is no account for ghost@example.com yet." in page
 
 
 def test_creating_a_project_makes_me_its_manager(db_session, clients, team):

@@ -88,6 +88,34 @@ def set_password(
     account.session_token = new_session_token()
 
 
+def reset_password(
+    account: Account, password: str, *, hash_method: str = DEFAULT_HASH_METHOD
+) -> None:
+    """A site admin sets someone's password; their other sessions are signed out."""
+    if not isinstance(password, str) or not password:
+        raise ValidationError({"password": "Enter a password."})
+    set_password(account, password, hash_method=hash_method)
+
+
+def set_active(session: Session, account: Account, active: bool, *, by: Account) -> None:
+    """Deactivate an account (it can no longer sign in, its sessions end, its share links stop)
+    or reactivate it. Nobody deactivates themselves, and a site keeps an active admin."""
+    if not active and account.id == by.id:
+        raise DomainError("You cannot deactivate your own account.")
+    if not active and account.is_admin and account.is_active_account:
+        others = session.scalar(
+            select(func.count(Account.id)).where(
+                Account.is_admin.is_(True),
+                Account.is_active_account.is_(True),
+                Account.id != account.id,
+            )
+        )
+        if not others:
+            raise DomainError("The site needs at least one active site admin.")
+    account.is_active_account = active
+    end_sessions(account)
+
+
 def end_sessions(account: Account) -> None:
     """Sign the account out everywhere: its sessions and remember cookies carry a token that
     no longer matches."""

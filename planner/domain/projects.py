@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from planner.domain import DomainError, ValidationError, required_text, text_value
+from planner.domain.accounts import check_email, find_account, normalise_email
 from planner.inputs import SPRINT_MAX_DAYS, TEXT_LIMITS, date_problem
 from planner.models import Account, Holiday, Membership, MembershipRole, Project, Stage
 from planner.timeutil import is_timezone
@@ -196,6 +197,57 @@ def holidays_of(session: Session, project: Project) -> list[date]:
             select(Holiday.day).where(Holiday.project_id == project.id).order_by(Holiday.day)
         )
     )
+
+
+def addable_accounts(session: Session, project: Project, by: Account) -> list[Account]:
+    """The people `by` may add to `project` without a site admin: members of another project
+    `by` manages, who are not in `project` yet, by name."""
+    managed = select(Membership.project_id).where(
+        Membership.account_id == by.id, Membership.access == "manage"
+    )
+    already = select(Membership.account_id).where(Membership.project_id == project.id)
+    return list(
+        session.scalars(
+            select(Account)
+            .join(Membership, Membership.account_id == Account.id)
+            .where(
+                Membership.project_id.in_(managed),
+                Membership.project_id != project.id,
+                Account.id.not_in(already),
+                Account.is_active_account.is_(True),
+            )
+            .distinct()
+            .order_by(Account.name, Account.id)
+        )
+    )
+
+
+def account_to_add(session: Session, project: Project, by: Account, email: str) -> Account:
+    """Return the account `by` may add to `project` by `email`, or raise DomainError.
+
+    A site admin may add anyone with an account; a manager, people who already work on another
+    project they manage. The refusal is the same whether or not an account exists, so the form
+    cannot be used to find out who has one."""
+    address = normalise_email(email)
+    if problem := check_email(address):
+        raise ValidationError({"email": problem})
+    if by.is_admin:
+        account = find_account(session, address)
+        if account is None:
+            raise DomainError(
+                f"There is no account for {address} yet. Create it under Site admin, then add "
+                "it here.",
+                field="email",
+            )
+        return account
+    account = next((a for a in addable_accounts(session, project, by) if a.email == address), None)
+    if account is None:
+        raise DomainError(
+            "You can't add that address here: managers add people who already work on another "
+            "project they manage. A site admin can add anyone with an account, or create one.",
+            field="email",
+        )
+    return account
 
 
 def _check_access_and_roles(access: str, roles: Iterable[str]) -> dict[str, str]:

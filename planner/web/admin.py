@@ -7,10 +7,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from planner import db
-from planner.domain import DomainError, ValidationError
-from planner.domain.accounts import create_account, set_password
+from planner.domain import DomainError
+from planner.domain.accounts import create_account, reset_password, set_active
 from planner.models import Account
-from planner.models.account import new_session_token
 from planner.web import require_login
 from planner.web.forms import AccountForm, EmptyForm, ResetPasswordForm, attach_errors
 
@@ -71,33 +70,25 @@ def users():
 
 @bp.post("/users/<int:account_id>")
 def update_user(account_id: int):
+    """Set a password, deactivate or reactivate an account (the button pressed says which)."""
     session = db.session()
     account = session.get(Account, account_id)
     if account is None:
         abort(404)
     action = request.form.get("action", "")
-    if action == "password":
-        form = ResetPasswordForm()
-        if not form.validate():
-            flash("Enter a password.", "error")
-            return redirect(url_for("admin.users"))
-        try:
-            set_password(account, form.password.data, hash_method=_hash_method())
-        except ValidationError as exc:
-            flash(f"Password for {account.email} not set: {exc.message}", "error")
-            return redirect(url_for("admin.users"))
-        message = f"Password for {account.email} set; their other sessions are signed out."
-    elif action in ("deactivate", "activate"):
-        if not EmptyForm().validate():
-            abort(400)
-        if account.id == current_user.id and action == "deactivate":
-            flash("You cannot deactivate your own account.", "error")
-            return redirect(url_for("admin.users"))
-        account.is_active_account = action == "activate"
-        account.session_token = new_session_token()
-        message = f"{account.email} {'reactivated' if action == 'activate' else 'deactivated'}."
-    else:
-        abort(400, description=f"Unknown action {action!r}.")
+    try:
+        if action == "password":
+            reset_password(account, request.form.get("password", ""), hash_method=_hash_method())
+            message = f"Password for {account.email} set; their other sessions are signed out."
+        elif action in ("deactivate", "activate"):
+            set_active(session, account, action == "activate", by=current_user)
+            message = f"{account.email} {'reactivated' if action == 'activate' else 'deactivated'}."
+        else:
+            abort(400, description=f"Unknown action {action!r:.40}.")
+    except DomainError as exc:
+        session.rollback()
+        flash(f"{account.email}: {exc.message}", "error")
+        return redirect(url_for("admin.users"))
     session.commit()
     flash(message, "success")
     return redirect(url_for("admin.users"))

@@ -16,7 +16,6 @@ from planner.authz import project_route
 from planner.domain import DomainError, ValidationError
 from planner.domain import projects as rules
 from planner.domain.access import ProjectAccess, projects_of
-from planner.domain.accounts import find_account
 from planner.domain.stories import create_story, load_context
 from planner.models import Membership, Sprint, Story
 from planner.timeutil import timezone_names, utcnow
@@ -296,29 +295,25 @@ def members(access: ProjectAccess):
     status = 200
     if request.method == "POST":
         if form.validate():
-            account = find_account(session, form.email.data or "")
-            if account is None:
-                form.email.errors.append(
-                    f"No account for {form.email.data!r}. A site admin creates accounts first."
+            try:
+                account = rules.account_to_add(
+                    session, project, current_user, form.email.data or ""
                 )
+                rules.add_member(
+                    session,
+                    project,
+                    account,
+                    access=form.access.data,
+                    roles=form.roles.data or [],
+                )
+            except DomainError as exc:
+                session.rollback()
+                attach_errors(form, exc.details or {"email": exc.message})
                 status = 422
             else:
-                try:
-                    rules.add_member(
-                        session,
-                        project,
-                        account,
-                        access=form.access.data,
-                        roles=form.roles.data or [],
-                    )
-                except DomainError as exc:
-                    session.rollback()
-                    attach_errors(form, exc.details or {"email": exc.message})
-                    status = 422
-                else:
-                    session.commit()
-                    flash(f"{account.name} added with {form.access.data} access.", "success")
-                    return redirect(url_for("projects.members", key=project.key))
+                session.commit()
+                flash(f"{account.name} added with {form.access.data} access.", "success")
+                return redirect(url_for("projects.members", key=project.key))
         else:
             status = 400
     memberships = rules.members_of(session, project)
@@ -337,6 +332,9 @@ def members(access: ProjectAccess):
             form=form,
             edit_forms=edit_forms,
             button=EmptyForm(),
+            addable=rules.addable_accounts(session, project, current_user)
+            if access.can_manage
+            else [],
         ),
         status,
     )
