@@ -141,11 +141,30 @@ def users_create(email: str, name: str, password: str, admin: bool) -> None:
 # --- import / export / demo ---------------------------------------------------------------------
 
 
+def admin_notes(session, project) -> list[str]:
+    """Say which site admins an import made members of the project, and with what access."""
+    from sqlalchemy import select
+
+    from planner.models import Account, Membership
+
+    rows = session.execute(
+        select(Account.email, Membership.access)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(Membership.project_id == project.id, Account.is_admin.is_(True))
+        .order_by(Account.email)
+    )
+    return [
+        f"Note: {email} is a site admin and is now a member of {project.key} with {access} access."
+        for email, access in rows
+    ]
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def import_command(file: Path) -> None:
-    """Import a project from an interchange FILE (docs/export-format.md): all of it or nothing."""
+    """Import a project from an interchange FILE (docs/export-format.md): all of it or nothing.
+    Files of at most 50 MB."""
     from planner.interchange.importer import import_document, read_document
 
     session = db.session()
@@ -164,6 +183,8 @@ def import_command(file: Path) -> None:
         sys.exit(1)
     session.commit()
     click.echo(f"Imported project {project.key} ({project.name}).")
+    for line in admin_notes(session, project):
+        click.echo(line)
 
 
 @click.command("export")

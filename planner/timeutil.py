@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -18,9 +19,16 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+@functools.cache
+def _iana_names() -> frozenset[str]:
+    # Only real IANA zone names: "localtime", "posixrules" or a path would make the calendar
+    # depend on the server it runs on.
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
+
+
 def zone(name: str) -> ZoneInfo:
     """Return the ZoneInfo for an IANA name; raise ValueError with a readable message."""
-    if not isinstance(name, str) or not name or len(name) > 64:
+    if not isinstance(name, str) or name not in _iana_names():
         raise ValueError(f"{name!r:.80} is not a known IANA timezone (for example Europe/Berlin)")
     try:
         return ZoneInfo(name)

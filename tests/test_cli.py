@@ -122,7 +122,7 @@ def test_a_broken_import_file_is_refused_with_its_problems_and_changes_nothing(
     [
         (
             "{not json",
-            "not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2",
+            "Not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2",
         ),
         (None, "no file at"),
     ],

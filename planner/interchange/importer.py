@@ -7,7 +7,6 @@ through `domain.stories`, which records new changes as they happen.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from planner.domain import projects as project_rules
 from planner.domain.accounts import DEFAULT_HASH_METHOD, create_account, find_account
+from planner.inputs import JSONInputError, parse_json
 from planner.interchange import ImportRefused, Problem
 from planner.interchange.validate import Plan, check_document
 from planner.models import (
@@ -40,25 +40,42 @@ from planner.timeutil import local_start_of, utcnow
 EPIC_NUMBER_RE = re.compile(r"^E(\d+)$")
 
 
+# The largest interchange file `planner import` reads (docs/export-format.md, "Limits").
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
 def read_document(path: str | Path) -> Any:
-    """Read a JSON file; raise ImportRefused with a readable problem when it is not JSON."""
+    """Read a JSON file; raise ImportRefused with a readable problem when it cannot be imported."""
+    path = Path(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ImportRefused(
+                [
+                    Problem(
+                        "$",
+                        f"the file is {size / 1024 / 1024:.1f} MB; planner imports files of at "
+                        f"most {MAX_FILE_BYTES // 1024 // 1024} MB",
+                    )
+                ]
+            )
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ImportRefused([Problem("$", f"no file at {path}")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportRefused([Problem("$", f"cannot read {path}: {exc}")]) from None
-    return parse_document(text)
+    except IsADirectoryError:
+        raise ImportRefused([Problem("$", f"{path} is a folder, not a file")]) from None
+    except OSError as exc:
+        raise ImportRefused([Problem("$", f"cannot read {path}: {exc.strerror}")]) from None
+    return parse_document(data)
 
 
-def parse_document(text: str) -> Any:
-    """Parse JSON text; raise ImportRefused naming the line and column of a syntax error."""
+def parse_document(data: str | bytes) -> Any:
+    """Parse JSON with planner's one reader (depth, duplicate keys, NUL and unpaired surrogates
+    refused); raise ImportRefused saying what and where."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportRefused(
-            [Problem("$", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
-        ) from None
+        return parse_json(data)
+    except JSONInputError as exc:
+        raise ImportRefused([Problem(exc.path, exc.message)]) from None
 
 
 def import_document(

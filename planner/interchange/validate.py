@@ -12,8 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from planner.domain import ONE_LINE
 from planner.domain.accounts import check_email, normalise_email
 from planner.domain.projects import PROJECT_KEY_RE, STAGE_KEY_RE
+from planner.inputs import (
+    SPRINT_MAX_DAYS,
+    TEXT_LIMITS,
+    date_problem,
+    datetime_problem,
+    text_problem,
+)
 from planner.interchange import FORMAT, VERSION, Problem
 from planner.timeutil import is_timezone, parse_iso_date, parse_iso_datetime
 from planner.vocab import (
@@ -198,8 +206,16 @@ class _Checker:
         return value
 
     def text(
-        self, path: str, value: Any, *, required: bool = True, max_len: int | None = None
+        self,
+        path: str,
+        value: Any,
+        *,
+        kind: str,
+        required: bool = True,
+        max_len: int | None = None,
     ) -> Any:
+        """Free text by the rules every entry point applies (planner.inputs): one line for names,
+        titles and short values; at most TEXT_LIMITS[kind] (or `max_len`) characters."""
         if value is None:
             if required:
                 self.add(path, "must not be empty")
@@ -212,8 +228,9 @@ class _Checker:
         if required and not stripped:
             self.add(path, "must not be empty")
             return _MISSING
-        if max_len is not None and len(stripped) > max_len:
-            self.add(path, f"longer than {max_len} characters")
+        limit = max_len if max_len is not None else TEXT_LIMITS[kind]
+        if problem := text_problem(stripped, multiline=kind not in ONE_LINE, max_len=limit):
+            self.add(path, problem)
             return _MISSING
         return stripped if stripped else None
 
@@ -244,23 +261,31 @@ class _Checker:
         if value is None and nullable:
             return None
         try:
-            return parse_iso_date(value)
+            day = parse_iso_date(value)
         except (ValueError, TypeError):
-            self.add(path, f"{value!r} is not a date in the form YYYY-MM-DD")
+            self.add(path, f"{value!r:.60} is not a date in the form YYYY-MM-DD")
             return _MISSING
+        if problem := date_problem(day):
+            self.add(path, problem)
+            return _MISSING
+        return day
 
     def a_timestamp(self, path: str, value: Any, *, nullable: bool = False) -> Any:
         if value is None and nullable:
             return None
         try:
-            return parse_iso_datetime(value)
+            moment = parse_iso_datetime(value)
         except (ValueError, TypeError):
             self.add(
                 path,
-                f"{value!r} is not an ISO 8601 timestamp with an offset "
-                "(like 2026-03-02T09:30:00Z)",
+                f"{value!r:.60} is not an ISO 8601 timestamp with an offset "
+                "(like 2026-03-02T09:30:00Z) within the years 2000 to 2099",
             )
             return _MISSING
+        if problem := datetime_problem(moment):
+            self.add(path, problem)
+            return _MISSING
+        return moment
 
     def a_list(self, path: str, value: Any) -> list:
         if value is None:
@@ -375,8 +400,10 @@ def _check_project(c: _Checker, value: Any, existing: set[str] | frozenset[str])
         key = _MISSING
     elif key in existing:
         c.add(f"{path}.key", f"a project {key} already exists in this planner")
-    name = c.text(f"{path}.name", p.get("name"), max_len=120)
-    description = c.text(f"{path}.description", p.get("description"), required=False)
+    name = c.text(f"{path}.name", p.get("name"), kind="name")
+    description = c.text(
+        f"{path}.description", p.get("description"), kind="description", required=False
+    )
     timezone = p.get("timezone")
     if not isinstance(timezone, str) or not is_timezone(timezone):
         c.add(f"{path}.timezone", f"{timezone!r} is not a known IANA timezone (like Europe/Berlin)")
@@ -450,7 +477,7 @@ def _check_stages(c: _Checker, value: Any) -> list[StagePlan]:
             if not isinstance(key, str) or not STAGE_KEY_RE.match(key):
                 c.add(f"{item_path}.key", f"{key!r} is not a stage key (lowercase, digits, _)")
                 continue
-            name = c.text(f"{item_path}.name", obj.get("name"), max_len=80)
+            name = c.text(f"{item_path}.name", obj.get("name"), kind="name", max_len=80)
             archived = c.boolean(f"{item_path}.archived", obj.get("archived", False))
             if not _ok(name, archived):
                 continue
@@ -478,7 +505,7 @@ def _check_members(c: _Checker, value: Any) -> dict[str, MemberPlan]:
         if email in members:
             c.add(f"{path}.email", f"{email} is listed twice")
             continue
-        name = c.text(f"{path}.name", obj.get("name"), max_len=120)
+        name = c.text(f"{path}.name", obj.get("name"), kind="name")
         access = c.choice(f"{path}.access", obj.get("access"), ACCESS_LEVELS, "access level")
         roles = []
         for j, role in enumerate(c.a_list(f"{path}.roles", obj.get("roles"))):
@@ -525,8 +552,10 @@ def _check_epics(
         elif any(epic.key == key for epic in epics):
             c.add(f"{path}.key", f"duplicate epic key {key!r}")
             key = _MISSING
-        title = c.text(f"{path}.title", obj.get("title"), max_len=200)
-        description = c.text(f"{path}.description", obj.get("description"), required=False)
+        title = c.text(f"{path}.title", obj.get("title"), kind="title")
+        description = c.text(
+            f"{path}.description", obj.get("description"), kind="description", required=False
+        )
         stage = _stage_ref(c, f"{path}.stage", obj.get("stage"), stage_keys)
         milestone = obj.get("milestone")
         if milestone is not None and (
@@ -571,15 +600,20 @@ def _check_sprints(c: _Checker, value: Any, members: dict[str, MemberPlan]) -> l
         )
         if obj is None:
             continue
-        name = c.text(f"{path}.name", obj.get("name"), max_len=80)
+        name = c.text(f"{path}.name", obj.get("name"), kind="name", max_len=80)
         if name is not _MISSING and any(s.name == name for s in sprints):
             c.add(f"{path}.name", f"duplicate sprint name {name!r}")
             name = _MISSING
-        goal = c.text(f"{path}.goal", obj.get("goal"), required=False)
+        goal = c.text(f"{path}.goal", obj.get("goal"), kind="goal", required=False)
         start = c.a_date(f"{path}.start", obj.get("start"))
         end = c.a_date(f"{path}.end", obj.get("end"))
         if _ok(start, end) and end < start:
             c.add(f"{path}.end", f"the sprint ends ({end}) before it starts ({start})")
+        elif _ok(start, end) and (end - start).days + 1 > SPRINT_MAX_DAYS:
+            c.add(
+                f"{path}.end",
+                f"the sprint lasts {(end - start).days + 1} days; at most {SPRINT_MAX_DAYS}",
+            )
         state = c.choice(f"{path}.state", obj.get("state"), SPRINT_STATES, "sprint state")
         started_at = c.a_timestamp(f"{path}.started_at", obj.get("started_at"), nullable=True)
         closed_at = c.a_timestamp(f"{path}.closed_at", obj.get("closed_at"), nullable=True)
@@ -680,8 +714,10 @@ def _check_stories(
         else:
             number = int(match.group(1))
             numbers.add(number)
-        title = c.text(f"{path}.title", obj.get("title"), max_len=200)
-        description = c.text(f"{path}.description", obj.get("description"), required=False)
+        title = c.text(f"{path}.title", obj.get("title"), kind="title")
+        description = c.text(
+            f"{path}.description", obj.get("description"), kind="description", required=False
+        )
         type_ = c.choice(f"{path}.type", obj.get("type"), STORY_TYPES, "story type")
         stage = _stage_ref(c, f"{path}.stage", obj.get("stage"), stage_keys)
         role = c.choice(f"{path}.role", obj.get("role"), ROLES, "functional role", nullable=True)
@@ -696,10 +732,12 @@ def _check_stories(
         rank = c.integer(f"{path}.rank", obj.get("rank", 0), -(2**31), 2**31 - 1)
         created_at = c.a_timestamp(f"{path}.created_at", obj.get("created_at"))
         blocked = c.boolean(f"{path}.blocked", obj.get("blocked", False))
-        hypothesis = c.text(f"{path}.hypothesis", obj.get("hypothesis"), required=False)
-        metric = c.text(f"{path}.metric", obj.get("metric"), required=False, max_len=200)
-        target = c.text(f"{path}.target", obj.get("target"), required=False, max_len=200)
-        result = c.text(f"{path}.result", obj.get("result"), required=False)
+        hypothesis = c.text(
+            f"{path}.hypothesis", obj.get("hypothesis"), kind="long", required=False
+        )
+        metric = c.text(f"{path}.metric", obj.get("metric"), kind="short", required=False)
+        target = c.text(f"{path}.target", obj.get("target"), kind="short", required=False)
+        result = c.text(f"{path}.result", obj.get("result"), kind="long", required=False)
         outcome = c.choice(
             f"{path}.outcome", obj.get("outcome"), OUTCOMES, "outcome", nullable=True
         )
@@ -906,7 +944,7 @@ def _check_comments(
             continue
         author = _member_ref(c, f"{item_path}.author", obj.get("author"), members)
         at = c.a_timestamp(f"{item_path}.at", obj.get("at"))
-        body = c.text(f"{item_path}.body", obj.get("body"))
+        body = c.text(f"{item_path}.body", obj.get("body"), kind="comment")
         if _ok(author, at, body):
             comments.append(CommentPlan(author, at, body))
     return comments
@@ -923,11 +961,13 @@ def _check_milestones(
         )
         if obj is None:
             continue
-        name = c.text(f"{path}.name", obj.get("name"), max_len=120)
+        name = c.text(f"{path}.name", obj.get("name"), kind="name")
         if name is not _MISSING and any(m.name == name for m in milestones):
             c.add(f"{path}.name", f"duplicate milestone name {name!r}")
             name = _MISSING
-        description = c.text(f"{path}.description", obj.get("description"), required=False)
+        description = c.text(
+            f"{path}.description", obj.get("description"), kind="description", required=False
+        )
         stage = _stage_ref(c, f"{path}.stage", obj.get("stage"), stage_keys)
         baseline = c.a_date(f"{path}.baseline", obj.get("baseline"))
         achieved = c.a_date(f"{path}.achieved", obj.get("achieved"), nullable=True)
@@ -939,7 +979,7 @@ def _check_milestones(
                 continue
             reported_on = c.a_date(f"{entry_path}.reported_on", f.get("reported_on"))
             forecast = c.a_date(f"{entry_path}.forecast", f.get("forecast"))
-            note = c.text(f"{entry_path}.note", f.get("note"), required=False)
+            note = c.text(f"{entry_path}.note", f.get("note"), kind="note", required=False)
             by = _member_ref(c, f"{entry_path}.by", f.get("by"), members)
             if _ok(reported_on, forecast, note, by):
                 forecasts.append(ForecastPlan(reported_on, forecast, note, by))
@@ -969,15 +1009,19 @@ def _check_risks(
         )
         if obj is None:
             continue
-        title = c.text(f"{path}.title", obj.get("title"), max_len=200)
-        description = c.text(f"{path}.description", obj.get("description"), required=False)
+        title = c.text(f"{path}.title", obj.get("title"), kind="title")
+        description = c.text(
+            f"{path}.description", obj.get("description"), kind="description", required=False
+        )
         category = c.choice(
             f"{path}.category", obj.get("category"), RISK_CATEGORIES, "risk category"
         )
         likelihood = c.integer(f"{path}.likelihood", obj.get("likelihood"), 1, 5)
         impact = c.integer(f"{path}.impact", obj.get("impact"), 1, 5)
         owner = _member_ref(c, f"{path}.owner", obj.get("owner"), members)
-        mitigation = c.text(f"{path}.mitigation", obj.get("mitigation"), required=False)
+        mitigation = c.text(
+            f"{path}.mitigation", obj.get("mitigation"), kind="long", required=False
+        )
         status = c.choice(f"{path}.status", obj.get("status"), RISK_STATUSES, "risk status")
         numbers: list[int] = []
         for j, story_key in enumerate(c.a_list(f"{path}.stories", obj.get("stories"))):
