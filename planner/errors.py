@@ -65,6 +65,21 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
+        if not wants_json() and request.method == "POST" and request.blueprint != "auth":
+            # A page form from an ended or earlier session: keep what was typed.
+            from flask_login import current_user
+
+            from planner.web import resubmit
+
+            if not current_user.is_authenticated:
+                return resubmit.sign_in_keeping_fields()
+            return resubmit.resubmit_page(
+                resubmit.submitted_fields(),
+                resubmit.target_of_this_request(),
+                reason="The page you sent this from was out of date (its security token "
+                "expired or belongs to an earlier sign-in), so nothing was saved yet.",
+                status=400,
+            )
         return error_response(
             400,
             "The form or request was missing its security token or it expired. Reload the page "

@@ -51,6 +51,10 @@ def load_account(session_token: str) -> Account | None:
 def unauthorized():
     if wants_json():
         return error_response(401, "Sign in to use the API.")
+    if request.method == "POST":
+        from planner.web.resubmit import sign_in_keeping_fields
+
+        return sign_in_keeping_fields()
     from flask import flash, redirect, url_for
 
     flash(login_manager.login_message, login_manager.login_message_category)

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -16,12 +17,14 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from planner import db
 from planner.domain import ValidationError
 from planner.domain.accounts import authenticate, end_sessions, set_password
+from planner.web import resubmit
 
 bp = Blueprint("auth", __name__)
 
@@ -48,8 +51,9 @@ class PasswordForm(FlaskForm):
     )
 
 
-def safe_next(target: str | None) -> str | None:
-    """Return `target` when it is a path on this site, else None (no open redirects)."""
+def safe_next(target: str | None, method: str = "GET") -> str | None:
+    """Return `target` when it is a path on this site that answers `method`, else None: no open
+    redirects, and no landing on a POST-only address (a 405) after signing in."""
     if not target:
         return None
     target = target.strip()
@@ -57,6 +61,10 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
+    try:
+        current_app.url_map.bind("localhost").match(parts.path, method=method)
+    except HTTPException:  # NotFound, MethodNotAllowed, or a redirect to a canonical path
         return None
     return target
 
@@ -68,6 +76,8 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
+    # Fields of a form sent after the session ended, carried through sign-in (web/resubmit.py).
+    replay, replay_to = request.form.get("replay"), safe_next(request.form.get("replay_to"), "POST")
     if form.validate_on_submit():
         account = authenticate(db.session(), form.email.data, form.password.data)
         if account is None:
@@ -77,10 +87,24 @@ def login():
             # A fresh session (and so a fresh CSRF token) for the signed-in user: nothing set
             # before sign-in, by whoever prepared this browser, carries over.
             session.clear()
+            g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
             login_user(account, remember=form.remember.data)
+            if replay_to and (fields := resubmit.decode(replay)):
+                return resubmit.resubmit_page(
+                    fields,
+                    replay_to,
+                    reason="You are signed in again. What you typed before your session ended "
+                    "has not been saved yet.",
+                    status=200,
+                )
             return redirect(target or url_for("projects.index"))
     status = 200 if request.method == "GET" or not form.errors else 422
-    return render_template("auth/login.html", form=form), status
+    return (
+        render_template(
+            "auth/login.html", form=form, replay=replay if replay_to else None, replay_to=replay_to
+        ),
+        status,
+    )
 
 
 @bp.post("/logout")
