@@ -516,13 +516,22 @@ def heat_map_figure(cells: Sequence[Sequence[int]]) -> dict[str, Any]:
         "colorscale": scale,
         "xgap": 3,
         "ygap": 3,
-        "colorbar": {
-            "title": {"text": "Level"},
-            "tickvals": [0.375, 1.125, 1.875, 2.625],
-            "ticktext": ["Low", "Medium", "High", "Critical"],
-            "thickness": 14,
-        },
+        # A legend of the four levels instead of a colorbar: the colorbar's gradient is drawn
+        # with an inline style, which the Content-Security-Policy forbids.
+        "showscale": False,
     }
+    levels = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": name.capitalize(),
+            "x": [None],
+            "y": [None],
+            "hoverinfo": "skip",
+            "marker": {"symbol": "square", "size": 14, "color": LEVEL_COLORS[name]},
+        }
+        for name in order
+    ]
     layout = _layout(
         "Risk heat map (open risks per cell)",
         "Impact",
@@ -533,4 +542,5 @@ def heat_map_figure(cells: Sequence[Sequence[int]]) -> dict[str, Any]:
     layout["xaxis"].update({"dtick": 1, "range": [0.5, 5.5]})
     layout["yaxis"].update({"dtick": 1, "range": [0.5, 5.5]})
     layout["yaxis"].pop("rangemode", None)
-    return {"data": [trace], "layout": layout}
+    layout["showlegend"] = True
+    return {"data": [trace, *levels], "layout": layout}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -29,7 +31,7 @@ login_manager.session_protection = "basic"
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 PLOTLY_JS_DIR = Path(plotly.__file__).resolve().parent / "package_data"
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
@@ -59,6 +61,61 @@ def unauthorized():
 
     flash(login_manager.login_message, login_manager.login_message_category)
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+_PLOTLY_RULE = re.compile(
+    r'(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_$][\w$]*)):'
+    r'(?:\'((?:[^\'\\]|\\.)*)\'|"((?:[^"\\]|\\.)*)")(,|})'
+)
+
+
+@functools.cache
+def _plotly_css() -> str | None:
+    """The style rules plotly.js would add to the page itself, read once from the served bundle:
+    its rule table (selectors written with X for .js-plotly-plot .plotly and Y for
+    .plotly-notifier) turned into CSS."""
+    bundle = PLOTLY_JS_DIR / "plotly.min.js"
+    if not bundle.is_file():
+        return None
+    text = bundle.read_text(encoding="utf-8")
+    start = text.find('{"X,X div":')
+    if start < 0:
+        return None
+    rules, position = [], start + 1
+    while True:
+        match = _PLOTLY_RULE.match(text, position)
+        if match is None:
+            return None
+        key = match.group(1) if match.group(1) is not None else match.group(2)
+        selector = key.replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
+        body = match.group(3) if match.group(3) is not None else match.group(4)
+        rules.append(f"{selector} {{ {body} }}")
+        if match.group(5) == "}":
+            return "\n".join(rules) + "\n"
+        position = match.end()
+
+
+_GUARDED_STYLE = re.compile(
+    r'if\(!document\.getElementById\("([^"]+)"\)\)\{var \w+=document\.createElement\("style"\)'
+)
+
+
+@functools.cache
+def plotly_style_guards() -> tuple[str, ...]:
+    """Ids of the <style> elements plotly.js adds at load unless an element with that id exists
+    (the map traces' stylesheet): planner draws no maps, so pages hold an empty element with each
+    id and no inline style is attempted."""
+    bundle = PLOTLY_JS_DIR / "plotly.min.js"
+    if not bundle.is_file():
+        return ()
+    return tuple(_GUARDED_STYLE.findall(bundle.read_text(encoding="utf-8")))
+
+
+def _signed_in() -> bool:
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except Exception:  # the user could not be loaded (the database failed): not signed in
+        return False
 
 
 def require_login() -> None:
@@ -113,11 +170,23 @@ def init_app(app: Flask) -> None:
             abort(404)
         return send_from_directory(PLOTLY_JS_DIR, "plotly.min.js", max_age=86400)
 
+    @app.get("/assets/plotly.css")
+    def plotly_css():
+        """plotly.js's own style rules as a stylesheet, so that it never injects inline styles
+        (the CSP forbids them): pages link it as #plotly.js-style-global.no-inline-styles."""
+        css = _plotly_css()
+        if css is None:
+            abort(404)
+        response = app.response_class(css, mimetype="text/css")
+        response.cache_control.max_age = 86400
+        response.cache_control.public = True
+        return response
+
     @app.get("/healthz")
     def healthz():
         return {"status": "ok"}
 
-    app.jinja_env.globals.update(vocab=vocab)
+    app.jinja_env.globals.update(vocab=vocab, plotly_style_guards=plotly_style_guards)
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["local_time"] = _local_time
     app.jinja_env.filters["points"] = _points
@@ -134,6 +203,9 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint not in ("static", "plotly_js") and _signed_in():
+            # Pages and API answers for a signed-in person never sit in a shared or back cache.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
 

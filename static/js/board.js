@@ -47,7 +47,8 @@
     });
     const progress = document.querySelector("[data-progress]");
     if (progress) {
-      progress.querySelector(".progress span").style.width = (all ? Math.round(100 * done / all) : 0) + "%";
+      // Widths are classes (pct-0 .. pct-100): the CSP allows no inline styles.
+      progress.querySelector(".progress span").className = "pct-" + (all ? Math.round(100 * done / all) : 0);
       progress.querySelector("[data-progress-text]").textContent = done + " of " + all + " points done" +
         (progress.dataset.filtered === "yes" ? " (filtered)" : "");
     }
