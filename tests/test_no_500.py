@@ -1,5 +1,6 @@
 """Nothing a user can send produces a 500: every route of the access matrix, as a manager, with
-garbage in every field and in the query string."""
+garbage in every field and in the query string (through the test client; test_fuzz_gunicorn does
+the same and more over HTTP against gunicorn in production mode)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ GARBAGE = [
     "../../etc",
     "FRAUD-0",
     "🙂",
+    "a\x00b",
+    "9999-12-31",
+    "0001-01-01",
+    "1999-12-31",
+    "y" * 30_000,
 ]
 
 
@@ -53,6 +59,8 @@ QUERIES = [
     "group=x&q=%00",
     "archived=maybe",
     "mine=2",
+    "sprint=%00",
+    "since=0001-01-01T00:00:00%2B14:00",
 ]
 
 

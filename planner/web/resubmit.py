@@ -21,6 +21,7 @@ from planner.inputs import JSONInputError, parse_json
 
 SKIPPED = {"csrf_token", "replay", "replay_to"}
 MAX_FIELDS = 200
+TECHNICAL = {"version", "next", "here", "action"}  # carried, not worth showing
 
 
 def submitted_fields() -> list[tuple[str, str]]:
@@ -81,7 +82,7 @@ def resubmit_page(fields: list[tuple[str, str]], target: str, *, reason: str, st
 
     from planner.web.auth import safe_next
 
-    shown = [(name, value) for name, value in fields if value.strip()]
+    shown = [(name, value) for name, value in fields if value.strip() and name not in TECHNICAL]
     back = safe_next(target) or url_for("projects.index")
     return (
         render_template(
