@@ -88,20 +88,17 @@ def init_app(app: Flask) -> Limiter:
     )
     app.extensions[EXTENSION_KEY] = limiter
     login = app.view_functions["auth.login"]
-    login = limiter.limit(
-        _account_limit,
-        key_func=lambda: f"login-account:{_typed_email()}",
-        methods=["POST"],
-        deduct_when=_login_failed,
-        scope="login-account",
-    )(login)
-    login = limiter.limit(
-        _address_limit,
-        key_func=lambda: f"login-address:{client_address()}",
-        methods=["POST"],
-        deduct_when=_login_failed,
-        scope="login-address",
-    )(login)
+    for scope, limit, key in (
+        ("login-account", _account_limit, _typed_email),
+        ("login-address", _address_limit, client_address),
+    ):
+        login = limiter.limit(
+            limit,
+            key_func=lambda scope=scope, key=key: f"{scope}:{key()}",
+            methods=["POST"],
+            deduct_when=_login_failed,
+            scope=scope,
+        )(login)
     app.view_functions["auth.login"] = login
     app.register_error_handler(RateLimitExceeded, _too_many)
     return limiter

@@ -14,6 +14,7 @@ from planner.interchange import importer
 from planner.models import Account, Project, Story, StoryEvent
 from tests import factories
 from tests.samples import full_document
+from tests.test_interchange import mutate
 
 
 @pytest.fixture
@@ -48,14 +49,7 @@ def refused(result, db_session, *expected: str) -> None:
 
 
 def document_with(path: str, value) -> str:
-    doc = full_document()
-    parts = path.replace("[", ".").replace("]", "").split(".")
-    target = doc
-    for part in parts[:-1]:
-        target = target[int(part)] if part.isdigit() else target[part]
-    last = parts[-1]
-    target[int(last) if last.isdigit() else last] = value
-    return json.dumps(doc)
+    return json.dumps(mutate(path, value))
 
 
 def test_deep_nesting_is_a_problem_not_a_recursion_error(runner, tmp_path, db_session):
