@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from planner.domain.planning import PlanCheck
 from planner.forecasting import risk_level
 from planner.metrics import STATUS_KEYS, SprintSeries, Velocity
+from planner.planning import PlanCheck
 from planner.timeutil import add_days
 from planner.vocab import STATUSES
 

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import pytest
 
 from planner import charts
-from planner.domain.planning import check_plan
 from planner.metrics import Calendar, SprintInfo, sweep, velocity
+from planner.planning import check_plan
 from tests.test_metrics import SPRINT, at, basic_history, closed_sprint
 
 NOW = at("2026-03-06T12:00")

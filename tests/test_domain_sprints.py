@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from planner.domain import DomainError, ValidationError
 from planner.domain.backlog import move_to_sprint, place, section_of
 from planner.domain.history import calendar_of, load_series
-from planner.domain.planning import check_plan
 from planner.domain.sprints import (
     capacities,
     close_sprint,
@@ -25,6 +24,7 @@ from planner.domain.sprints import (
 from planner.domain.stories import load_context, update_story
 from planner.metrics import Calendar, default_capacity, summarize, velocity
 from planner.models import Sprint, Story, StoryEvent
+from planner.planning import check_plan
 from tests import factories
 
 

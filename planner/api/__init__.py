@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from planner.web import require_login
+from planner.signin import require_login
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(require_login)

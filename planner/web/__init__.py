@@ -9,24 +9,13 @@ from pathlib import Path
 
 import plotly
 from flask import Flask, abort, request, send_from_directory
-from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFProtect
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select
 
-from planner import db, vocab
-from planner.errors import error_response, wants_json
+from planner import vocab
 from planner.forecasting import slip_words
-from planner.models import Account
+from planner.signin import csrf, login_manager, signed_in
 from planner.timeutil import as_utc, utcnow, zone
-
-csrf = CSRFProtect()
-login_manager = LoginManager()
-login_manager.login_view = "auth.login"
-login_manager.login_message = "Please sign in to see that page."
-login_manager.login_message_category = "info"
-login_manager.session_protection = "basic"
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 PLOTLY_JS_DIR = Path(plotly.__file__).resolve().parent / "package_data"
@@ -35,32 +24,6 @@ CONTENT_SECURITY_POLICY = (
     "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-
-
-@login_manager.user_loader
-def load_account(session_token: str) -> Account | None:
-    """Return the active account whose current session token this is; None signs the user out."""
-    if not session_token:
-        return None
-    return db.session().scalar(
-        select(Account).where(
-            Account.session_token == session_token, Account.is_active_account.is_(True)
-        )
-    )
-
-
-@login_manager.unauthorized_handler
-def unauthorized():
-    if wants_json():
-        return error_response(401, "Sign in to use the API.")
-    if request.method == "POST":
-        from planner.web.resubmit import sign_in_keeping_fields
-
-        return sign_in_keeping_fields()
-    from flask import flash, redirect, url_for
-
-    flash(login_manager.login_message, login_manager.login_message_category)
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 _PLOTLY_RULE = re.compile(
@@ -109,20 +72,6 @@ def plotly_style_guards() -> tuple[str, ...]:
     if not bundle.is_file():
         return ()
     return tuple(_GUARDED_STYLE.findall(bundle.read_text(encoding="utf-8")))
-
-
-def _signed_in() -> bool:
-    try:
-        return bool(current_user and current_user.is_authenticated)
-    except Exception:  # the user could not be loaded (the database failed): not signed in
-        return False
-
-
-def require_login() -> None:
-    """before_request hook for blueprints whose every page needs a signed-in user."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-    return None
 
 
 def render_markdown(text: str | None) -> Markup:
@@ -203,7 +152,7 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.endpoint not in ("static", "plotly_js") and _signed_in():
+        if request.endpoint not in ("static", "plotly_js") and signed_in():
             # Pages and API answers for a signed-in person never sit in a shared or back cache.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -10,7 +10,7 @@ from planner import db
 from planner.domain import DomainError
 from planner.domain.accounts import create_account, reset_password, set_active
 from planner.models import Account
-from planner.web import require_login
+from planner.signin import require_login
 from planner.web.forms import AccountForm, EmptyForm, ResetPasswordForm, attach_errors
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

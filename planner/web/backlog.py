@@ -18,9 +18,9 @@ from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, place, stories_by_keys
 from planner.domain.stories import ProjectContext, create_story, load_context
 from planner.models import Epic, Sprint, Story
+from planner.signin import require_login
 from planner.timeutil import utcnow
 from planner.vocab import ROLES, STORY_TYPES
-from planner.web import require_login
 from planner.web.auth import safe_next
 from planner.web.forms import EmptyForm, QuickStoryForm, attach_errors
 

@@ -23,8 +23,8 @@ from planner.domain.board import (
 from planner.domain.sprints import choose_sprint
 from planner.domain.stories import load_context, update_story
 from planner.models import Comment, Story
+from planner.signin import require_login
 from planner.timeutil import iso_utc, local_date, utcnow
-from planner.web import require_login
 from planner.web.auth import safe_next
 from planner.web.forms import EmptyForm
 

@@ -32,9 +32,9 @@ from planner.domain.sharing import (
 from planner.domain.stories import ProjectContext, load_context
 from planner.forecasting import ACTIVE_RISK_STATUSES, heat_map, risk_level
 from planner.models import Project, ShareLink, Story
+from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
 from planner.urls import absolute_url
-from planner.web import require_login
 from planner.web.forms import EmptyForm, ShareLinkForm, attach_errors
 from planner.web.milestones import milestone_rows, trend_and_slip
 

@@ -16,7 +16,7 @@ from planner.domain.epics import (
     update_epic,
 )
 from planner.domain.stories import ProjectContext, load_context
-from planner.web import require_login
+from planner.signin import require_login
 from planner.web.forms import EmptyForm, EpicForm, attach_errors, options
 
 bp = Blueprint("epics", __name__)

@@ -30,9 +30,9 @@ from planner.domain.stories import ProjectContext, load_context
 from planner.forecasting import ACTIVE_RISK_STATUSES, heat_map, risk_level
 from planner.metrics import velocity
 from planner.models import Milestone, Risk
+from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
 from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
-from planner.web import require_login
 from planner.web.forms import (
     AchievedForm,
     ForecastForm,

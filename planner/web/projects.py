@@ -18,8 +18,8 @@ from planner.domain import projects as rules
 from planner.domain.access import ProjectAccess, projects_of
 from planner.domain.stories import create_story, load_context
 from planner.models import Membership, Sprint, Story
+from planner.signin import require_login
 from planner.timeutil import timezone_names, utcnow
-from planner.web import require_login
 from planner.web.forms import (
     EmptyForm,
     MemberEditForm,

@@ -14,15 +14,15 @@ from planner import charts, db
 from planner.authz import project_route
 from planner.domain.access import ProjectAccess
 from planner.domain.history import calendar_of, load_series
-from planner.domain.planning import PlanCheck, check_plan
 from planner.domain.sprints import capacity_plan, choose_sprint
 from planner.domain.stories import ProjectContext, load_context
 from planner.downloads import csv_text, download
 from planner.metrics import SprintSeries, Velocity, summarize, velocity
 from planner.models import Sprint
+from planner.planning import PlanCheck, check_plan
+from planner.signin import require_login
 from planner.timeutil import utcnow
 from planner.vocab import STATUSES
-from planner.web import require_login
 
 bp = Blueprint("reports", __name__)
 bp.before_request(require_login)

@@ -14,7 +14,6 @@ from planner.domain import DomainError, ValidationError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, stories_by_keys
 from planner.domain.history import calendar_of, load_series
-from planner.domain.planning import check_plan
 from planner.domain.sprints import (
     capacity_plan,
     close_sprint,
@@ -28,8 +27,9 @@ from planner.domain.sprints import (
 from planner.domain.stories import ProjectContext, load_context
 from planner.metrics import summarize, velocity
 from planner.models import Sprint, Story
+from planner.planning import check_plan
+from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
-from planner.web import require_login
 from planner.web.forms import EmptyForm, SprintForm, attach_errors
 from planner.web.reports import build_report
 

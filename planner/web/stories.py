@@ -21,8 +21,8 @@ from planner.domain.stories import (
     update_story,
 )
 from planner.models import Story, StoryEvent
+from planner.signin import require_login
 from planner.timeutil import utcnow
-from planner.web import require_login
 from planner.web.forms import EmptyForm, StoryForm, attach_errors
 
 bp = Blueprint("stories", __name__)

@@ -4,6 +4,7 @@ experiment asks for its outcome; other boards pick the change up without reloadi
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from playwright.sync_api import expect
 
@@ -14,8 +15,15 @@ from tests.browser.conftest import sign_in
 
 
 def board_setup(db_session, team):
+    today = utcnow().date()  # the sprint runs today, whenever the test runs
     sprint = create_sprint(
-        db_session, team.project, {"name": "Sprint 7", "start": "2026-11-02", "end": "2026-12-31"}
+        db_session,
+        team.project,
+        {
+            "name": "Sprint 7",
+            "start": (today - timedelta(days=14)).isoformat(),
+            "end": (today + timedelta(days=21)).isoformat(),
+        },
     )
     start_sprint(db_session, team.project, sprint, now=utcnow())
     train = factories.story(
