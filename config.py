@@ -30,7 +30,6 @@ class Config:
     # No page or API call needs more than this (a story at its longest is well under 1 MB); an
     # upload route that needs more raises it for itself and says so.
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
-    JSON_SORT_KEYS = False
     PASSWORD_HASH_METHOD = "scrypt"
     # Failed sign-ins allowed per account (email typed) and per client address in a moving
     # window; then 429 until the window passes (planner/limits.py).

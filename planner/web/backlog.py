@@ -195,8 +195,6 @@ def index(access: ProjectAccess):
 @project_route(write="manage")
 def rank(access: ProjectAccess):
     """Move one story to the top, up or down of its section (the button pressed says which)."""
-    if not EmptyForm().validate():
-        abort(400)
     text, _, action = (request.form.get("rank") or "").partition(":")
     number = parse_id(text)
     if number is None:
@@ -218,8 +216,6 @@ def rank(access: ProjectAccess):
 @project_route(write="manage")
 def move(access: ProjectAccess):
     """Move the selected stories into a sprint, or back to the backlog."""
-    if not EmptyForm().validate():
-        abort(400)
     session = db.session()
     ctx = load_context(session, access.project)
     numbers = [n for n in map(parse_id, request.form.getlist("story")) if n is not None]

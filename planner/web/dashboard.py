@@ -141,8 +141,6 @@ def links(access: ProjectAccess):
     status = 200
     if request.method == "POST":
         if request.form.get("action") == "revoke":
-            if not EmptyForm().validate():
-                abort(400)
             link = session.scalar(
                 select(ShareLink).where(
                     ShareLink.id == (parse_id(request.form.get("link")) or -1),

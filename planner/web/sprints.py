@@ -208,8 +208,6 @@ def plan(access: ProjectAccess, sprint_id: int):
 
 
 def _plan_action(session, access: ProjectAccess, ctx: ProjectContext, sprint: Sprint):
-    if not EmptyForm().validate():
-        abort(400)
     back = redirect(url_for("sprints.plan", key=access.project.key, sprint_id=sprint.id))
     action = request.form.get("action")
     try:
@@ -246,8 +244,6 @@ def _plan_action(session, access: ProjectAccess, ctx: ProjectContext, sprint: Sp
 @bp.post("/projects/<key>/sprints/<int:sprint_id>/start")
 @project_route(write="manage")
 def start(access: ProjectAccess, sprint_id: int):
-    if not EmptyForm().validate():
-        abort(400)
     session = db.session()
     ctx = load_context(session, access.project)
     sprint = _sprint(ctx, sprint_id)
@@ -282,8 +278,6 @@ def close(access: ProjectAccess, sprint_id: int):
     )
     calendar = calendar_of(session, project)
     if request.method == "POST":
-        if not EmptyForm().validate():
-            abort(400)
         everything = request.form.get("all")
         decisions = {
             story.id: everything or request.form.get(f"decision-{story.id}", "next")
