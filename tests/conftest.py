@@ -162,8 +162,8 @@ def story_one(db_session, team):
     epic E1, milestone 1 and risk 1."""
     from datetime import UTC, date, datetime
 
+    from planner.domain.context import load_context
     from planner.domain.epics import create_epic
-    from planner.domain.stories import load_context
 
     active = factories.sprint(
         db_session,

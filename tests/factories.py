@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from planner.domain import projects as project_rules
 from planner.domain.accounts import create_account
-from planner.domain.stories import create_story, load_context
+from planner.domain.context import load_context
+from planner.domain.stories import create_story
 from planner.models import Account, Membership, Project, Sprint, Story
 
 PASSWORD = "correct horse battery"

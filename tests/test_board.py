@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from planner.domain.context import load_context
 from planner.domain.sprints import create_sprint
-from planner.domain.stories import load_context, update_story
+from planner.domain.stories import update_story
 from planner.models import Comment, Story, StoryEvent
 from planner.timeutil import iso_utc
 from planner.web import ago

@@ -17,7 +17,8 @@ from sqlalchemy.orm import selectinload
 
 from planner.db import get_db
 from planner.domain import StaleVersionError
-from planner.domain.stories import load_context, update_story
+from planner.domain.context import load_context
+from planner.domain.stories import update_story
 from planner.models import Account, MembershipRole, Project, Story, StoryEvent
 from tests import factories
 

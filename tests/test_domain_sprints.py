@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from planner.domain import DomainError, ValidationError
 from planner.domain.backlog import move_to_sprint, place, section_of
+from planner.domain.context import load_context
 from planner.domain.history import calendar_of, load_series
 from planner.domain.sprints import (
     capacities,
@@ -21,7 +22,7 @@ from planner.domain.sprints import (
     suggest_sprint,
     update_sprint,
 )
-from planner.domain.stories import load_context, update_story
+from planner.domain.stories import update_story
 from planner.metrics import Calendar, default_capacity, summarize, velocity
 from planner.models import Sprint, Story, StoryEvent
 from planner.planning import check_plan

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from planner.domain import StaleVersionError, ValidationError
-from planner.domain.stories import RANK_STEP, create_story, load_context, update_story
+from planner.domain.context import load_context
+from planner.domain.stories import RANK_STEP, create_story, update_story
 from planner.models import Story, StoryEvent
 from tests import factories
 

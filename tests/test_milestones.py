@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from planner.domain import ValidationError
+from planner.domain.context import load_context
 from planner.domain.milestones import add_forecast, create_milestone, set_achieved
-from planner.domain.stories import load_context
 from planner.models import Epic, Milestone, MilestoneForecast, Risk, ShareLink
 from planner.timeutil import local_date, utcnow
 from tests import factories

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 import pytest
 
 from planner.domain.backlog import move_to_sprint
+from planner.domain.context import load_context
 from planner.domain.history import calendar_of
 from planner.domain.sprints import close_sprint, create_sprint, set_capacity, start_sprint
-from planner.domain.stories import load_context, update_story
+from planner.domain.stories import update_story
 from tests import factories
 
 

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from planner.domain.backlog import move_to_sprint, section_of
+from planner.domain.context import load_context
 from planner.domain.sprints import create_sprint, start_sprint
-from planner.domain.stories import load_context, update_story
+from planner.domain.stories import update_story
 from planner.models import Sprint, SprintCapacity, Story, StoryEvent
 from tests import factories
 

@@ -489,7 +489,8 @@ def test_story_page_runs_a_bounded_number_of_queries(
 ):
     from datetime import UTC, datetime, timedelta
 
-    from planner.domain.stories import load_context, update_story
+    from planner.domain.context import load_context
+    from planner.domain.stories import update_story
 
     story = factories.story(db_session, team.project, team.editor)
     ctx = load_context(db_session, team.project)

@@ -12,7 +12,7 @@ from planner.authz import project_route
 from planner.domain import ValidationError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, place, section_of, stories_by_keys
-from planner.domain.stories import load_context
+from planner.domain.context import load_context
 from planner.timeutil import utcnow
 
 

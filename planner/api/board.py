@@ -10,7 +10,7 @@ from planner.api import bp
 from planner.authz import resolve_sprint
 from planner.domain import ValidationError
 from planner.domain.board import board_cards, board_filters, lane_key
-from planner.domain.stories import load_context
+from planner.domain.context import load_context
 from planner.timeutil import iso_utc, parse_iso_datetime, utcnow
 
 

@@ -12,7 +12,8 @@ from planner.api.serialize import project_json, sprint_json, story_json
 from planner.authz import project_route
 from planner.domain import ValidationError, parse_id
 from planner.domain.access import ProjectAccess, projects_of
-from planner.domain.stories import create_story, load_context
+from planner.domain.context import load_context
+from planner.domain.stories import create_story
 from planner.interchange.export import export_project
 from planner.models import Story
 from planner.timeutil import utcnow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from planner.domain.access import ProjectAccess
-from planner.domain.stories import ProjectContext
+from planner.domain.context import ProjectContext
 from planner.models import Project, Sprint, Story, StoryEvent
 from planner.timeutil import iso_utc
 

@@ -12,7 +12,8 @@ from planner.api.projects import json_body
 from planner.api.serialize import story_json
 from planner.authz import resolve_story
 from planner.domain import StaleVersionError, ValidationError
-from planner.domain.stories import load_context, update_story
+from planner.domain.context import load_context
+from planner.domain.stories import update_story
 from planner.errors import error_response
 from planner.models import Story, StoryEvent
 from planner.timeutil import utcnow

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planner.domain import DomainError, ValidationError
-from planner.domain.stories import RANK_STEP, ProjectContext, update_story
+from planner.domain.context import ProjectContext
+from planner.domain.stories import RANK_STEP, update_story
 from planner.models import Account, Story
 
 ACTIONS = ("top", "up", "down", "bottom")

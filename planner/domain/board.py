@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from planner.domain import AccessDenied, ValidationError, required_text
 from planner.domain.access import ProjectAccess
-from planner.domain.stories import ProjectContext
+from planner.domain.context import ProjectContext
 from planner.inputs import TEXT_LIMITS
 from planner.models import Account, Comment, Membership, Project, Sprint, Story
 from planner.vocab import ROLES, STATUSES

@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from planner.domain import ValidationError, parse_id, required_text, take_texts
-from planner.domain.stories import ProjectContext, stage_ref
+from planner.domain.context import ProjectContext, stage_ref
 from planner.inputs import TEXT_LIMITS
 from planner.models import Epic, Milestone, Project, Story
 

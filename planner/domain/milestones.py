@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from planner.domain import ValidationError, date_value, required_text, take_texts, text_value
-from planner.domain.stories import ProjectContext, stage_ref
+from planner.domain.context import ProjectContext, stage_ref
 from planner.forecasting import (
     ForecastPoint,
     MilestoneState,

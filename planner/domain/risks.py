@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from planner.domain import ValidationError, date_value, parse_id, required_text, take_texts
-from planner.domain.stories import ProjectContext
+from planner.domain.context import ProjectContext
 from planner.inputs import TEXT_LIMITS
 from planner.models import Milestone, Project, Risk, Story, risk_story
 from planner.vocab import RISK_CATEGORIES, RISK_STATUSES

@@ -22,7 +22,8 @@ from planner.domain import (
     take_texts,
     to_date,
 )
-from planner.domain.stories import ProjectContext, top_rank, update_story
+from planner.domain.context import ProjectContext
+from planner.domain.stories import top_rank, update_story
 from planner.inputs import SPRINT_MAX_DAYS
 from planner.metrics import Calendar, SprintSeries, default_capacity
 from planner.models import Account, Project, Sprint, SprintCapacity, Story

@@ -16,7 +16,8 @@ from planner.authz import project_route
 from planner.domain import DomainError, ValidationError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, place, stories_by_keys
-from planner.domain.stories import ProjectContext, create_story, load_context
+from planner.domain.context import ProjectContext, load_context
+from planner.domain.stories import create_story
 from planner.models import Epic, Sprint, Story
 from planner.signin import require_login
 from planner.timeutil import utcnow

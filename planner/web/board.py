@@ -20,8 +20,9 @@ from planner.domain.board import (
     lanes_of,
     open_work,
 )
+from planner.domain.context import load_context
 from planner.domain.sprints import choose_sprint
-from planner.domain.stories import load_context, update_story
+from planner.domain.stories import update_story
 from planner.models import Comment, Story
 from planner.signin import require_login
 from planner.timeutil import iso_utc, local_date, utcnow

@@ -13,6 +13,7 @@ from planner import charts, db
 from planner.authz import project_route
 from planner.domain import DomainError, parse_id
 from planner.domain.access import ProjectAccess
+from planner.domain.context import ProjectContext, load_context
 from planner.domain.history import load_series
 from planner.domain.milestones import (
     milestones_of,
@@ -29,7 +30,6 @@ from planner.domain.sharing import (
     share_links_of,
     sharers,
 )
-from planner.domain.stories import ProjectContext, load_context
 from planner.forecasting import ACTIVE_RISK_STATUSES, heat_map, risk_level
 from planner.models import Project, ShareLink, Story
 from planner.signin import require_login

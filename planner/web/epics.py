@@ -8,6 +8,7 @@ from planner import db
 from planner.authz import project_route
 from planner.domain import ValidationError
 from planner.domain.access import ProjectAccess
+from planner.domain.context import ProjectContext, load_context
 from planner.domain.epics import (
     create_epic,
     milestones_of,
@@ -15,7 +16,6 @@ from planner.domain.epics import (
     set_epic_archived,
     update_epic,
 )
-from planner.domain.stories import ProjectContext, load_context
 from planner.signin import require_login
 from planner.web.forms import EmptyForm, EpicForm, attach_errors, options
 

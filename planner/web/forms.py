@@ -23,7 +23,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from planner.domain.stories import EDITABLE_FIELDS, ProjectContext
+from planner.domain.context import ProjectContext
+from planner.domain.stories import EDITABLE_FIELDS
 from planner.models import Story
 from planner.vocab import (
     ACCESS_LEVELS,

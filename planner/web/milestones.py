@@ -10,6 +10,7 @@ from planner import charts, db
 from planner.authz import project_route
 from planner.domain import ValidationError
 from planner.domain.access import ProjectAccess
+from planner.domain.context import ProjectContext, load_context
 from planner.domain.history import calendar_of, load_series
 from planner.domain.milestones import (
     add_forecast,
@@ -26,7 +27,6 @@ from planner.domain.risks import (
     risks_of,
     update_risk,
 )
-from planner.domain.stories import ProjectContext, load_context
 from planner.forecasting import ACTIVE_RISK_STATUSES, heat_map, risk_level
 from planner.metrics import velocity
 from planner.models import Milestone, Risk

@@ -16,7 +16,8 @@ from planner.authz import project_route
 from planner.domain import DomainError, ValidationError
 from planner.domain import projects as rules
 from planner.domain.access import ProjectAccess, projects_of
-from planner.domain.stories import create_story, load_context
+from planner.domain.context import load_context
+from planner.domain.stories import create_story
 from planner.models import Membership, Sprint, Story
 from planner.signin import require_login
 from planner.timeutil import timezone_names, utcnow

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from planner import charts, db
 from planner.authz import project_route
 from planner.domain.access import ProjectAccess
+from planner.domain.context import ProjectContext, load_context
 from planner.domain.history import calendar_of, load_series
 from planner.domain.sprints import capacity_plan, choose_sprint
-from planner.domain.stories import ProjectContext, load_context
 from planner.downloads import csv_text, download
 from planner.metrics import SprintSeries, Velocity, summarize, velocity
 from planner.models import Sprint

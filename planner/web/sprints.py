@@ -13,6 +13,7 @@ from planner.authz import project_route
 from planner.domain import DomainError, ValidationError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, stories_by_keys
+from planner.domain.context import ProjectContext, load_context
 from planner.domain.history import calendar_of, load_series
 from planner.domain.sprints import (
     capacity_plan,
@@ -24,7 +25,6 @@ from planner.domain.sprints import (
     suggest_sprint,
     update_sprint,
 )
-from planner.domain.stories import ProjectContext, load_context
 from planner.metrics import summarize, velocity
 from planner.models import Sprint, Story
 from planner.planning import check_plan

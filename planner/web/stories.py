@@ -13,13 +13,8 @@ from planner.authz import project_route
 from planner.domain import StaleVersionError, ValidationError
 from planner.domain.access import ProjectAccess
 from planner.domain.board import comments_of
-from planner.domain.stories import (
-    ProjectContext,
-    create_story,
-    describe_change,
-    load_context,
-    update_story,
-)
+from planner.domain.context import ProjectContext, load_context
+from planner.domain.stories import create_story, describe_change, update_story
 from planner.models import Story, StoryEvent
 from planner.signin import require_login
 from planner.timeutil import utcnow

@@ -127,8 +127,8 @@ def measure(url: str, folder: Path, events_per_story: int, runs: int) -> None:
     from planner import charts, create_app
     from planner.cli import upgrade_database
     from planner.db import get_db
+    from planner.domain.context import load_context
     from planner.domain.history import load_series
-    from planner.domain.stories import load_context
     from planner.interchange.importer import import_document
     from planner.models import Project, Sprint
     from planner.web.reports import build_report
