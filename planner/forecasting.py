@@ -1,4 +1,4 @@
-"""Milestone slip, forecasts and risk levels, by the rules of DOMAIN.md. Pure: plain values in,
+"""Milestone slip, forecasts and risk levels, by the rules of docs/rules.md. Pure: plain values in,
 plain values out (no Flask, no SQL)."""
 
 from __future__ import annotations

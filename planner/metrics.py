@@ -1,11 +1,11 @@
-"""Sprint numbers from story history, by the rules of DOMAIN.md. Pure: no Flask, no SQL.
+"""Sprint numbers from story history, by the rules of docs/rules.md. Pure: no Flask, no SQL.
 
 Every sprint figure planner shows (burndown, burnup, cumulative flow, velocity, the committed and
 completed points of a sprint, its scope changes) comes from `sweep`, which replays a project's
 story history once, in time order, keeping each sprint's totals up to date as stories move, and
 reads them off at each sprint day's moment.
 
-Rules (DOMAIN.md, "Sprint charts"):
+Rules (docs/rules.md, "Sprint charts"):
 - A sprint's days are its working days from start to end; a sprint closed after its end date runs
   through the local date of its close.
 - A day's moment is its end (local midnight) or the sprint's closed_at if that comes first. The
@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from planner.timeutil import add_days, local_date, local_midnight_after, local_start_of
+from planner.vocab import STATUSES
 
 FIELDS = ("status", "points", "sprint", "stage", "role", "assignee")
-STATUS_KEYS = ("todo", "in_progress", "review", "done")
+STATUS_KEYS = tuple(STATUSES)  # todo, in_progress, review, done: the order of the flow
 
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -404,7 +405,7 @@ def sweep(
 
 @dataclass(frozen=True)
 class SprintSummary:
-    """What happened to a sprint's scope, in points and stories (DOMAIN.md rules)."""
+    """What happened to a sprint's scope, in points and stories (docs/rules.md rules)."""
 
     committed_points: int
     committed_stories: int

@@ -1,5 +1,5 @@
-"""The stable keys of DOMAIN.md: access levels, functional roles, stages, story types and statuses,
-points, experiment outcomes, sprint states, risk categories and statuses.
+"""The stable keys of docs/rules.md: access levels, functional roles, stages, story types and
+statuses, points, experiment outcomes, sprint states, risk categories and statuses.
 
 Keys are stored in the database and in the interchange format; names are what people read. This
 module imports nothing from planner so that models, domain, web and interchange can all share it.
@@ -93,7 +93,7 @@ RISK_STATUSES: dict[str, str] = {
     "realised": "Realised",
 }
 
-# Fields of a story whose every change is recorded as a StoryEvent (DOMAIN.md, Stories: History).
+# Fields of a story whose every change is recorded as a StoryEvent (docs/rules.md, "History").
 TRACKED_FIELDS: tuple[str, ...] = ("status", "points", "sprint", "stage", "role", "assignee")
 
 DEFAULT_WORKING_DAYS: tuple[int, ...] = (1, 2, 3, 4, 5)

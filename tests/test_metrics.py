@@ -1,4 +1,4 @@
-"""Sprint numbers from history, with every expectation worked out by hand (DOMAIN.md rules)."""
+"""Sprint numbers from history, with every expectation worked out by hand (docs/rules.md rules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sweep against a naive oracle: the DOMAIN.md rules written out as directly as possible
+"""The sweep against a naive oracle: the docs/rules.md rules written out as directly as possible
 (every story replayed at every moment, days and moments computed with zoneinfo here, not with
 planner's helpers), compared on seeded random histories and on every sprint of the demo file,
 both straight from the document and after importing it into the database."""

@@ -1,4 +1,4 @@
-"""API: a sprint's numbers and a project's velocity, by the burndown rules of DOMAIN.md."""
+"""API: a sprint's numbers and a project's velocity, by the burndown rules of docs/rules.md."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def project_sprint_list(access: ProjectAccess):
 
 @bp.get("/sprints/<int:sprint_id>/burndown")
 def burndown(sprint_id: int):
-    """The burndown series of DOMAIN.md: days, committed, ideal, scope, done, remaining (null
+    """The burndown series of docs/rules.md: days, committed, ideal, scope, done, remaining (null
     for days still to come) and the scope changes after the start, in points or stories."""
     unit = request.args.get("unit", "points")
     if unit not in ("points", "stories"):

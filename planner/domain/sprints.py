@@ -223,6 +223,13 @@ class CloseResult:
     to_backlog: list[Story]
 
 
+def close_problem(sprint: Sprint) -> str | None:
+    """Why `sprint` cannot be closed now (only the active sprint closes), or None."""
+    if sprint.state != "active":
+        return f"{sprint.name} is {sprint.state}; only the active sprint can close."
+    return None
+
+
 def close_sprint(
     session: Session,
     ctx: ProjectContext,
@@ -236,8 +243,8 @@ def close_sprint(
     """Close an active sprint. Each unfinished story goes to the next sprint ("next", the default)
     or back to the top of the backlog ("backlog"), moved at the closing moment, so the closed
     sprint's chart does not change. With no planned sprint to take them, one is created."""
-    if sprint.state != "active":
-        raise DomainError(f"{sprint.name} is {sprint.state}; only the active sprint can close.")
+    if problem := close_problem(sprint):
+        raise DomainError(problem)
     unknown = [d for d in decisions.values() if d not in ("next", "backlog")]
     if unknown:
         raise ValidationError(

@@ -250,7 +250,7 @@ def create_story(
     now: datetime,
 ) -> Story:
     """Add a story at the bottom of the backlog. Its initial values need no events: with no event a
-    field has held its value since the story was created (DOMAIN.md)."""
+    field has held its value since the story was created (docs/rules.md)."""
     values = dict(values)
     values.setdefault("title", "")
     cleaned, errors = clean_values(ctx, values)

@@ -122,7 +122,7 @@ class Membership(Base):
 
     @property
     def roles(self) -> list[str]:
-        """The functional role keys, in the order of DOMAIN.md."""
+        """The functional role keys, in the order of docs/rules.md."""
         held = {row.role for row in self.role_rows}
         return [key for key in ROLES if key in held]
 

@@ -102,7 +102,8 @@ class Story(Base):
         ForeignKey("epic.id", ondelete="SET NULL"), index=True
     )
     blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    # Experiment fields (DOMAIN.md): an experiment is done only with an outcome other than pending.
+    # Experiment fields (docs/rules.md): an experiment is done only with an outcome other than
+    # pending.
     hypothesis: Mapped[str | None] = mapped_column(Text)
     metric: Mapped[str | None] = mapped_column(String(200))
     target: Mapped[str | None] = mapped_column(String(200))

@@ -23,7 +23,12 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from planner import db
 from planner.domain import ValidationError
-from planner.domain.accounts import authenticate, end_sessions, set_password
+from planner.domain.accounts import (
+    MIN_PASSWORD_LENGTH,
+    authenticate,
+    end_sessions,
+    set_password,
+)
 from planner.web import resubmit
 
 bp = Blueprint("auth", __name__)
@@ -42,7 +47,10 @@ class PasswordForm(FlaskForm):
         "New password",
         validators=[
             DataRequired("Enter a new password."),
-            Length(min=8, message="Use at least 8 characters."),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+            ),
         ],
     )
     confirm = PasswordField(

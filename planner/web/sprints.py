@@ -17,6 +17,7 @@ from planner.domain.context import ProjectContext, load_context
 from planner.domain.history import calendar_of, load_series
 from planner.domain.sprints import (
     capacity_plan,
+    close_problem,
     close_sprint,
     create_sprint,
     project_sprints,
@@ -266,8 +267,8 @@ def close(access: ProjectAccess, sprint_id: int):
     project = access.project
     ctx = load_context(session, project)
     sprint = _sprint(ctx, sprint_id)
-    if sprint.state != "active":
-        flash(f"{sprint.name} is {sprint.state}; only the active sprint can be closed.", "error")
+    if problem := close_problem(sprint):
+        flash(problem, "error")
         return redirect(url_for("sprints.show", key=project.key, sprint_id=sprint_id))
     unfinished = list(
         session.scalars(
