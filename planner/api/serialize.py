@@ -6,6 +6,7 @@ from typing import Any
 
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext
+from planner.domain.stories import needs_outcome
 from planner.models import Project, Sprint, Story, StoryEvent
 from planner.timeutil import iso_utc
 
@@ -94,6 +95,7 @@ def story_json(
         "metric": story.metric,
         "target": story.target,
         "outcome": story.outcome,
+        "needs_outcome": needs_outcome(story.type, story.outcome),
         "result": story.result,
         "version": story.version,
         "created_at": iso_utc(story.created_at),

@@ -204,8 +204,15 @@ def current_tracked(ctx: ProjectContext, story: Story) -> dict[str, str | None]:
     }
 
 
+def needs_outcome(type_: str, outcome: str | None) -> bool:
+    """An experiment is done only with an outcome other than pending (docs/rules.md): tell
+    whether a story still needs one before it may move to Done. The board and the import ask
+    this same function."""
+    return type_ == "experiment" and outcome in (None, "pending")
+
+
 def _experiment_rule(type_: str, status: str, outcome: str | None) -> dict[str, str]:
-    if type_ == "experiment" and status == "done" and outcome in (None, "pending"):
+    if status == "done" and needs_outcome(type_, outcome):
         return {
             "outcome": "An experiment is done only with an outcome: confirmed, refuted or "
             "inconclusive. Record the outcome before moving it to Done."

@@ -15,6 +15,7 @@ from typing import Any
 from planner.domain import ONE_LINE
 from planner.domain.accounts import check_email, normalise_email
 from planner.domain.projects import PROJECT_KEY_RE, STAGE_KEY_RE
+from planner.domain.stories import needs_outcome
 from planner.inputs import (
     SPRINT_MAX_DAYS,
     TEXT_LIMITS,
@@ -743,7 +744,7 @@ def _check_stories(
         )
         if type_ == "experiment" and outcome is None:
             outcome = "pending"
-        if type_ == "experiment" and status == "done" and outcome == "pending":
+        if status == "done" and needs_outcome(type_, outcome):
             c.add(
                 f"{path}.outcome",
                 "a done experiment needs an outcome other than pending "

@@ -13,6 +13,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from planner import vocab
+from planner.domain.stories import needs_outcome
 from planner.forecasting import slip_words
 from planner.signin import csrf, login_manager, signed_in
 from planner.timeutil import as_utc, utcnow, zone
@@ -135,7 +136,9 @@ def init_app(app: Flask) -> None:
     def healthz():
         return {"status": "ok"}
 
-    app.jinja_env.globals.update(vocab=vocab, plotly_style_guards=plotly_style_guards)
+    app.jinja_env.globals.update(
+        vocab=vocab, plotly_style_guards=plotly_style_guards, needs_outcome=needs_outcome
+    )
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["local_time"] = _local_time
     app.jinja_env.filters["points"] = _points

@@ -67,6 +67,7 @@
     card.dataset.version = story.version;
     card.dataset.status = story.status;
     card.dataset.outcome = story.outcome || "";
+    card.dataset.needsOutcome = story.needs_outcome ? "yes" : "no";
     const form = card.querySelector(".card-move");
     if (form) {
       form.querySelector('input[name="version"]').value = story.version;
@@ -99,8 +100,8 @@
   // Move a card to `next` status; `undo` puts it back where it was when the move fails.
   async function move(card, next, undo) {
     const body = { version: Number(card.dataset.version), status: next };
-    const pendingExperiment = card.dataset.type === "experiment" &&
-      (card.dataset.outcome === "" || card.dataset.outcome === "pending");
+    // The rule lives in the domain (needs_outcome); the card carries its answer.
+    const pendingExperiment = card.dataset.needsOutcome === "yes";
     if (next === "done" && pendingExperiment) {
       const recorded = await askOutcome(card);
       if (!recorded) { undo(); say(card.dataset.key + " stays where it was: no outcome recorded.", "info"); return; }
@@ -129,8 +130,10 @@
     }
   }
 
+  // Status names come from the page (planner/vocab.py), not from a copy here.
+  const statusLabels = JSON.parse(board.dataset.statusLabels || "{}");
   function labelOf(key) {
-    return { todo: "To do", in_progress: "In progress", review: "Review", done: "Done" }[key] || key;
+    return statusLabels[key] || key;
   }
 
   // The card's own form (status + Move) is sent without leaving the page. It is not sent on
