@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import DomainError, ValidationError, parse_id
+from planner.domain import DomainError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, place, stories_by_keys
 from planner.domain.context import ProjectContext, load_context
@@ -23,7 +23,7 @@ from planner.signin import require_login
 from planner.timeutil import utcnow
 from planner.vocab import ROLES, STORY_TYPES
 from planner.web.auth import safe_next
-from planner.web.forms import EmptyForm, QuickStoryForm, attach_errors
+from planner.web.forms import EmptyForm, QuickStoryForm, submit
 
 bp = Blueprint("backlog", __name__)
 bp.before_request(require_login)
@@ -149,27 +149,18 @@ def index(access: ProjectAccess):
     form = QuickStoryForm.for_project(ctx)
     status = 200
     if request.method == "POST":
-        if not form.validate():
-            abort(400)
-        try:
-            story = create_story(
-                session,
-                ctx,
-                form.values(),
-                by=current_user,
-                now=utcnow(),
-            )
-        except ValidationError as exc:
-            session.rollback()
-            ctx = load_context(session, access.project)
-            attach_errors(form, exc.errors)
-            status = 422
-        else:
-            session.commit()
-            flash(
-                f"{story.key_in(access.project.key)} added to the bottom of the backlog.", "success"
-            )
-            return redirect(_back(access))
+        outcome = submit(
+            form,
+            lambda: create_story(session, ctx, form.values(), by=current_user, now=utcnow()),
+            done=lambda story: (
+                f"{story.key_in(access.project.key)} added to the bottom of the backlog."
+            ),
+            then=_back(access),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
+        ctx = load_context(session, access.project)
     filters = read_filters(ctx, request.args)
     group = "epic" if request.args.get("group") == "epic" else "none"
     sections = build_sections(

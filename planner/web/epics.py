@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import ValidationError
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext, load_context
 from planner.domain.epics import (
@@ -17,7 +16,7 @@ from planner.domain.epics import (
     update_epic,
 )
 from planner.signin import require_login
-from planner.web.forms import EmptyForm, EpicForm, attach_errors, options
+from planner.web.forms import EmptyForm, EpicForm, options, submit
 
 bp = Blueprint("epics", __name__)
 bp.before_request(require_login)
@@ -52,19 +51,16 @@ def index(access: ProjectAccess):
     form = _form(ctx, milestones)
     status = 200
     if request.method == "POST":
-        if not form.validate():
-            abort(400)
-        try:
-            epic = create_epic(session, ctx, _values(form))
-        except ValidationError as exc:
-            session.rollback()
-            ctx = load_context(session, access.project)
-            attach_errors(form, exc.errors)
-            status = 422
-        else:
-            session.commit()
-            flash(f"Epic {epic.key} created.", "success")
-            return redirect(url_for("epics.index", key=access.project.key))
+        outcome = submit(
+            form,
+            lambda: create_epic(session, ctx, _values(form)),
+            done=lambda epic: f"Epic {epic.key} created.",
+            then=url_for("epics.index", key=access.project.key),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
+        ctx = load_context(session, access.project)
     show_archived = request.args.get("archived") == "1"
     epics = [e for e in ctx.epics.values() if show_archived or not e.archived]
     return (
@@ -101,24 +97,25 @@ def edit(access: ProjectAccess, epic_key: str):
         form.stage.data = stage.key if stage else ""
         form.milestone.data = str(epic.milestone_id) if epic.milestone_id else ""
     else:
-        if not form.validate():
-            abort(400)
         action = request.form.get("action", "save")
-        try:
-            if action in ("archive", "restore"):
-                set_epic_archived(session, epic, action == "archive")
-                message = f"Epic {epic.key} {'archived' if action == 'archive' else 'restored'}."
-            else:
-                update_epic(session, ctx, epic, _values(form))
-                message = f"Epic {epic.key} saved."
-        except ValidationError as exc:
-            session.rollback()
-            attach_errors(form, exc.errors)
-            status = 422
+        if action in ("archive", "restore"):
+            done = f"Epic {epic.key} {'archived' if action == 'archive' else 'restored'}."
+            outcome = submit(
+                form,
+                lambda: set_epic_archived(session, epic, action == "archive"),
+                done=done,
+                then=url_for("epics.index", key=access.project.key),
+            )
         else:
-            session.commit()
-            flash(message, "success")
-            return redirect(url_for("epics.index", key=access.project.key))
+            outcome = submit(
+                form,
+                lambda: update_epic(session, ctx, epic, _values(form)),
+                done=f"Epic {epic.key} saved.",
+                then=url_for("epics.index", key=access.project.key),
+            )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
     return (
         render_template(
             "epics/edit.html",

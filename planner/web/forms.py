@@ -3,9 +3,11 @@ messages are attached back to these fields so they show next to the input."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from flask import request
+from flask import Response, flash, redirect, request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -23,6 +25,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from planner import db
+from planner.domain import DomainError
 from planner.domain.context import ProjectContext
 from planner.domain.stories import EDITABLE_FIELDS
 from planner.models import Story
@@ -334,3 +338,37 @@ class ShareLinkForm(FlaskForm):
         render_kw={"type": "date"},
         description="The last day it opens the dashboard. Leave empty for no end date.",
     )
+
+
+@dataclass
+class Submitted:
+    """What `submit` did: `response` is the redirect after a success (return it); otherwise the
+    page renders again with `status` and the messages next to the fields."""
+
+    response: Response | None
+    status: int
+
+
+def submit(
+    form: FlaskForm,
+    action: Callable[[], Any],
+    *,
+    done: str | Callable[[Any], str],
+    then: str | Callable[[Any], str],
+) -> Submitted:
+    """The one path of a page form: check the fields, run the domain action in the request's
+    transaction, then either commit, say what happened and redirect (`then`), or roll back and
+    put each message next to its field (422; messages for no field are flashed)."""
+    session = db.session()
+    if not form.validate():  # CSRFProtect has checked the token; these are the fields' own checks
+        return Submitted(None, 422)
+    try:
+        result = action()
+    except DomainError as exc:
+        session.rollback()
+        for message in attach_errors(form, exc.details or {"": exc.message}):
+            flash(message, "error")
+        return Submitted(None, 422)
+    session.commit()
+    flash(done(result) if callable(done) else done, "success")
+    return Submitted(redirect(then(result) if callable(then) else then), 302)

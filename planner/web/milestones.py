@@ -40,6 +40,7 @@ from planner.web.forms import (
     RiskForm,
     attach_errors,
     options,
+    submit,
 )
 
 bp = Blueprint("milestones", __name__)
@@ -90,21 +91,16 @@ def index(access: ProjectAccess):
     form = _milestone_form(ctx)
     status = 200
     if request.method == "POST":
-        if not form.validate():
-            abort(400)
-        try:
-            milestone = create_milestone(session, ctx, _milestone_values(form))
-        except ValidationError as exc:
-            session.rollback()
-            ctx = load_context(session, project)
-            attach_errors(form, exc.errors)
-            status = 422
-        else:
-            session.commit()
-            flash(
-                f"Milestone {milestone.name} added with baseline {milestone.baseline}.", "success"
-            )
-            return redirect(url_for("milestones.show", key=project.key, milestone_id=milestone.id))
+        outcome = submit(
+            form,
+            lambda: create_milestone(session, ctx, _milestone_values(form)),
+            done=lambda m: f"Milestone {m.name} added with baseline {m.baseline}.",
+            then=lambda m: url_for("milestones.show", key=project.key, milestone_id=m.id),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
+        ctx = load_context(session, project)
     rows = milestone_rows(milestones_of(session, project), project.slip_tolerance_days)
     trend, slip = trend_and_slip(rows)
     return (
@@ -291,19 +287,16 @@ def risks(access: ProjectAccess):
     form = _risk_form(ctx, milestones)
     status = 200
     if request.method == "POST":
-        if not form.validate():
-            abort(400)
-        try:
-            risk = create_risk(session, ctx, _risk_values(form), now=utcnow())
-        except ValidationError as exc:
-            session.rollback()
-            ctx = load_context(session, project)
-            attach_errors(form, exc.errors)
-            status = 422
-        else:
-            session.commit()
-            flash(f"Risk “{risk.title}” added.", "success")
-            return redirect(url_for("milestones.risks", key=project.key))
+        outcome = submit(
+            form,
+            lambda: create_risk(session, ctx, _risk_values(form), now=utcnow()),
+            done=lambda risk: f"Risk “{risk.title}” added.",
+            then=url_for("milestones.risks", key=project.key),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
+        ctx = load_context(session, project)
     everything = risks_of(session, project)
     filters = risk_filters(request.args)
     shown = [r for r in everything if keep(r, filters)]
@@ -351,18 +344,15 @@ def risk(access: ProjectAccess, risk_id: int):
         form.review_on.data = found.review_on.isoformat() if found.review_on else ""
         form.stories.data = " ".join(risk_story_keys(session, project).get(found.id, []))
     else:
-        if not form.validate():
-            abort(400)
-        try:
-            update_risk(session, ctx, found, _risk_values(form), now=utcnow())
-        except ValidationError as exc:
-            session.rollback()
-            attach_errors(form, exc.errors)
-            status = 422
-        else:
-            session.commit()
-            flash(f"Risk “{found.title}” saved.", "success")
-            return redirect(url_for("milestones.risks", key=project.key))
+        outcome = submit(
+            form,
+            lambda: update_risk(session, ctx, found, _risk_values(form), now=utcnow()),
+            done=lambda _: f"Risk “{found.title}” saved.",
+            then=url_for("milestones.risks", key=project.key),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
     return (
         render_template(
             "milestones/risk.html",

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import DomainError, ValidationError
+from planner.domain import DomainError
 from planner.domain import projects as rules
 from planner.domain.access import ProjectAccess, projects_of
 from planner.domain.context import load_context
@@ -29,6 +29,7 @@ from planner.web.forms import (
     QuickStoryForm,
     StageForm,
     attach_errors,
+    submit,
 )
 
 bp = Blueprint("projects", __name__)
@@ -135,27 +136,17 @@ def show(access: ProjectAccess):
     form = QuickStoryForm.for_project(ctx)
     status = 200
     if request.method == "POST":
-        if form.validate():
-            try:
-                story = create_story(
-                    session,
-                    ctx,
-                    form.values(),
-                    by=current_user,
-                    now=utcnow(),
-                )
-            except ValidationError as exc:
-                session.rollback()
-                attach_errors(form, exc.errors)
-                status = 422
-            else:
-                session.commit()
-                flash(f"{story.key_in(access.project.key)} created.", "success")
-                return redirect(
-                    url_for("projects.show", key=access.project.key) + f"#s{story.number}"
-                )
-        else:
-            status = 400
+        outcome = submit(
+            form,
+            lambda: create_story(session, ctx, form.values(), by=current_user, now=utcnow()),
+            done=lambda story: f"{story.key_in(access.project.key)} created.",
+            then=lambda story: (
+                url_for("projects.show", key=access.project.key) + f"#s{story.number}"
+            ),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
     stories = list(
         session.scalars(
             select(Story)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import DomainError, ValidationError, parse_id
+from planner.domain import DomainError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, stories_by_keys
 from planner.domain.context import ProjectContext, load_context
@@ -31,7 +31,7 @@ from planner.models import Sprint, Story
 from planner.planning import check_plan
 from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
-from planner.web.forms import EmptyForm, SprintForm, attach_errors
+from planner.web.forms import EmptyForm, SprintForm, submit
 from planner.web.reports import build_report
 
 bp = Blueprint("sprints", __name__)
@@ -64,19 +64,16 @@ def index(access: ProjectAccess):
     form = SprintForm()
     status = 200
     if request.method == "POST":
-        if not form.validate():
-            abort(400)
-        try:
-            sprint = create_sprint(session, project, _form_values(form))
-        except ValidationError as exc:
-            session.rollback()
-            sprints = project_sprints(session, project)
-            attach_errors(form, exc.errors)
-            status = 422
-        else:
-            session.commit()
-            flash(f"{sprint.name} created. Plan it: pick stories and check capacity.", "success")
-            return redirect(url_for("sprints.plan", key=project.key, sprint_id=sprint.id))
+        outcome = submit(
+            form,
+            lambda: create_sprint(session, project, _form_values(form)),
+            done=lambda sprint: f"{sprint.name} created. Plan it: pick stories and check capacity.",
+            then=lambda sprint: url_for("sprints.plan", key=project.key, sprint_id=sprint.id),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
+        sprints = project_sprints(session, project)
     else:
         draft = suggest_sprint(project, sprints, calendar, local_date(utcnow(), project.timezone))
         form.name.data, form.start.data, form.end.data = (
@@ -126,18 +123,15 @@ def edit(access: ProjectAccess, sprint_id: int):
         form.name.data, form.goal.data = sprint.name, sprint.goal or ""
         form.start.data, form.end.data = sprint.start_date.isoformat(), sprint.end_date.isoformat()
     else:
-        if not form.validate():
-            abort(400)
-        try:
-            update_sprint(session, access.project, sprint, _form_values(form))
-        except ValidationError as exc:
-            session.rollback()
-            attach_errors(form, exc.errors)
-            status = 422
-        else:
-            session.commit()
-            flash(f"{sprint.name} saved.", "success")
-            return redirect(url_for("sprints.plan", key=access.project.key, sprint_id=sprint.id))
+        outcome = submit(
+            form,
+            lambda: update_sprint(session, access.project, sprint, _form_values(form)),
+            done=lambda _: f"{sprint.name} saved.",
+            then=url_for("sprints.plan", key=access.project.key, sprint_id=sprint.id),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
     return (
         render_template(
             "sprints/edit.html", access=access, project=access.project, sprint=sprint, form=form
