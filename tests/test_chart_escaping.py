@@ -366,3 +366,18 @@ def test_no_page_puts_live_user_markup_in_a_figure(app, team, hostile_project):
     # The public page too: the milestone and its note, shown as typed.
     share = "\n".join(t for f in figures[f"/share/{h['token']}"] for _, t in walk(f))
     assert f"{WEB_SHOWN} ms" in share and f"{WEB_SHOWN} note" in share
+
+
+def test_chart_labels_for_screen_readers_say_the_name_as_typed(app, team, hostile_project):
+    """The figure title is escaped for Plotly; the page's label and table caption must not
+    escape it a second time (a screen reader would read out "&lt;a")."""
+    from tests.conftest import sign_in
+
+    page = sign_in(app, team.manager).get(
+        f"/projects/FRAUD/reports?sprint={hostile_project['active']}"
+    )
+    html_text = page.get_data(as_text=True)
+    as_typed = "&lt;a href=&#34;https://evil.example/&#34;&gt;x&lt;/a&gt;%{x} active"
+    assert f'aria-label="{as_typed}: burndown (points). The numbers' in html_text
+    assert f'<caption class="sr-only">{as_typed}: burndown (points)</caption>' in html_text
+    assert "&amp;lt;" not in html_text
