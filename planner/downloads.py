@@ -3,7 +3,9 @@
 - `download()` answers with `Content-Disposition: attachment` and an RFC 6266 file name: an ASCII
   fallback (`filename="..."`) plus the UTF-8 name (`filename*=UTF-8''...`, RFC 5987). Names are
   made from user data (sprint and project names), so they are cleaned of quotes, slashes, control
-  characters and line breaks, and the extension is always the caller's.
+  characters, line breaks and invisible characters (bidi overrides such as U+202E, which could show
+  a name as ending in another extension, zero-width characters, lone surrogates), and the
+  extension is always the caller's. The header is plain ASCII, as werkzeug and gunicorn require.
 - `csv_text()` writes CSV whose text cells cannot become spreadsheet formulas: a text cell starting
   with =, +, -, @, a tab or a carriage return is prefixed with a single quote (OWASP's advice for
   CSV injection). Numbers are written as numbers, so -3 stays -3.
@@ -24,13 +26,17 @@ from flask import Response
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f"\\/:*?<>|;%]+')
 _SPACES = re.compile(r"[\s_]+")
+# Format (bidi, zero-width), surrogate, private-use and unassigned characters: invisible or
+# unencodable, never wanted in a file name.
+_INVISIBLE = frozenset({"Cf", "Cs", "Co", "Cn"})
 STEM_MAX = 120
 
 
 def safe_stem(name: str) -> str:
-    """A file name stem from user text: no path, quote, control character or line break, spaces
-    as underscores, at most 120 characters; "download" when nothing is left."""
-    cleaned = _UNSAFE.sub(" ", name)
+    """A file name stem from user text: no path, quote, control, invisible character or line
+    break, spaces as underscores, at most 120 characters; "download" when nothing is left."""
+    visible = "".join(ch for ch in name if unicodedata.category(ch) not in _INVISIBLE)
+    cleaned = _UNSAFE.sub(" ", unicodedata.normalize("NFC", visible))
     cleaned = _SPACES.sub("_", cleaned).strip("._-")
     return cleaned[:STEM_MAX].rstrip("._-") or "download"
 

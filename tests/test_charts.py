@@ -136,3 +136,31 @@ def test_an_empty_sprint_still_draws():
         charts.cumulative_flow_figure(result),
     ):
         check(figure)
+
+
+@pytest.mark.parametrize(
+    ("reported", "forecast", "achieved", "span"),
+    [
+        # 58 days apart: padded by 3 days (a twentieth would be 2) on each side.
+        (date(2026, 3, 4), date(2026, 5, 1), None, ["2026-03-01", "2026-05-04"]),
+        # Stored before dates were bounded: the padding stops at the ends of the calendar.
+        (date(2026, 3, 4), date(9999, 12, 31), None, [None, "9999-12-31"]),
+        (date(2026, 3, 4), date(1, 1, 2), None, ["0001-01-01", None]),
+        (date(1, 1, 1), date(9999, 12, 31), None, ["0001-01-01", "9999-12-31"]),
+        (date(2026, 3, 4), date(2026, 5, 1), date(9999, 12, 30), [None, "9999-12-31"]),
+        (date(9999, 12, 31), date(9999, 12, 31), date(9999, 12, 31), [None, "9999-12-31"]),
+    ],
+)
+def test_the_trend_padding_cannot_overflow(reported, forecast, achieved, span):
+    from planner.forecasting import ForecastPoint
+
+    figure = charts.trend_figure([("Launch", [ForecastPoint(reported, forecast)], achieved)])
+    check(figure)
+    low, high = figure["layout"]["xaxis"]["range"]
+    assert figure["layout"]["yaxis"]["range"] == [low, high]
+    assert figure["data"][0]["x"] == [low, high]  # the diagonal spans the axes
+    if span[0]:
+        assert low == span[0]
+    if span[1]:
+        assert high == span[1]
+    assert low < min(reported, forecast).isoformat() or low == "0001-01-01"
