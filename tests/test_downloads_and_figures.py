@@ -137,7 +137,7 @@ def test_report_csv_downloads_are_named_and_neutralised_end_to_end(app, team, ho
 
 def figures_in(page: str) -> list[dict]:
     blocks = re.findall(
-        r'<script type="application/json" id="fig-[^"]+">(.*?)</script>', page, re.S
+        r'<script type="application/json" id="fig(?:ure)?-[^"]+">(.*?)</script>', page, re.S
     )
     return [json.loads(block) for block in blocks]
 
