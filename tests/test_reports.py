@@ -98,7 +98,8 @@ def test_burndown_api_follows_the_rules(clients, closed):
     assert body["remaining"] == EXPECTED_REMAINING
     assert body["scope"] == EXPECTED_SCOPE
     assert body["done"] == [0] + [5] * 9
-    assert body["ideal"] == pytest.approx([16 * k / 10 for k in range(9, -1, -1)])
+    # 16 points over 10 sprint days, 1.6 less each day.
+    assert body["ideal"] == pytest.approx([14.4, 12.8, 11.2, 9.6, 8.0, 6.4, 4.8, 3.2, 1.6, 0.0])
     assert body["scope_changes"] == [
         {"day": "2026-03-04", "story": "FRAUD-4", "change": "added", "points": 2},
         {"day": "2026-03-05", "story": "FRAUD-2", "change": "removed", "points": -3},
