@@ -11,7 +11,7 @@ from planner.domain import DomainError
 from planner.domain.accounts import create_account, reset_password, set_active
 from planner.models import Account
 from planner.signin import require_login
-from planner.web.forms import AccountForm, EmptyForm, ResetPasswordForm, attach_errors
+from planner.web.forms import AccountForm, EmptyForm, ResetPasswordForm, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -35,26 +35,22 @@ def users():
     form = AccountForm()
     status = 200
     if request.method == "POST":
-        if form.validate():
-            try:
-                account = create_account(
-                    session,
-                    email=form.email.data or "",
-                    name=form.name.data or "",
-                    password=form.password.data or None,
-                    is_admin=form.is_admin.data,
-                    hash_method=_hash_method(),
-                )
-            except DomainError as exc:
-                session.rollback()
-                attach_errors(form, exc.details or {"email": exc.message})
-                status = 422
-            else:
-                session.commit()
-                flash(f"Account for {account.email} created.", "success")
-                return redirect(url_for("admin.users"))
-        else:
-            status = 400
+        outcome = submit(
+            form,
+            lambda: create_account(
+                session,
+                email=form.email.data or "",
+                name=form.name.data or "",
+                password=form.password.data or None,
+                is_admin=form.is_admin.data,
+                hash_method=_hash_method(),
+            ),
+            done=lambda account: f"Account for {account.email} created.",
+            then=url_for("admin.users"),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
     accounts = list(session.scalars(select(Account).order_by(Account.name)))
     return (
         render_template(
