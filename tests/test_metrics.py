@@ -89,6 +89,7 @@ def test_burndown_of_a_sprint_in_progress():
     assert s["scope"] == [16, 16, 18, 18, 18, None, None, None, None, None]
     assert s["done"] == [0, 5, 5, 8, 10, None, None, None, None, None]
     assert s["remaining"] == [16, 11, 13, 10, 8, None, None, None, None, None]
+    # 16 points over 10 sprint days, 16 / 10 = 1.6 less each day: 14.4, 12.8, ... 1.6, 0.
     assert s["ideal"] == pytest.approx([14.4, 12.8, 11.2, 9.6, 8.0, 6.4, 4.8, 3.2, 1.6, 0.0])
     assert [(c.day, c.story, c.change, c.points) for c in series.scope_changes] == [
         (date(2026, 3, 4), "T-4", "added", 2)
@@ -140,10 +141,11 @@ def test_weekends_and_holidays_are_not_days_and_their_events_count_on_the_next_d
         "2026-03-13",
     ]
     assert s["remaining"] == [8, 8, 8, 8, 8, 3, 0, 0, 0]
-    # 8 points over 9 sprint days, 8/9 of a point less each day: 64/9, 56/9, ... 8/9, 0.
+    # 8 points over 9 sprint days, 8/9 of a point less each day: 64/9 (7.11), 56/9, ... 8/9, 0.
     assert s["ideal"] == pytest.approx(
-        [7.1111, 6.2222, 5.3333, 4.4444, 3.5556, 2.6667, 1.7778, 0.8889, 0.0], abs=1e-4
+        [64 / 9, 56 / 9, 48 / 9, 40 / 9, 32 / 9, 24 / 9, 16 / 9, 8 / 9, 0.0]
     )
+    assert s["ideal"][-1] == 0
 
 
 def test_a_custom_working_week():
@@ -248,6 +250,34 @@ def test_a_story_created_in_the_sprint_after_the_start_is_added():
     assert series.committed.scope_points == 5
     assert series.series()["scope"][:3] == [5, 8, 8]
     assert [(c.story, c.change, c.points) for c in series.added()] == [("T-2", "added", 3)]
+
+
+def test_events_before_a_story_exists_set_its_values_but_do_not_count():
+    """A history imported from another tool can start before the story's created_at: the
+    values it sets hold from the creation on, and nothing is counted or listed before it."""
+    stories = [
+        story(1, 5, "todo", 1),
+        story(2, 8, "done", 1, created="2026-03-04T09:00"),  # Wednesday
+    ]
+    changes = [
+        moved(1, "2026-03-02T08:00", "sprint", None, 1),
+        moved(2, "2026-02-25T10:00", "sprint", None, 1),  # before it exists: not added then
+        moved(2, "2026-03-03T10:00", "points", 3, 8),  # before it exists: not a re-estimate
+        moved(2, "2026-03-05T10:00", "status", "todo", "done"),
+    ]
+    series = sweep(UTC_WEEK, [SPRINT], stories, changes, now=at("2026-03-05T18:00"))[1]
+    s = series.series()
+    assert s["committed"] == 5  # story 2 does not exist at the start
+    assert s["scope"][:5] == [5, 5, 13, 13, None]  # from Wednesday, with its 8 points
+    assert s["done"][:5] == [0, 0, 0, 8, None]
+    assert s["remaining"][:5] == [5, 5, 13, 5, None]
+    assert [(c.day, c.story, c.change, c.points) for c in series.scope_changes] == [
+        (date(2026, 3, 4), "T-2", "added", 8)
+    ]
+    assert [(x.key, x.status, x.points) for x in series.final_stories] == [
+        ("T-1", "todo", 5),
+        ("T-2", "done", 8),
+    ]
 
 
 def test_an_empty_sprint_and_a_sprint_without_working_days():

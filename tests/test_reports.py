@@ -98,7 +98,7 @@ def test_burndown_api_follows_the_rules(clients, closed):
     assert body["remaining"] == EXPECTED_REMAINING
     assert body["scope"] == EXPECTED_SCOPE
     assert body["done"] == [0] + [5] * 9
-    # 16 points over 10 sprint days, 1.6 less each day.
+    # 16 points over 10 sprint days, 16 / 10 = 1.6 less each day: 14.4, 12.8, ... 1.6, 0.
     assert body["ideal"] == pytest.approx([14.4, 12.8, 11.2, 9.6, 8.0, 6.4, 4.8, 3.2, 1.6, 0.0])
     assert body["scope_changes"] == [
         {"day": "2026-03-04", "story": "FRAUD-4", "change": "added", "points": 2},
@@ -109,6 +109,8 @@ def test_burndown_api_follows_the_rules(clients, closed):
     # 3 stories committed; S1 done on the 3rd; S4 in on the 4th; S2 out on the 5th.
     assert stories["committed"] == 3
     assert stories["remaining"][:5] == [3, 2, 3, 2, 2]
+    # 3 stories over 10 sprint days, 3 / 10 = 0.3 less each day: 2.7, 2.4, ... 0.3, 0.
+    assert stories["ideal"] == pytest.approx([2.7, 2.4, 2.1, 1.8, 1.5, 1.2, 0.9, 0.6, 0.3, 0.0])
     bad = clients["view"].get(f"/api/v1/sprints/{closed.id}/burndown?unit=hours")
     assert bad.status_code == 422 and "unit" in bad.json["error"]["details"]
     assert clients["none"].get(f"/api/v1/sprints/{closed.id}/burndown").status_code == 404
@@ -164,6 +166,20 @@ def test_each_chart_downloads_as_csv_with_the_table_rows(clients, closed):
     assert rows[1] == ["Start", "16", "0", "16", "16"]
     assert rows[2] == ["2026-03-02", "16", "0", "16", "14.4"]
     assert [r[3] for r in rows[2:]] == [str(v) for v in EXPECTED_REMAINING]
+    # The ideal column: 16 at the start, then 1.6 less each of the 10 days (two decimals).
+    assert [r[4] for r in rows[1:]] == [
+        "16",
+        "14.4",
+        "12.8",
+        "11.2",
+        "9.6",
+        "8.0",
+        "6.4",
+        "4.8",
+        "3.2",
+        "1.6",
+        "0.0",
+    ]
     flow = list(
         csv.reader(
             io.StringIO(
