@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from planner import db
+from planner import db, limits
 from planner.domain import ValidationError
 from planner.domain.accounts import (
     MIN_PASSWORD_LENGTH,
@@ -89,6 +89,7 @@ def login():
     if form.validate_on_submit():
         account = authenticate(db.session(), form.email.data, form.password.data)
         if account is None:
+            limits.record_failed_sign_in()
             form.password.errors.append("That email and password do not match an account.")
         else:
             target = safe_next(form.next.data)
