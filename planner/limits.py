@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
@@ -68,11 +68,11 @@ def _too_many(exc: RateLimitExceeded):
     if wants_json():
         response, status = error_response(429, message, error="rate_limited")
     elif request.endpoint == "auth.login":
-        from planner.web.auth import LoginForm
+        from planner.web.auth import LoginForm, login_page
 
         form = LoginForm()
         form.password.errors = [message]
-        response, status = render_template("auth/login.html", form=form), 429
+        response, status = login_page(form, 429)  # still carrying any kept changes
     else:
         response, status = error_response(429, message)
     response = current_app.make_response((response, status))

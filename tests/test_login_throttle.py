@@ -66,6 +66,29 @@ def test_a_sign_in_that_carries_changes_is_not_counted(app, team, story_one):
     assert attempt(fresh(app), "priya@example.com", RIGHT).status_code == 302
 
 
+def test_the_throttled_page_still_carries_the_kept_changes(app, team, story_one):
+    client = fresh(app)
+    carried = {
+        "replay": '[["body", "Kappa is 0.74 <re-label>"]]',
+        "replay_to": "/projects/FRAUD/stories/1/comments",
+    }
+    for _ in range(5):
+        client.post_form("/login", {"email": "priya@example.com", "password": "no", **carried})
+    response = client.post_form(
+        "/login", {"email": "priya@example.com", "password": RIGHT, **carried}
+    )
+    assert response.status_code == 429
+    page = response.get_data(as_text=True)
+    assert "Your session ended before your changes were saved." in page
+    assert (
+        '<input type="hidden" name="replay" value="[[&#34;body&#34;, '
+        '&#34;Kappa is 0.74 &lt;re-label&gt;&#34;]]">' in page
+    )
+    assert '<input type="hidden" name="replay_to" value="/projects/FRAUD/stories/1/comments">' in (
+        page
+    )
+
+
 def test_forms_refused_before_the_password_is_checked_are_not_counted(app, team):
     client = fresh(app)
     for _ in range(6):

@@ -84,8 +84,6 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
-    # Fields of a form sent after the session ended, carried through sign-in (web/resubmit.py).
-    replay, replay_to = request.form.get("replay"), safe_next(request.form.get("replay_to"), "POST")
     if form.validate_on_submit():
         account = authenticate(db.session(), form.email.data, form.password.data)
         if account is None:
@@ -98,7 +96,9 @@ def login():
             session.clear()
             g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
             login_user(account, remember=form.remember.data)
-            if replay_to and (fields := resubmit.decode(replay)):
+            # Fields of a form sent after the session ended, carried through sign-in.
+            replay_to = safe_next(request.form.get("replay_to"), "POST")
+            if replay_to and (fields := resubmit.decode(request.form.get("replay"))):
                 return resubmit.resubmit_page(
                     fields,
                     replay_to,
@@ -107,13 +107,14 @@ def login():
                     status=200,
                 )
             return redirect(target or url_for("projects.index"))
-    status = 200 if request.method == "GET" or not form.errors else 422
-    return (
-        render_template(
-            "auth/login.html", form=form, replay=replay if replay_to else None, replay_to=replay_to
-        ),
-        status,
-    )
+    return login_page(form, 200 if request.method == "GET" or not form.errors else 422)
+
+
+def login_page(form: LoginForm, status: int):
+    """The sign-in page, still carrying the fields kept from an ended session, if any."""
+    replay_to = safe_next(request.form.get("replay_to"), "POST")
+    replay = request.form.get("replay") if replay_to else None
+    return render_template("auth/login.html", form=form, replay=replay, replay_to=replay_to), status
 
 
 @bp.post("/logout")
