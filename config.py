@@ -87,9 +87,12 @@ def load(env_name: str | None = None) -> dict[str, object]:
             settings[key] = os.environ[variable].strip()
     if os.environ.get("PLANNER_TRUSTED_PROXIES"):
         try:
-            settings["TRUSTED_PROXIES"] = int(os.environ["PLANNER_TRUSTED_PROXIES"])
+            hops = int(os.environ["PLANNER_TRUSTED_PROXIES"])
         except ValueError:
-            raise RuntimeError("PLANNER_TRUSTED_PROXIES is a number of proxies, like 1.") from None
+            hops = -1
+        if hops < 0:
+            raise RuntimeError("PLANNER_TRUSTED_PROXIES is a number of proxies, like 1 (0: none).")
+        settings["TRUSTED_PROXIES"] = hops
     if name == "production" and not settings.get("SECRET_KEY"):
         raise RuntimeError(
             "PLANNER_SECRET_KEY is not set. Production refuses to start without a secret key: "

@@ -2,16 +2,21 @@
 in Redis (or any storage Flask-Limiter knows) when PLANNER_RATELIMIT_STORAGE_URL is set, so that
 several gunicorn workers and hosts share them.
 
-Sign-in: failed attempts are counted per account (the email typed) and per client address. Once
+Sign-in: failed attempts (a password that does not match, as the sign-in view reports with
+`record_failed_sign_in`) are counted per account (the email typed) and per client address. Once
 either limit is reached, every attempt, even with the right password, answers 429 with
-Retry-After until the window has passed. Successful sign-ins are not counted.
+Retry-After until the window has passed. Successful sign-ins, whatever page they answer with, are
+not counted; neither are forms refused before any password was checked.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+import time
+
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
+from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 EXTENSION_KEY = "planner.limiter"
@@ -27,9 +32,15 @@ def _typed_email() -> str:
     return email.strip().lower()[:254]
 
 
+def record_failed_sign_in() -> None:
+    """Count this request against the sign-in limits: its email and password did not match."""
+    g.planner_sign_in_failed = True
+
+
 def _login_failed(response) -> bool:
-    # A successful sign-in redirects; everything else is a failed attempt.
-    return response.status_code != 302
+    # Only a password that was checked and did not match counts; a success may redirect or show
+    # the page that sends carried changes again (web/resubmit.py), and must not count either way.
+    return bool(g.get("planner_sign_in_failed"))
 
 
 def _account_limit() -> str:
@@ -48,32 +59,54 @@ def _too_many(exc: RateLimitExceeded):
     """429 in the shape of the page asked for: the login form says when to try again."""
     from planner.errors import error_response, wants_json
 
-    minutes = _window_minutes(exc)
+    minutes = _minutes_to_wait(exc)
+    whose = "from your address" if exc.limit.scope == "login-address" else "for this account"
     message = (
-        f"Too many failed sign-ins from here or for this account. Try again in {minutes} "
+        f"Too many failed sign-ins {whose}; try again in {minutes} "
         f"minute{'s' if minutes != 1 else ''}."
     )
     if wants_json():
         response, status = error_response(429, message, error="rate_limited")
     elif request.endpoint == "auth.login":
-        from planner.web.auth import LoginForm
+        from planner.web.auth import LoginForm, login_page
 
         form = LoginForm()
         form.password.errors = [message]
-        response, status = render_template("auth/login.html", form=form), 429
+        response, status = login_page(form, 429)  # still carrying any kept changes
     else:
         response, status = error_response(429, message)
     response = current_app.make_response((response, status))
     return response
 
 
-def _window_minutes(exc: RateLimitExceeded) -> int:
-    seconds = exc.limit.limit.get_expiry() if exc.limit is not None else 60
-    return max(1, -(-seconds // 60))
+def _minutes_to_wait(exc: RateLimitExceeded) -> int:
+    """Whole minutes until the breached limit lets an attempt through (what Retry-After says, in
+    seconds), rounded up."""
+    current = get_limiter().current_limit
+    if current is not None and current.breached:
+        seconds = current.reset_at - time.time()
+    else:
+        seconds = exc.limit.limit.get_expiry()
+    return max(1, -(-int(seconds) // 60))
+
+
+def check_limit(text: str, setting: str) -> None:
+    """Refuse to start with a limit Flask-Limiter cannot read (it would log the error and leave
+    sign-in unthrottled) or one that allows no attempt at all."""
+    try:
+        items = parse_many(str(text))
+    except ValueError:
+        items = []
+    if not items or any(item.amount < 1 for item in items):
+        raise RuntimeError(
+            f"PLANNER_{setting}={text!r} is not a limit like '5 per 15 minutes' (at least 1)."
+        )
 
 
 def init_app(app: Flask) -> Limiter:
     """Attach the app's limiter and limit the sign-in form."""
+    for setting in ("LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ADDRESS"):
+        check_limit(app.config[setting], setting)
     if app.config.get("TRUSTED_PROXIES"):
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -163,3 +163,21 @@ def test_an_unknown_session_token_is_simply_signed_out(app, team):
     with client.session_transaction() as flask_session:
         flask_session["_user_id"] = "not-a-token"
     assert client.get("/").status_code == 302
+
+
+def test_signed_in_answers_are_not_stored_but_assets_stay_cacheable(clients, story_one):
+    person = clients["edit"]
+    for url in ("/", "/account", "/projects/FRAUD/stories/1", "/api/v1/projects/FRAUD"):
+        assert person.get(url).headers["Cache-Control"] == "no-store", url
+    # The same for everyone: a signed-in person's browser may keep them.
+    for url, max_age in (
+        ("/static/css/planner.css", None),
+        ("/assets/plotly.min.js", "max-age=86400"),
+        ("/assets/plotly.css", "max-age=86400"),
+    ):
+        response = person.get(url)
+        assert response.status_code == 200, url
+        cache_control = response.headers.get("Cache-Control", "")
+        assert "no-store" not in cache_control, url
+        if max_age:
+            assert max_age in cache_control, url

@@ -27,6 +27,10 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# Files that are the same for everyone: cacheable even when a signed-in person asks for them.
+ASSET_ENDPOINTS = frozenset({"static", "plotly_js", "plotly_css"})
+
+
 _PLOTLY_RULE = re.compile(
     r'(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_$][\w$]*)):'
     r'(?:\'((?:[^\'\\]|\\.)*)\'|"((?:[^"\\]|\\.)*)")(,|})'
@@ -155,7 +159,7 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.endpoint not in ("static", "plotly_js") and signed_in():
+        if request.endpoint not in ASSET_ENDPOINTS and signed_in():
             # Pages and API answers for a signed-in person never sit in a shared or back cache.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from planner import db
+from planner import db, limits
 from planner.domain import ValidationError
 from planner.domain.accounts import (
     MIN_PASSWORD_LENGTH,
@@ -84,11 +84,10 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
-    # Fields of a form sent after the session ended, carried through sign-in (web/resubmit.py).
-    replay, replay_to = request.form.get("replay"), safe_next(request.form.get("replay_to"), "POST")
     if form.validate_on_submit():
         account = authenticate(db.session(), form.email.data, form.password.data)
         if account is None:
+            limits.record_failed_sign_in()
             form.password.errors.append("That email and password do not match an account.")
         else:
             target = safe_next(form.next.data)
@@ -97,7 +96,9 @@ def login():
             session.clear()
             g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
             login_user(account, remember=form.remember.data)
-            if replay_to and (fields := resubmit.decode(replay)):
+            # Fields of a form sent after the session ended, carried through sign-in.
+            replay_to = safe_next(request.form.get("replay_to"), "POST")
+            if replay_to and (fields := resubmit.decode(request.form.get("replay"))):
                 return resubmit.resubmit_page(
                     fields,
                     replay_to,
@@ -106,13 +107,14 @@ def login():
                     status=200,
                 )
             return redirect(target or url_for("projects.index"))
-    status = 200 if request.method == "GET" or not form.errors else 422
-    return (
-        render_template(
-            "auth/login.html", form=form, replay=replay if replay_to else None, replay_to=replay_to
-        ),
-        status,
-    )
+    return login_page(form, 200 if request.method == "GET" or not form.errors else 422)
+
+
+def login_page(form: LoginForm, status: int):
+    """The sign-in page, still carrying the fields kept from an ended session, if any."""
+    replay_to = safe_next(request.form.get("replay_to"), "POST")
+    replay = request.form.get("replay") if replay_to else None
+    return render_template("auth/login.html", form=form, replay=replay, replay_to=replay_to), status
 
 
 @bp.post("/logout")
