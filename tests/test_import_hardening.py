@@ -82,9 +82,7 @@ def test_deep_nesting_inside_a_valid_document_is_refused(runner, tmp_path, db_se
         ('"name": "Ana Lima"', '"name": "Ana Lima", "name": "Ana"', "name"),
     ],
 )
-def test_duplicate_keys_are_refused(
-    runner, tmp_path, db_session, before, original, repeated, key
-):
+def test_duplicate_keys_are_refused(runner, tmp_path, db_session, before, original, repeated, key):
     text = json.dumps(full_document())
     assert original in text
     result = run_import(runner, tmp_path, text.replace(original, repeated, 1))
@@ -95,9 +93,7 @@ def test_duplicate_keys_are_refused(
 def test_nan_and_infinity_are_refused(runner, tmp_path, db_session, before, constant):
     text = document_with("stories[0].rank", 123456789).replace("123456789", constant)
     result = run_import(runner, tmp_path, text)
-    refused(
-        result, db_session, before, f"{constant} is not a JSON number; send a number or null."
-    )
+    refused(result, db_session, before, f"{constant} is not a JSON number; send a number or null.")
 
 
 def test_a_number_too_long_to_read_is_a_problem(runner, tmp_path, db_session, before):
@@ -187,9 +183,7 @@ def test_a_device_without_a_size_is_read_no_further_than_the_limit(
     refused(result, db_session, before, "$: the file is larger; planner imports files of at most")
 
 
-def test_a_50_mb_project_description_is_refused_with_its_path(
-    runner, tmp_path, db_session, before
-):
+def test_a_50_mb_project_description_is_refused_with_its_path(runner, tmp_path, db_session, before):
     result = run_import(runner, tmp_path, document_with("project.description", "x" * 50_000_000))
     refused(
         result,
@@ -336,9 +330,7 @@ DATES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("path", "value", "reason"), DATES, ids=[f"{p}={v}" for p, v, _ in DATES]
-)
+@pytest.mark.parametrize(("path", "value", "reason"), DATES, ids=[f"{p}={v}" for p, v, _ in DATES])
 def test_dates_outside_the_window_are_problems_with_their_path(
     runner, tmp_path, db_session, before, path, value, reason
 ):
