@@ -16,7 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from planner import db
 from planner.domain import DomainError
 from planner.domain.accounts import count_accounts, create_account
-from planner.interchange import ImportRefused
+from planner.interchange import MAX_FILE_BYTES, ImportRefused
 from planner.paths import resource_dir
 
 
@@ -159,12 +159,16 @@ def admin_notes(session, project) -> list[str]:
     ]
 
 
-@click.command("import")
+@click.command(
+    "import",
+    help="Import a project from an interchange FILE (docs/export-format.md): all of it or "
+    f"nothing. The file may hold at most {MAX_FILE_BYTES // 2**20} MB; every problem is listed "
+    "with its JSON path, and site admins the file makes members are named.",
+)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def import_command(file: Path) -> None:
-    """Import a project from an interchange FILE (docs/export-format.md): all of it or nothing.
-    Files of at most 50 MB."""
+    """Import a project from an interchange file (the help text above says what is checked)."""
     from planner.interchange.importer import import_document, read_document
 
     session = db.session()

@@ -21,8 +21,9 @@ def as_utc(value: datetime) -> datetime:
 
 @functools.cache
 def _iana_names() -> frozenset[str]:
-    # Only real IANA zone names: "localtime", "posixrules" or a path would make the calendar
-    # depend on the server it runs on.
+    # Only real IANA zone names, read once. available_timezones() also lists the files
+    # "localtime" and "posixrules" (the server's own zone) and "Factory" (no zone at all); a path
+    # is never in it. Any of them would make a project's calendar depend on the server.
     return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
 
 
@@ -48,8 +49,8 @@ def is_timezone(name: str) -> bool:
 
 
 def timezone_names() -> list[str]:
-    """Return the IANA timezone names, sorted, for pickers."""
-    return sorted(available_timezones())
+    """Return the IANA timezone names, sorted, for pickers (exactly those `zone` accepts)."""
+    return sorted(_iana_names())
 
 
 def add_days(day: date, days: int) -> date:

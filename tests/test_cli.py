@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from planner import create_app
 from planner.db import get_db
+from planner.demo import DEMO_FILE
 from planner.domain.accounts import authenticate, find_account
 from planner.models import Account, Project, Story
 from tests import factories
@@ -135,6 +136,19 @@ def test_an_unreadable_import_file_is_refused(runner, tmp_path, db_session, cont
     assert result.exit_code == 1
     assert message in result.output
     assert db_session.scalar(select(func.count(Story.id))) == 0
+
+
+def test_the_demo_file_imports_as_it_is_shipped(runner, db_session):
+    result = runner.invoke(args=["import", str(DEMO_FILE)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Imported project FRAUD (Card fraud detection).")
+    assert db_session.scalar(select(func.count(Story.id))) > 0
+
+
+def test_the_import_help_gives_the_file_size_limit(runner):
+    result = runner.invoke(args=["import", "--help"])
+    assert result.exit_code == 0
+    assert "The file may hold at most 50 MB" in " ".join(result.output.split())
 
 
 def test_export_of_an_unknown_project_says_so(runner):

@@ -264,6 +264,20 @@ def test_export_runs_a_bounded_number_of_queries(app, db_session, count_queries)
 
 
 ODD_VALUES = [None, True, 1.5, -1, [], {}, ["x"], {"a": 1}, "", "x" * 5000]
+# Values a hostile file (or a caller passing a document directly) can hold.
+HOSTILE_VALUES = [
+    "a\x00b",
+    "\ud800",
+    "x" * 100_000,
+    "localtime",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-14:00",
+    "9999-12-31",
+    float("nan"),
+    float("inf"),
+    10**5000,
+    {"x" * 10_000: 1},
+]
 
 
 def _leaf_paths(value, path=()):
@@ -294,3 +308,22 @@ def test_any_odd_value_anywhere_gets_problems_never_a_crash():
             target[path[-1]] = odd
             plan, problems = check_document(doc)
             assert (plan is None) == bool(problems), (path, odd)
+
+
+def test_hostile_values_anywhere_get_short_problems_never_a_crash():
+    """The same with what an attacker would put in a file: NUL, lone surrogates, huge text and
+    numbers, far and overflowing dates, server timezones. Every problem stays short."""
+    from planner.interchange.validate import check_document
+
+    for path in _leaf_paths(full_document()):
+        if not path:
+            continue
+        for hostile in HOSTILE_VALUES:
+            doc = full_document()
+            target = doc
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = hostile
+            plan, problems = check_document(doc)
+            assert (plan is None) == bool(problems), (path, hostile)
+            assert all(len(str(p)) < 1_000 for p in problems), (path, problems)

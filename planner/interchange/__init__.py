@@ -7,6 +7,9 @@ from dataclasses import dataclass
 FORMAT = "planner-export"
 VERSION = 1
 
+# The largest file `planner import` reads, checked before reading (docs/export-format.md, "Limits").
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Problem:

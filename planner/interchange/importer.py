@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from planner.domain import DomainError, ValidationError
 from planner.domain import projects as project_rules
 from planner.domain.accounts import DEFAULT_HASH_METHOD, create_account, find_account
 from planner.inputs import JSONInputError, parse_json
-from planner.interchange import ImportRefused, Problem
+from planner.interchange import MAX_FILE_BYTES, ImportRefused, Problem
 from planner.interchange.validate import Plan, check_document
 from planner.models import (
     Account,
@@ -40,26 +41,20 @@ from planner.timeutil import local_start_of, utcnow
 EPIC_NUMBER_RE = re.compile(r"^E(\d+)$")
 
 
-# The largest interchange file `planner import` reads (docs/export-format.md, "Limits").
-MAX_FILE_BYTES = 50 * 1024 * 1024
-
-
 def read_document(path: str | Path) -> Any:
-    """Read a JSON file; raise ImportRefused with a readable problem when it cannot be imported."""
+    """Read a JSON file of at most MAX_FILE_BYTES; raise ImportRefused with a readable problem
+    when it cannot be imported."""
     path = Path(path)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ImportRefused(
-                [
-                    Problem(
-                        "$",
-                        f"the file is {size / 1024 / 1024:.1f} MB; planner imports files of at "
-                        f"most {MAX_FILE_BYTES // 1024 // 1024} MB",
-                    )
-                ]
-            )
-        data = path.read_bytes()
+            raise ImportRefused([_too_large(size)])
+        # Read one byte past the limit: a file that grows, or a device whose size says 0 (like
+        # /dev/zero), is refused too instead of being read into memory.
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ImportRefused([_too_large(None)])
     except FileNotFoundError:
         raise ImportRefused([Problem("$", f"no file at {path}")]) from None
     except IsADirectoryError:
@@ -69,6 +64,12 @@ def read_document(path: str | Path) -> Any:
     return parse_document(data)
 
 
+def _too_large(size: int | None) -> Problem:
+    limit = f"{MAX_FILE_BYTES / 2**20:g} MB ({MAX_FILE_BYTES:,} bytes)"
+    found = f"is {size / 2**20:.1f} MB ({size:,} bytes)" if size is not None else "is larger"
+    return Problem("$", f"the file {found}; planner imports files of at most {limit}")
+
+
 def parse_document(data: str | bytes) -> Any:
     """Parse JSON with planner's one reader (depth, duplicate keys, NUL and unpaired surrogates
     refused); raise ImportRefused saying what and where."""
@@ -76,6 +77,11 @@ def parse_document(data: str | bytes) -> Any:
         return parse_json(data)
     except JSONInputError as exc:
         raise ImportRefused([Problem(exc.path, exc.message)]) from None
+    except ValueError:
+        # json turns a number of more than 4,300 digits into ValueError, not JSONDecodeError.
+        raise ImportRefused(
+            [Problem("$", "Not valid JSON: a number in it is too long to read.")]
+        ) from None
 
 
 def import_document(
@@ -83,13 +89,23 @@ def import_document(
 ) -> Project:
     """Check `document` and write the project it describes; raise ImportRefused on any problem.
 
-    The caller commits. On ImportRefused nothing has been added to the session.
+    The caller commits, or rolls back on ImportRefused (when only writing failed, part of the
+    project may be in the session).
     """
     existing = set(session.scalars(select(Project.key)))
     plan, problems = check_document(document, existing_project_keys=existing)
     if plan is None:
         raise ImportRefused(problems)
-    return write_plan(session, plan, hash_method=hash_method)
+    try:
+        return write_plan(session, plan, hash_method=hash_method)
+    except ValidationError as exc:
+        # check_document applies the rules the domain does, so this is a safety net: a rule
+        # added to the domain alone still ends in the problem list, not a traceback.
+        raise ImportRefused(
+            [Problem("$", f"{field}: {message}") for field, message in exc.errors.items()]
+        ) from None
+    except DomainError as exc:
+        raise ImportRefused([Problem("$", exc.message)]) from None
 
 
 def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_METHOD) -> Project:

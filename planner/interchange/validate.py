@@ -203,7 +203,7 @@ class _Checker:
         known = set(required) | set(optional)
         for name in value:
             if name not in known:
-                self.add(f"{path}.{name}", f"unknown field {name!r}")
+                self.add(_field_path(path, name), f"unknown field {_shown(name)}")
         return value
 
     def text(
@@ -239,7 +239,7 @@ class _Checker:
         if value is None and nullable:
             return None
         if not isinstance(value, str) or value not in choices:
-            self.add(path, f"unknown {what} {value!r} (one of {', '.join(choices)})")
+            self.add(path, f"unknown {what} {_shown(value)} (one of {', '.join(choices)})")
             return _MISSING
         return value
 
@@ -248,7 +248,7 @@ class _Checker:
             self.add(path, f"expected a whole number, found {_kind(value)}")
             return _MISSING
         if not low <= value <= high:
-            self.add(path, f"{value} is outside {low}..{high}")
+            self.add(path, f"{_shown(value)} is outside {low}..{high}")
             return _MISSING
         return value
 
@@ -264,7 +264,7 @@ class _Checker:
         try:
             day = parse_iso_date(value)
         except (ValueError, TypeError):
-            self.add(path, f"{value!r:.60} is not a date in the form YYYY-MM-DD")
+            self.add(path, f"{_shown(value)} is not a date in the form YYYY-MM-DD")
             return _MISSING
         if problem := date_problem(day):
             self.add(path, problem)
@@ -276,12 +276,8 @@ class _Checker:
             return None
         try:
             moment = parse_iso_datetime(value)
-        except (ValueError, TypeError):
-            self.add(
-                path,
-                f"{value!r:.60} is not an ISO 8601 timestamp with an offset "
-                "(like 2026-03-02T09:30:00Z) within the years 2000 to 2099",
-            )
+        except (ValueError, TypeError, OverflowError):
+            self.add(path, _timestamp_problem(value))
             return _MISSING
         if problem := datetime_problem(moment):
             self.add(path, problem)
@@ -295,6 +291,45 @@ class _Checker:
             self.add(path, f"expected a list, found {_kind(value)}")
             return []
         return value
+
+
+def _timestamp_problem(value: Any) -> str:
+    """Say why parse_iso_datetime refused `value`: not a timestamp with an offset at all, or one
+    so far out that converting it to UTC overflows (0001-01-01T00:00:00+14:00)."""
+    moment = None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    if moment is not None and moment.tzinfo is not None:
+        # Comparing aware moments cannot overflow where converting them can.
+        if problem := datetime_problem(moment):
+            return problem
+    return (
+        f"{_shown(value)} is not an ISO 8601 timestamp with an offset (like 2026-03-02T09:30:00Z)"
+    )
+
+
+def _shown(value: Any, width: int = 60) -> str:
+    """Quote a value from the document in a problem, cut to `width` characters: a 50 MB string
+    must not become a 50 MB message."""
+    if isinstance(value, list | dict):
+        return _kind(value)
+    if isinstance(value, str) and len(value) > width:
+        return f"{value[:width]!r}... ({len(value):,} characters)"
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to write out in decimal
+        return "a number too long to show"
+    return text if len(text) <= width else f"{text[:width]}..."
+
+
+def _field_path(path: str, name: Any) -> str:
+    """The path of a field of the object at `path`, its name cut short when it is no identifier."""
+    if isinstance(name, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,59}", name):
+        return f"{path}.{name}"
+    return f"{path}[{_shown(name)}]"
 
 
 def _kind(value: Any) -> str:
@@ -328,9 +363,10 @@ def check_document(
     if top is None:
         return None, c.problems
     if top.get("format") != FORMAT:
-        c.add("$.format", f"expected {FORMAT!r}, found {top.get('format')!r}")
+        c.add("$.format", f"expected {FORMAT!r}, found {_shown(top.get('format'))}")
     if top.get("version") != VERSION or isinstance(top.get("version"), bool):
-        c.add("$.version", f"this planner reads version {VERSION}, found {top.get('version')!r}")
+        found = _shown(top.get("version"))
+        c.add("$.version", f"this planner reads version {VERSION}, found {found}")
         return None, c.problems
     plan = _check_project(c, top.get("project"), existing_project_keys)
     if plan is None:
@@ -397,7 +433,7 @@ def _check_project(c: _Checker, value: Any, existing: set[str] | frozenset[str])
         return None
     key = p.get("key")
     if not isinstance(key, str) or not PROJECT_KEY_RE.match(key):
-        c.add(f"{path}.key", f"{key!r} is not a project key (2-10 capital letters or digits)")
+        c.add(f"{path}.key", f"{_shown(key)} is not a project key (2-10 capital letters or digits)")
         key = _MISSING
     elif key in existing:
         c.add(f"{path}.key", f"a project {key} already exists in this planner")
@@ -407,7 +443,10 @@ def _check_project(c: _Checker, value: Any, existing: set[str] | frozenset[str])
     )
     timezone = p.get("timezone")
     if not isinstance(timezone, str) or not is_timezone(timezone):
-        c.add(f"{path}.timezone", f"{timezone!r} is not a known IANA timezone (like Europe/Berlin)")
+        c.add(
+            f"{path}.timezone",
+            f"{_shown(timezone)} is not a known IANA timezone (like Europe/Berlin)",
+        )
         timezone = _MISSING
     working_days = p.get("working_days")
     if (
@@ -431,7 +470,7 @@ def _check_project(c: _Checker, value: Any, existing: set[str] | frozenset[str])
                 c.add(f"{path}.holidays[{i}]", f"{raw} is listed twice")
             holidays.append(day)
     sprint_length = p.get("sprint_length_days", DEFAULT_SPRINT_LENGTH_DAYS)
-    sprint_length = c.integer(f"{path}.sprint_length_days", sprint_length, 1, 90)
+    sprint_length = c.integer(f"{path}.sprint_length_days", sprint_length, 1, SPRINT_MAX_DAYS)
     tolerance = p.get("slip_tolerance_days", DEFAULT_SLIP_TOLERANCE_DAYS)
     tolerance = c.integer(f"{path}.slip_tolerance_days", tolerance, 0, 365)
     created_at = c.a_timestamp(f"{path}.created_at", p.get("created_at"), nullable=True)
@@ -465,7 +504,7 @@ def _check_stages(c: _Checker, value: Any) -> list[StagePlan]:
             if item not in DEFAULT_STAGES:
                 c.add(
                     item_path,
-                    f"{item!r} is not a default stage; write a custom stage as "
+                    f"{_shown(item)} is not a default stage; write a custom stage as "
                     '{"key": ..., "name": ...}',
                 )
                 continue
@@ -476,7 +515,9 @@ def _check_stages(c: _Checker, value: Any) -> list[StagePlan]:
                 continue
             key = obj.get("key")
             if not isinstance(key, str) or not STAGE_KEY_RE.match(key):
-                c.add(f"{item_path}.key", f"{key!r} is not a stage key (lowercase, digits, _)")
+                c.add(
+                    f"{item_path}.key", f"{_shown(key)} is not a stage key (lowercase, digits, _)"
+                )
                 continue
             name = c.text(f"{item_path}.name", obj.get("name"), kind="name", max_len=80)
             archived = c.boolean(f"{item_path}.archived", obj.get("archived", False))
@@ -530,7 +571,7 @@ def _member_ref(c: _Checker, path: str, value: Any, members: dict[str, MemberPla
     if value is None:
         return None
     if not isinstance(value, str) or normalise_email(value) not in members:
-        c.add(path, f"unknown member {value!r} (not listed in $.members)")
+        c.add(path, f"unknown member {_shown(value)} (not listed in $.members)")
         return _MISSING
     return normalise_email(value)
 
@@ -548,10 +589,10 @@ def _check_epics(
             continue
         key = obj.get("key")
         if not isinstance(key, str) or not EPIC_KEY_RE.match(key):
-            c.add(f"{path}.key", f"{key!r} is not an epic key (letters, digits, _ and -)")
+            c.add(f"{path}.key", f"{_shown(key)} is not an epic key (letters, digits, _ and -)")
             key = _MISSING
         elif any(epic.key == key for epic in epics):
-            c.add(f"{path}.key", f"duplicate epic key {key!r}")
+            c.add(f"{path}.key", f"duplicate epic key {_shown(key)}")
             key = _MISSING
         title = c.text(f"{path}.title", obj.get("title"), kind="title")
         description = c.text(
@@ -562,7 +603,7 @@ def _check_epics(
         if milestone is not None and (
             not isinstance(milestone, str) or milestone.strip() not in milestone_names
         ):
-            c.add(f"{path}.milestone", f"milestone {milestone!r} not found in $.milestones")
+            c.add(f"{path}.milestone", f"milestone {_shown(milestone)} not found in $.milestones")
             milestone = _MISSING
         archived = c.boolean(f"{path}.archived", obj.get("archived", False))
         if _ok(key, title, description, stage, milestone, archived):
@@ -583,7 +624,10 @@ def _stage_ref(c: _Checker, path: str, value: Any, stage_keys: list[str]) -> Any
     if value is None:
         return None
     if not isinstance(value, str) or value not in stage_keys:
-        c.add(path, f"unknown stage {value!r} (the project's stages are {', '.join(stage_keys)})")
+        c.add(
+            path,
+            f"unknown stage {_shown(value)} (the project's stages are {', '.join(stage_keys)})",
+        )
         return _MISSING
     return value
 
@@ -708,10 +752,10 @@ def _check_stories(
         if match is None:
             c.add(
                 f"{path}.key",
-                f"{key!r} is not a story key of {project_key} (like {project_key}-42)",
+                f"{_shown(key)} is not a story key of {project_key} (like {project_key}-42)",
             )
         elif int(match.group(1)) in numbers:
-            c.add(f"{path}.key", f"duplicate story key {key!r}")
+            c.add(f"{path}.key", f"duplicate story key {_shown(key)}")
         else:
             number = int(match.group(1))
             numbers.add(number)
@@ -726,7 +770,7 @@ def _check_stories(
         status = c.choice(f"{path}.status", obj.get("status"), STATUSES, "status")
         epic = obj.get("epic")
         if epic is not None and (not isinstance(epic, str) or epic not in epic_keys):
-            c.add(f"{path}.epic", f"epic {epic!r} not found in $.epics")
+            c.add(f"{path}.epic", f"epic {_shown(epic)} not found in $.epics")
             epic = _MISSING
         sprint = _sprint_ref(c, f"{path}.sprint", obj.get("sprint"), sprint_names)
         assignee = _member_ref(c, f"{path}.assignee", obj.get("assignee"), members)
@@ -827,7 +871,8 @@ def _points(c: _Checker, path: str, value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int) or value not in POINTS_SCALE:
         c.add(
             path,
-            f"{value!r} is not on the points scale {', '.join(map(str, POINTS_SCALE))} (or null)",
+            f"{_shown(value)} is not on the points scale "
+            f"{', '.join(map(str, POINTS_SCALE))} (or null)",
         )
         return _MISSING
     return value
@@ -837,7 +882,7 @@ def _sprint_ref(c: _Checker, path: str, value: Any, sprint_names: set[str]) -> A
     if value is None:
         return None
     if not isinstance(value, str) or value.strip() not in sprint_names:
-        c.add(path, f"sprint {value!r} not found in $.sprints")
+        c.add(path, f"sprint {_shown(value)} not found in $.sprints")
         return _MISSING
     return value.strip()
 
@@ -1032,7 +1077,7 @@ def _check_risks(
                 tail = story_key[len(prefix) :]
                 number = int(tail) if tail.isdigit() else None
             if number is None or number not in story_numbers:
-                c.add(f"{path}.stories[{j}]", f"story {story_key!r} not found in $.stories")
+                c.add(f"{path}.stories[{j}]", f"story {_shown(story_key)} not found in $.stories")
             elif number in numbers:
                 c.add(f"{path}.stories[{j}]", f"story {story_key} is listed twice")
             else:
@@ -1041,7 +1086,7 @@ def _check_risks(
         if milestone is not None and (
             not isinstance(milestone, str) or milestone.strip() not in milestone_names
         ):
-            c.add(f"{path}.milestone", f"milestone {milestone!r} not found in $.milestones")
+            c.add(f"{path}.milestone", f"milestone {_shown(milestone)} not found in $.milestones")
             milestone = _MISSING
         review_on = c.a_date(f"{path}.review_on", obj.get("review_on"), nullable=True)
         if _ok(
