@@ -85,6 +85,14 @@ def close_sprint_one(db) -> None:
     sprint.closed_at = datetime(2026, 3, 13, 17, tzinfo=UTC)
 
 
+def archive_modeling(db) -> None:
+    one(db, Stage, Stage.key == "modeling").archived = True
+
+
+def archive_e1(db) -> None:
+    one(db, Epic, Epic.key == "E1").archived = True
+
+
 def ops_with_otto(db) -> None:
     """Otto works on OPS, which Maya manages: she may add him to FRAUD."""
     maya = one(db, Account, Account.email == "maya@example.com")
@@ -198,6 +206,24 @@ route(
         one(db, Stage, Stage.key == "modeling").position
         < one(db, Stage, Stage.key == "data_preparation").position
     ),
+)
+route(
+    "POST",
+    "/projects/FRAUD/stages/modeling",
+    {"action": "down"},
+    "manage",
+    lambda db: (
+        one(db, Stage, Stage.key == "modeling").position
+        > one(db, Stage, Stage.key == "evaluation").position
+    ),
+)
+route(
+    "POST",
+    "/projects/FRAUD/stages/modeling",
+    {"action": "restore"},
+    "manage",
+    lambda db: not one(db, Stage, Stage.key == "modeling").archived,
+    archive_modeling,
 )
 route(
     "POST",
@@ -331,6 +357,14 @@ route(
     "edit",
     lambda db: one(db, Epic, Epic.key == "E1").archived,
 )
+route(
+    "POST",
+    "/projects/FRAUD/epics/E1",
+    {"action": "restore"},
+    "edit",
+    lambda db: not one(db, Epic, Epic.key == "E1").archived,
+    archive_e1,
+)
 route("API GET", "/api/v1/sprints/1", None, "view")
 route("API GET", "/api/v1/projects/FRAUD/velocity", None, "view")
 route(
@@ -402,6 +436,13 @@ route(
     {"action": "achieved", "a-achieved": TODAY},
     "manage",
     lambda db: db.get(Milestone, 1).achieved is not None,
+)
+route(
+    "POST",
+    "/projects/FRAUD/milestones/1",
+    {"action": "edit", "name": "Pilot in two branches", "baseline": "2026-04-24"},
+    "manage",
+    lambda db: db.get(Milestone, 1).name == "Pilot in two branches",
 )
 route("GET", "/projects/FRAUD/risks", None, "view")
 route(

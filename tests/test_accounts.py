@@ -79,25 +79,22 @@ def test_admin_actions_for_admins_only(app, db_session, clients, team, admin, ac
 
 
 def test_reactivation_and_account_creation_for_admins_only(app, db_session, clients, team, admin):
-    team.editor.is_active_account = False
+    dora = factories.account(db_session, "dora@example.com", "Dora Dormant")
+    dora.is_active_account = False
     db_session.commit()
-    # (Priya, the edit member, is the one deactivated: she is signed out.)
-    for level in ("manage", "view", "none"):
+    for level in ("manage", "edit", "view", "none"):
         assert (
-            clients[level].post_form(f"/admin/users/{team.editor.id}", {"action": "activate"})
+            clients[level].post_form(f"/admin/users/{dora.id}", {"action": "activate"})
         ).status_code == 403
         created = clients[level].post_form(
             "/admin/users", {"email": "new@example.com", "name": "New Person"}
         )
         assert created.status_code == 403
     db_session.expire_all()
-    assert db_session.get(Account, team.editor.id).is_active_account is False
+    assert db_session.get(Account, dora.id).is_active_account is False
     assert db_session.scalar(select(Account.id).where(Account.email == "new@example.com")) is None
     client = sign_in(app, admin)
-    assert (
-        client.post_form(f"/admin/users/{team.editor.id}", {"action": "activate"}).status_code
-        == 302
-    )
+    assert client.post_form(f"/admin/users/{dora.id}", {"action": "activate"}).status_code == 302
     assert (
         client.post_form(
             "/admin/users", {"email": "new@example.com", "name": "New Person"}
@@ -105,7 +102,7 @@ def test_reactivation_and_account_creation_for_admins_only(app, db_session, clie
         == 302
     )
     db_session.expire_all()
-    assert db_session.get(Account, team.editor.id).is_active_account is True
+    assert db_session.get(Account, dora.id).is_active_account is True
     assert db_session.scalar(select(Account.name).where(Account.email == "new@example.com")) == (
         "New Person"
     )

@@ -264,3 +264,57 @@ def test_two_managers_demoting_each_other_at_once_leave_one_manager(app, db_sess
         for membership in managers:
             db_session.get(Membership, membership.id).access = "manage"
         db_session.commit()
+
+
+def _deactivator(sessionmaker, target_id, by_id, barrier, results) -> None:
+    """Load the other admin's account, wait for the rival to have loaded theirs, deactivate."""
+    from planner.domain import DomainError
+    from planner.domain.accounts import set_active
+
+    session = sessionmaker()
+    try:
+        target = session.get(Account, target_id)
+        by = session.get(Account, by_id)
+        assert target.is_active_account and by.is_active_account
+        barrier.wait(timeout=10)
+        set_active(session, target, False, by=by)
+        session.commit()
+        results.append("deactivated")
+    except DomainError:
+        session.rollback()
+        results.append("refused")
+    finally:
+        session.close()
+
+
+def test_two_admins_deactivating_each_other_at_once_leave_one_admin(app, db_session):
+    """The site keeps an active admin under concurrency too: each round, the only two site
+    admins deactivate each other in two transactions at the same moment; exactly one lands."""
+    ada = factories.account(db_session, "ada@example.com", "Ada Admin", admin=True)
+    bob = factories.account(db_session, "bob@example.com", "Bob Admin", admin=True)
+    db_session.commit()
+    sessionmaker = get_db(app).sessionmaker
+    for round_number in range(ROUNDS):
+        barrier = threading.Barrier(2)
+        results: list[str] = []
+        threads = [
+            threading.Thread(
+                target=_deactivator, args=(sessionmaker, target.id, by.id, barrier, results)
+            )
+            for target, by in ((ada, bob), (bob, ada))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        db_session.expire_all()
+        active = db_session.scalar(
+            select(func.count(Account.id)).where(
+                Account.is_admin.is_(True), Account.is_active_account.is_(True)
+            )
+        )
+        assert active == 1, (round_number, results)
+        assert sorted(results) == ["deactivated", "refused"], (round_number, results)
+        for account in (ada, bob):
+            db_session.get(Account, account.id).is_active_account = True
+        db_session.commit()

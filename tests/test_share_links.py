@@ -115,3 +115,61 @@ def test_share_urls_are_built_from_the_configured_base_url(app, clients, team):
     assert url.startswith("https://planner.example.com/share/")
     app.config["BASE_URL"] = None
     assert make_link(clients).startswith("http://localhost/share/")
+
+
+def test_project_for_token_decides_in_one_query(app, db_session, team, count_queries):
+    """Live, revoked, expired, a stopped creator, an unknown token: each answer is one query
+    (or none, for a token that cannot be one)."""
+    from datetime import UTC, datetime
+
+    from planner.domain.sharing import create_share_link, project_for_token, revoke_share_link
+
+    now = datetime(2026, 5, 4, 10, tzinfo=UTC)
+    _, live = create_share_link(db_session, team.project, "Live", by_id=team.manager.id, now=now)
+    revoked_link, revoked = create_share_link(
+        db_session, team.project, "Revoked", by_id=team.manager.id, now=now
+    )
+    revoke_share_link(db_session, revoked_link, now=now)
+    _, by_editor = create_share_link(
+        db_session, team.project, "Made by Priya", by_id=team.editor.id, now=now
+    )
+    db_session.commit()
+    expected = {
+        live: "FRAUD",
+        revoked: None,
+        by_editor: None,  # Priya only edits FRAUD: her link never opens it
+        "no-such-token": None,
+    }
+    for token, key in expected.items():
+        with count_queries() as counter:
+            project = project_for_token(db_session, token, now=now)
+        assert (project.key if project else None) == key, token
+        assert len(counter.statements) == 1, counter.statements
+    with count_queries() as counter:
+        assert project_for_token(db_session, "x" * 101, now=now) is None
+        assert project_for_token(db_session, "tøken", now=now) is None
+        assert project_for_token(db_session, "", now=now) is None
+    assert counter.statements == []
+
+
+def test_the_last_day_is_the_projects_local_day(db_session, team):
+    """Kiritimati is UTC+14: its 2026-05-05 begins at 2026-05-04 10:00 UTC."""
+    from datetime import UTC, date, datetime
+
+    from planner.domain.sharing import create_share_link, project_for_token
+
+    team.project.timezone = "Pacific/Kiritimati"
+    _, token = create_share_link(
+        db_session,
+        team.project,
+        "Board",
+        by_id=team.manager.id,
+        now=datetime(2026, 5, 4, 9, tzinfo=UTC),
+        expires_on="2026-05-04",
+    )
+    db_session.commit()
+    assert db_session.scalar(select(ShareLink.expires_on)) == date(2026, 5, 4)
+    # 2026-05-04 09:59 UTC is 23:59 on the 4th in Kiritimati: the last day, still open.
+    assert project_for_token(db_session, token, now=datetime(2026, 5, 4, 9, 59, tzinfo=UTC))
+    # 10:00 UTC is midnight starting the 5th there: closed, though it is still the 4th in UTC.
+    assert project_for_token(db_session, token, now=datetime(2026, 5, 4, 10, tzinfo=UTC)) is None

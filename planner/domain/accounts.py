@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -102,18 +102,37 @@ def set_active(session: Session, account: Account, active: bool, *, by: Account)
     or reactivate it. Nobody deactivates themselves, and a site keeps an active admin."""
     if not active and account.id == by.id:
         raise DomainError("You cannot deactivate your own account.")
-    if not active and account.is_admin and account.is_active_account:
-        others = session.scalar(
-            select(func.count(Account.id)).where(
-                Account.is_admin.is_(True),
-                Account.is_active_account.is_(True),
-                Account.id != account.id,
+    if not active and account.is_admin:
+        _lock_admins(session, account)
+        session.refresh(account, ["is_admin", "is_active_account"])
+        if account.is_admin and account.is_active_account:
+            others = session.scalar(
+                select(func.count(Account.id)).where(
+                    Account.is_admin.is_(True),
+                    Account.is_active_account.is_(True),
+                    Account.id != account.id,
+                )
             )
-        )
-        if not others:
-            raise DomainError("The site needs at least one active site admin.")
+            if not others:
+                raise DomainError("The site needs at least one active site admin.")
     account.is_active_account = active
     end_sessions(account)
+
+
+def _lock_admins(session: Session, account: Account) -> None:
+    """Hold the active site admins' rows until the transaction ends, so that two admins
+    deactivating each other at once cannot both succeed: SELECT ... FOR UPDATE on PostgreSQL
+    (in id order, so two lockers never deadlock); on SQLite a no-op UPDATE of `account`, which
+    takes the database's write lock."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Account).where(Account.id == account.id).values(id=Account.id))
+    else:
+        session.execute(
+            select(Account.id)
+            .where(Account.is_admin.is_(True), Account.is_active_account.is_(True))
+            .order_by(Account.id)
+            .with_for_update()
+        )
 
 
 def end_sessions(account: Account) -> None:

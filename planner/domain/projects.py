@@ -240,6 +240,14 @@ def account_to_add(session: Session, project: Project, by: Account, email: str) 
                 field="email",
             )
         return account
+    # The project's own members are listed on its members page: saying so reveals nothing.
+    member = session.scalar(
+        select(Account)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(Membership.project_id == project.id, Account.email == address)
+    )
+    if member is not None:
+        raise DomainError(f"{address} is already a member of {project.key}.", field="email")
     account = next((a for a in addable_accounts(session, project, by) if a.email == address), None)
     if account is None:
         raise DomainError(
