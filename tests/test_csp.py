@@ -62,7 +62,10 @@ def test_the_patterns_find_every_way_of_writing_an_inline_style():
         "document.createElement('style');",
     ):
         assert SCRIPT_STYLE.search(line), line
-    for line in ('<p class="muted u-mt1">', "{{ field(form.key, attrs={'class': 'u-uppercase'}) }}"):
+    for line in (
+        '<p class="muted u-mt1">',
+        "{{ field(form.key, attrs={'class': 'u-uppercase'}) }}",
+    ):
         assert not TEMPLATE_STYLE.search(line), line
 
 
@@ -97,6 +100,8 @@ def test_every_kind_of_answer_carries_the_strict_policy(client, clients, story_o
         assert directives["style-src"] == ["'self'"], what
         assert directives["script-src"] == ["'self'"], what
         assert directives["default-src"] == ["'self'"], what
+        # Images: planner's own, and the ones plotly draws while saving a chart as a PNG.
+        assert directives["img-src"] == ["'self'", "data:", "blob:"], what
         # No narrower directive lets inline styles back in.
         assert not {"style-src-attr", "style-src-elem"} & directives.keys(), what
 

@@ -65,9 +65,11 @@ def _watched_page(new_page, problems: list[str]):
     page.add_init_script(RECORD_VIOLATIONS)
     page.on(
         "console",
-        lambda m: problems.append(f"{page.url} {m.type}: {m.text}")
-        if m.type in ("error", "warning")
-        else None,
+        lambda m: (
+            problems.append(f"{page.url} {m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
     )
     page.on("pageerror", lambda error: problems.append(f"{page.url} script error: {error}"))
     return page
@@ -82,9 +84,10 @@ def _assert_charts_drawn(page, titles: list[str]) -> None:
         expect(plot.locator(".main-svg").first).to_be_visible()
         expect(plot.locator(".main-svg .gtitle")).to_have_text(title)
         # plotly.css is in force: its rule places the mode bar over the chart.
-        assert plot.locator(".modebar-container").evaluate(
-            "el => getComputedStyle(el).position"
-        ) == "absolute", title
+        assert (
+            plot.locator(".modebar-container").evaluate("el => getComputedStyle(el).position")
+            == "absolute"
+        ), title
 
 
 def _hover_every_chart(page) -> None:
@@ -162,5 +165,24 @@ def test_the_new_project_key_shows_in_capitals(live_server, new_page, shots, db_
     key.fill("ml2")
     assert key.evaluate("el => getComputedStyle(el).textTransform") == "uppercase"
     shots.take(page, "csp-new-project")
+    assert _violations(page) == []
+    assert problems == []
+
+
+def test_a_chart_downloads_as_a_png(live_server, new_page, db_session):
+    """The mode bar's camera draws the chart into an image from a blob: URL; the policy allows
+    that (img-src blob:), otherwise the button silently does nothing."""
+    _demo_with_a_share_link(db_session)
+    problems: list[str] = []
+    page = _watched_page(new_page, problems)
+    sign_in(page, live_server, SITE_ADMIN, DEMO_PASSWORD)
+    page.goto(f"{live_server}/projects/FRAUD/risks")
+    _assert_charts_drawn(page, [HEAT])
+    page.locator(".js-plotly-plot").hover()
+    with page.expect_download(timeout=15_000) as download:
+        page.locator('.modebar-btn[data-title="Download plot as a PNG"]').click()
+    assert download.value.suggested_filename.endswith(".png")
+    with open(download.value.path(), "rb") as image:
+        assert image.read(8) == b"\x89PNG\r\n\x1a\n"
     assert _violations(page) == []
     assert problems == []
