@@ -21,7 +21,7 @@ from planner.timeutil import as_utc, utcnow, zone
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 PLOTLY_JS_DIR = Path(plotly.__file__).resolve().parent / "package_data"
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
     "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
