@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from planner import db
@@ -107,6 +108,19 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(AccessDenied)
     def access_denied(exc: AccessDenied):
         return error_response(403, str(exc))
+
+    @app.errorhandler(IntegrityError)
+    def clash(exc: IntegrityError):
+        # Two identical submissions at the same moment (a double click) can both pass a domain
+        # check and then meet the database's unique constraint: the second is told, not a 500.
+        _rollback()
+        log.info("Integrity clash answered 409: %s", exc.orig)
+        return error_response(
+            409,
+            "Someone saved the same thing at the same moment, so this was not saved. Reload the "
+            "page to see what is there now, then try again if it is still needed.",
+            error="conflict",
+        )
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
