@@ -32,7 +32,7 @@ def check_project_key(key: str) -> str | None:
     """Return a message when `key` cannot be a project key, else None."""
     if not key:
         return "Enter a key, like FRAUD."
-    if not PROJECT_KEY_RE.match(key):
+    if not PROJECT_KEY_RE.fullmatch(key):
         return "Use 2 to 10 capital letters or digits, starting with a letter (like FRAUD or CV2)."
     return None
 
@@ -136,7 +136,7 @@ def create_project(
     for day in sorted(set(holidays)):
         session.add(Holiday(project_id=project.id, day=day))
     for position, (stage_key, stage_name) in enumerate(stages or DEFAULT_STAGES.items()):
-        if not STAGE_KEY_RE.match(stage_key):
+        if not STAGE_KEY_RE.fullmatch(stage_key):
             raise ValidationError(
                 {"stages": f"{stage_key!r} is not a stage key (like data_labeling)."}
             )
@@ -378,7 +378,7 @@ def add_stage(session: Session, project: Project, *, key: str, name: str) -> Sta
     """Append a custom stage to the project's lifecycle."""
     key = (key or "").strip().lower()
     errors: dict[str, str] = {}
-    if not STAGE_KEY_RE.match(key):
+    if not STAGE_KEY_RE.fullmatch(key):
         errors["key"] = "Use lowercase letters, digits and underscores, starting with a letter."
     name, problem = _stage_name(name)
     if problem:

@@ -20,7 +20,8 @@ from planner.domain import projects as project_rules
 from planner.domain.accounts import DEFAULT_HASH_METHOD, create_account, find_account
 from planner.inputs import JSONInputError, parse_json
 from planner.interchange import MAX_FILE_BYTES, ImportRefused, Problem
-from planner.interchange.validate import Plan, check_document
+from planner.interchange.plan import Plan
+from planner.interchange.validate import check_document
 from planner.models import (
     Account,
     Comment,
