@@ -400,6 +400,7 @@ route(
     comment_by_priya,
 )
 route("API GET", "/api/v1/sprints/1/board", None, "view")
+route("GET", "/projects/FRAUD/board/changes?sprint=1&lanes=stage", None, "view")
 # Reports.
 route("GET", "/projects/FRAUD/reports", None, "view")
 route("GET", "/projects/FRAUD/reports?sprint=1&unit=stories", None, "view")

@@ -208,11 +208,16 @@ def test_the_board_refresh_returns_only_what_changed(clients, cards, db_session,
     ]
     stage_id = load_context(db_session, team.project).stages["modeling"].id
     assert after["changed"][0]["lane"] == str(stage_id)
-    assert (
-        'id="c3"' in after["changed"][0]["html"]
-        and 'data-version="2"' in after["changed"][0]["html"]
-    )
+    assert "html" not in after["changed"][0]  # the API answers JSON only
     assert {"number": 3, "version": 2} in after["cards"]
+    # The page's own refresh draws the changed card as the page does.
+    page_refresh = client.get(
+        f"/projects/FRAUD/board/changes?sprint={sprint.id}&since={since}&lanes=stage"
+    ).json
+    assert [(c["number"], c["lane"]) for c in page_refresh["changed"]] == [(3, str(stage_id))]
+    html = page_refresh["changed"][0]["html"]
+    assert 'id="c3"' in html and 'data-version="2"' in html
+    assert client.get("/projects/FRAUD/board/changes?sprint=999").status_code == 404
     mine = client.get(f"/api/v1/sprints/{sprint.id}/board?mine=1").json
     assert sorted(c["number"] for c in mine["cards"]) == []  # Helen has no cards
     bad = client.get(f"/api/v1/sprints/{sprint.id}/board?since=yesterday")
@@ -331,6 +336,7 @@ def test_board_and_refresh_run_a_bounded_number_of_queries(
     for url, bound in (
         ("/projects/FRAUD/board?lanes=assignee", 10),
         (f"/api/v1/sprints/{sprint.id}/board", 11),
+        (f"/projects/FRAUD/board/changes?sprint={sprint.id}&lanes=stage", 11),
     ):
         client.get(url)
         with count_queries() as counter:
@@ -338,3 +344,30 @@ def test_board_and_refresh_run_a_bounded_number_of_queries(
         assert counter.count <= bound, (url, counter.count)
     since = iso_utc(datetime.now(UTC))
     assert client.get(f"/api/v1/sprints/{sprint.id}/board?since={since}").json["changed"] == []
+
+
+def test_the_totals_come_from_one_place_for_the_page_and_its_refresh(clients, cards, sprint):
+    # By hand: to do 5 + 3 + 1 = 9 points on 3 cards; in progress 8 on 1; done 2 on 1.
+    # 2 of 19 points done = 10.5%, shown as 11%.
+    client = clients["edit"]
+    page = client.get("/projects/FRAUD/board").get_data(as_text=True)
+    assert "2 of 19 points done" in page and 'class="pct-11"' in page
+    for status, label in (
+        ("todo", "3 · 9 pts"),
+        ("in_progress", "1 · 8 pts"),
+        ("review", "0 · 0 pts"),
+        ("done", "1 · 2 pts"),
+    ):
+        head = page.index(f'data-lane="all" data-status="{status}"')
+        assert f"data-count>{label}</span>" in page[head : head + 300], status
+    totals = client.get(f"/api/v1/sprints/{sprint.id}/board").json["totals"]
+    assert (totals["done_points"], totals["all_points"], totals["percent_done"]) == (2, 19, 11)
+    assert sorted((c["status"], c["cards"], c["points"]) for c in totals["columns"]) == [
+        ("done", 1, 2),
+        ("in_progress", 1, 8),
+        ("todo", 3, 9),
+    ]
+    # Filtered to one role: only the two data-scientist cards (5 to do, 8 in progress).
+    role = client.get(f"/api/v1/sprints/{sprint.id}/board?role=data_scientist").json["totals"]
+    assert (role["done_points"], role["all_points"], role["percent_done"]) == (0, 13, 0)
+    assert role["progress_label"] == "0 of 13 points done (filtered)"

@@ -16,6 +16,7 @@ from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext
 from planner.inputs import TEXT_LIMITS
 from planner.models import Account, Comment, Membership, Project, Sprint, Story
+from planner.timeutil import parse_iso_datetime
 from planner.vocab import ROLES, STATUSES
 
 LANES = ("none", "stage", "assignee", "epic")
@@ -143,6 +144,101 @@ def _lane_title(ctx: ProjectContext, by: str, key) -> str:
         return member.account.name if member else "A former member"
     epic = ctx.epic_by_id(key)
     return f"{epic.key} · {epic.title}" if epic else "?"
+
+
+@dataclass(frozen=True)
+class BoardTotals:
+    """What the board's headings say: cards and points per column of each lane, and how many of
+    the points shown are done. The page draws them and the board's refresh sends them, so the
+    page and its script never count for themselves."""
+
+    columns: dict[tuple[str, str], tuple[int, int]]  # (lane key, status) -> (cards, points)
+    done_points: int
+    all_points: int
+    filtered: bool
+
+    @property
+    def percent_done(self) -> int:
+        return round(100 * self.done_points / self.all_points) if self.all_points else 0
+
+    def column_label(self, lane: str, status: str) -> str:
+        count, points = self.columns.get((lane, status), (0, 0))
+        return f"{count} · {points} pts"
+
+    @property
+    def progress_label(self) -> str:
+        shown = " (filtered)" if self.filtered else ""
+        return f"{self.done_points} of {self.all_points} points done{shown}"
+
+    def as_json(self) -> dict:
+        return {
+            "done_points": self.done_points,
+            "all_points": self.all_points,
+            "percent_done": self.percent_done,
+            "progress_label": self.progress_label,
+            "columns": [
+                {
+                    "lane": lane,
+                    "status": status,
+                    "cards": count,
+                    "points": points,
+                    "label": self.column_label(lane, status),
+                }
+                for (lane, status), (count, points) in self.columns.items()
+            ],
+        }
+
+
+def board_totals(cards: Sequence[Story], view: dict) -> BoardTotals:
+    """Count the cards shown (after the view's filters) in their lanes and columns. Unestimated
+    cards count as cards and add no points."""
+    columns: dict[tuple[str, str], tuple[int, int]] = {}
+    done = total = 0
+    for story in cards:
+        where = (lane_key(story, view["lanes"]), story.status)
+        count, points = columns.get(where, (0, 0))
+        columns[where] = (count + 1, points + (story.points or 0))
+        total += story.points or 0
+        if story.status == "done":
+            done += story.points or 0
+    filtered = bool(view["mine"] or view["role"] or view["stage"])
+    return BoardTotals(columns, done, total, filtered)
+
+
+def since_of(args) -> datetime | None:
+    """The moment a board last looked (`since`, ISO 8601 with an offset), or None."""
+    text = args.get("since")
+    if not text:
+        return None
+    try:
+        return parse_iso_datetime(text)
+    except ValueError as exc:
+        raise ValidationError({"since": str(exc)}) from None
+
+
+@dataclass
+class BoardChanges:
+    now: datetime
+    cards: list[Story]  # every card the view shows
+    changed: list[Story]  # those changed after `since` (all of them without a `since`)
+    totals: BoardTotals
+
+
+def board_changes(
+    session: Session,
+    ctx: ProjectContext,
+    sprint: Sprint,
+    view: dict,
+    me: int,
+    *,
+    since: datetime | None,
+    now: datetime,
+) -> BoardChanges:
+    """What an open board needs to catch up: its cards' versions, the cards changed after
+    `since`, and fresh totals."""
+    cards = board_cards(session, ctx, sprint, view, me)
+    changed = [s for s in cards if since is None or s.updated_at > since]
+    return BoardChanges(now, cards, changed, board_totals(cards, view))
 
 
 # --- comments ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ and "My work": a person's open stories across projects."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -15,10 +15,14 @@ from planner.domain.board import (
     BOARD_PREFERENCE,
     add_comment,
     board_cards,
+    board_changes,
     board_filters,
+    board_totals,
     delete_comment,
+    lane_key,
     lanes_of,
     open_work,
+    since_of,
 )
 from planner.domain.context import load_context
 from planner.domain.sprints import choose_sprint
@@ -43,6 +47,7 @@ def index(access: ProjectAccess):
     view = board_filters(ctx, request.args)
     cards = board_cards(session, ctx, sprint, view, current_user.id) if sprint else []
     now = utcnow()
+    totals = board_totals(cards, view)
     today = local_date(now, project.timezone)
     return render_template(
         "board/index.html",
@@ -52,11 +57,50 @@ def index(access: ProjectAccess):
         sprint=sprint,
         view=view,
         lanes=lanes_of(cards, ctx, view["lanes"]),
-        cards=cards,
+        totals=totals,
         today=today,
         now_iso=iso_utc(now),
-        button=EmptyForm(),
         here=request.full_path.rstrip("?"),
+    )
+
+
+@bp.get("/projects/<key>/board/changes")
+@project_route(write="edit")
+def changes(access: ProjectAccess):
+    """The open board's refresh (board.js, every few seconds): what the board API says, and each
+    changed card drawn as the page draws it. ?sprint=ID&since=ISO&lanes=&mine=&role=&stage=&here="""
+    session = db.session()
+    ctx = load_context(session, access.project)
+    sprint = ctx.sprints.get(parse_id(request.args.get("sprint", "")) or 0)
+    if sprint is None:
+        abort(404)
+    view = board_filters(ctx, request.args)
+    found = board_changes(
+        session, ctx, sprint, view, current_user.id, since=since_of(request.args), now=utcnow()
+    )
+    here = safe_next(request.args.get("here")) or ""
+    return jsonify(
+        {
+            "now": iso_utc(found.now),
+            "cards": [{"number": s.number, "version": s.version} for s in found.cards],
+            "changed": [
+                {
+                    "number": s.number,
+                    "status": s.status,
+                    "lane": lane_key(s, view["lanes"]),
+                    "html": render_template(
+                        "board/_card.html",
+                        s=s,
+                        ctx=ctx,
+                        project=access.project,
+                        access=access,
+                        here=here,
+                    ),
+                }
+                for s in found.changed
+            ],
+            "totals": found.totals.as_json(),
+        }
     )
 
 

@@ -7,7 +7,6 @@
   "use strict";
   const board = document.querySelector("[data-board]");
   if (!board) return;
-  const project = board.dataset.project;
   const sprintId = board.dataset.sprint;
   const editable = board.dataset.editable === "yes";
   const status = document.querySelector("[data-board-status]");
@@ -33,24 +32,21 @@
     return list ? list.dataset.lane : "all";
   }
 
-  function recount() {
-    let done = 0;
-    let all = 0;
+  // The headings' numbers come from the server (planner/domain/board.py, board_totals), drawn
+  // in the page and sent with every refresh; this script never counts for itself.
+  function showTotals(totals) {
+    if (!totals) return;
+    const labels = new Map(totals.columns.map(function (c) { return [c.lane + "|" + c.status, c.label]; }));
     board.querySelectorAll(".board-column").forEach(function (column) {
-      const cards = column.querySelectorAll(".board-card");
-      let points = 0;
-      cards.forEach(function (c) { points += Number(c.dataset.points || 0); });
       const counter = column.querySelector("[data-count]");
-      if (counter) counter.textContent = cards.length + " · " + points + " pts";
-      all += points;
-      if (column.classList.contains("status-done")) done += points;
+      const label = labels.get(column.dataset.lane + "|" + column.dataset.status);
+      if (counter) counter.textContent = label || "0 · 0 pts";
     });
     const progress = document.querySelector("[data-progress]");
     if (progress) {
       // Widths are classes (pct-0 .. pct-100): the CSP allows no inline styles.
-      progress.querySelector(".progress span").className = "pct-" + (all ? Math.round(100 * done / all) : 0);
-      progress.querySelector("[data-progress-text]").textContent = done + " of " + all + " points done" +
-        (progress.dataset.filtered === "yes" ? " (filtered)" : "");
+      progress.querySelector(".progress span").className = "pct-" + totals.percent_done;
+      progress.querySelector("[data-progress-text]").textContent = totals.progress_label;
     }
   }
 
@@ -75,7 +71,6 @@
     }
     const target = listFor(laneOf(card), story.status);
     if (target && card.parentElement !== target) insertSorted(target, card);
-    recount();
   }
 
   function askOutcome(card) {
@@ -127,6 +122,7 @@
       }
     } finally {
       busy -= 1;
+      poll();  // fresh totals, and anyone else's changes
     }
   }
 
@@ -148,7 +144,6 @@
       if (select.value === previous) return;
       move(card, select.value, function () {
         select.value = previous;
-        recount();
       });
     });
   }
@@ -168,7 +163,6 @@
           const anchor = from.children[evt.oldIndex] || null;
           move(card, evt.to.dataset.status, function () {
             from.insertBefore(card, anchor);
-            recount();
           });
         },
       });
@@ -179,11 +173,12 @@
   async function poll() {
     if (document.hidden || busy > 0) return;
     const params = new URLSearchParams(board.dataset.query || "");
+    params.set("sprint", sprintId);
     if (since) params.set("since", since);
     params.set("here", board.dataset.here || "");
     let data;
     try {
-      data = await window.plannerFetch("/api/v1/sprints/" + sprintId + "/board?" + params.toString());
+      data = await window.plannerFetch(board.dataset.changes + "?" + params.toString());
     } catch (error) {
       return;  // offline for a moment: try again at the next tick
     }
@@ -215,7 +210,7 @@
       if (!document.getElementById("c" + number)) lost = true;
     });
     if (lost) { since = null; return; }
-    if (data.changed.length) recount();
+    showTotals(data.totals);
   }
   window.setInterval(poll, POLL_MS);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
