@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from planner import db
-from planner.domain import DomainError
 from planner.domain.accounts import create_account, reset_password, set_active
 from planner.models import Account
 from planner.signin import require_login
-from planner.web.forms import AccountForm, EmptyForm, ResetPasswordForm, submit
+from planner.web.forms import AccountForm, EmptyForm, ResetPasswordForm, act, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -72,19 +71,20 @@ def update_user(account_id: int):
     if account is None:
         abort(404)
     action = request.form.get("action", "")
-    try:
-        if action == "password":
-            reset_password(account, request.form.get("password", ""), hash_method=_hash_method())
-            message = f"Password for {account.email} set; their other sessions are signed out."
-        elif action in ("deactivate", "activate"):
-            set_active(session, account, action == "activate", by=current_user)
-            message = f"{account.email} {'reactivated' if action == 'activate' else 'deactivated'}."
-        else:
-            abort(400, description=f"Unknown action {action!r:.40}.")
-    except DomainError as exc:
-        session.rollback()
-        flash(f"{account.email}: {exc.message}", "error")
-        return redirect(url_for("admin.users"))
-    session.commit()
-    flash(message, "success")
-    return redirect(url_for("admin.users"))
+    if action == "password":
+        return act(
+            lambda: reset_password(
+                account, request.form.get("password", ""), hash_method=_hash_method()
+            ),
+            done=f"Password for {account.email} set; their other sessions are signed out.",
+            failed=f"{account.email}: ",
+            then=url_for("admin.users"),
+        )
+    if action in ("deactivate", "activate"):
+        return act(
+            lambda: set_active(session, account, action == "activate", by=current_user),
+            done=f"{account.email} {'reactivated' if action == 'activate' else 'deactivated'}.",
+            failed=f"{account.email}: ",
+            then=url_for("admin.users"),
+        )
+    abort(400, description=f"Unknown action {action!r:.40}.")

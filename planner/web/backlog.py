@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import DomainError, parse_id
+from planner.domain import parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, place, stories_by_keys
 from planner.domain.context import ProjectContext, load_context
@@ -23,7 +23,7 @@ from planner.signin import require_login
 from planner.timeutil import utcnow
 from planner.vocab import ROLES, STORY_TYPES
 from planner.web.auth import safe_next
-from planner.web.forms import EmptyForm, QuickStoryForm, submit
+from planner.web.forms import EmptyForm, QuickStoryForm, act, submit
 
 bp = Blueprint("backlog", __name__)
 bp.before_request(require_login)
@@ -193,15 +193,12 @@ def rank(access: ProjectAccess):
         abort(400, description="Say which story to move.")
     session = db.session()
     ctx = load_context(session, access.project)
-    try:
+
+    def rerank() -> None:
         (story,) = stories_by_keys(session, ctx, [number])
         place(session, story, action=action)
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "error")
-    else:
-        session.commit()
-    return redirect(_back(access) + f"#s{number}")
+
+    return act(rerank, then=_back(access) + f"#s{number}")
 
 
 @bp.post("/projects/<key>/backlog/move")
@@ -219,14 +216,17 @@ def move(access: ProjectAccess):
     if target != "backlog" and sprint_id is None:
         flash("Choose where to move them.", "error")
         return redirect(_back(access))
-    try:
-        stories = stories_by_keys(session, ctx, numbers)
-        moved = move_to_sprint(session, ctx, stories, sprint_id, by=current_user, now=utcnow())
-    except DomainError as exc:
-        session.rollback()
-        flash(f"Nothing moved: {exc.message}", "error")
-    else:
-        session.commit()
-        where = "the backlog" if sprint_id is None else ctx.sprints[sprint_id].name
-        flash(f"Moved {moved} stor{'y' if moved == 1 else 'ies'} to {where}.", "success")
-    return redirect(_back(access))
+    where = "the backlog" if sprint_id is None else getattr(ctx.sprints.get(sprint_id), "name", "")
+    return act(
+        lambda: move_to_sprint(
+            session,
+            ctx,
+            stories_by_keys(session, ctx, numbers),
+            sprint_id,
+            by=current_user,
+            now=utcnow(),
+        ),
+        done=lambda moved: f"Moved {moved} stor{'y' if moved == 1 else 'ies'} to {where}.",
+        failed="Nothing moved: ",
+        then=_back(access),
+    )

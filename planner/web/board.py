@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import AccessDenied, DomainError, parse_id
+from planner.domain import AccessDenied, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.board import (
     BOARD_PREFERENCE,
@@ -30,8 +30,9 @@ from planner.domain.stories import update_story
 from planner.models import Comment, Story
 from planner.signin import require_login
 from planner.timeutil import iso_utc, local_date, utcnow
+from planner.vocab import STATUSES
 from planner.web.auth import safe_next
-from planner.web.forms import EmptyForm
+from planner.web.forms import EmptyForm, act
 
 bp = Blueprint("board", __name__)
 bp.before_request(require_login)
@@ -118,8 +119,8 @@ def move(access: ProjectAccess, number: int):
     back = safe_next(request.form.get("next")) or url_for("board.index", key=access.project.key)
     key = story.key_in(access.project.key)
     version = request.form.get("version", "")
-    try:
-        update_story(
+    return act(  # a stale version fails too: the message says whose change won
+        lambda: update_story(
             session,
             ctx,
             story,
@@ -127,14 +128,11 @@ def move(access: ProjectAccess, number: int):
             by=current_user,
             now=utcnow(),
             base_version=parse_id(version) or -1,
-        )
-    except DomainError as exc:  # a stale version too: the message says whose change won
-        session.rollback()
-        flash(f"{key} not moved: {exc.message}", "error")
-    else:
-        session.commit()
-        flash(f"{key} moved to {story.status.replace('_', ' ')}.", "success")
-    return redirect(back + f"#c{number}")
+        ),
+        done=lambda _: f"{key} moved to {STATUSES[story.status]}.",
+        failed=f"{key} not moved: ",
+        then=back + f"#c{number}",
+    )
 
 
 @bp.post("/projects/<key>/stories/<int:number>/comments")
@@ -147,16 +145,14 @@ def comment(access: ProjectAccess, number: int):
     if story is None:
         abort(404)
     target = url_for("stories.show", key=access.project.key, number=number)
-    try:
-        added = add_comment(
+    return act(
+        lambda: add_comment(
             session, story, request.form.get("body", ""), by=current_user, now=utcnow()
-        )
-    except DomainError as exc:
-        session.rollback()
-        flash(f"Comment not added: {exc.message}", "error")
-        return redirect(target + "#comments")
-    session.commit()
-    return redirect(target + f"#comment-{added.id}")
+        ),
+        failed="Comment not added: ",
+        then=lambda added: target + f"#comment-{added.id}",
+        failed_then=target + "#comments",
+    )
 
 
 @bp.post("/projects/<key>/stories/<int:number>/comments/<int:comment_id>/delete")
@@ -176,7 +172,7 @@ def remove_comment(access: ProjectAccess, number: int, comment_id: int):
         abort(404)
     try:
         delete_comment(session, access, found, by=current_user)
-    except AccessDenied as exc:
+    except AccessDenied as exc:  # someone else's comment: a refusal, not a message
         abort(403, description=str(exc))
     session.commit()
     flash("Comment deleted.", "success")

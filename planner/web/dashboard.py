@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, func, select
 
@@ -35,7 +35,7 @@ from planner.models import Project, ShareLink, Story
 from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
 from planner.urls import absolute_url
-from planner.web.forms import EmptyForm, ShareLinkForm, attach_errors
+from planner.web.forms import EmptyForm, ShareLinkForm, act, attach_errors
 from planner.web.milestones import milestone_rows, trend_and_slip
 
 bp = Blueprint("dashboard", __name__)
@@ -149,17 +149,11 @@ def links(access: ProjectAccess):
             )
             if link is None:
                 abort(404)
-            try:
-                revoke_share_link(session, link, now=utcnow())
-            except DomainError as exc:
-                session.rollback()
-                flash(exc.message, "error")
-            else:
-                session.commit()
-                flash(
-                    f"The link for {link.label} is revoked: it opens nothing any more.", "success"
-                )
-            return redirect(url_for("dashboard.links", key=access.project.key))
+            return act(
+                lambda: revoke_share_link(session, link, now=utcnow()),
+                done=f"The link for {link.label} is revoked: it opens nothing any more.",
+                then=url_for("dashboard.links", key=access.project.key),
+            )
         if not form.validate():
             abort(400)
         try:

@@ -355,10 +355,12 @@ def submit(
     *,
     done: str | Callable[[Any], str],
     then: str | Callable[[Any], str],
+    blame: str = "",
 ) -> Submitted:
     """The one path of a page form: check the fields, run the domain action in the request's
     transaction, then either commit, say what happened and redirect (`then`), or roll back and
-    put each message next to its field (422; messages for no field are flashed)."""
+    put each message next to its field (422; messages for no field are flashed). A refusal that
+    names no field is put on `blame`, when given."""
     session = db.session()
     if not form.validate():  # CSRFProtect has checked the token; these are the fields' own checks
         return Submitted(None, 422)
@@ -366,9 +368,34 @@ def submit(
         result = action()
     except DomainError as exc:
         session.rollback()
-        for message in attach_errors(form, exc.details or {"": exc.message}):
+        for message in attach_errors(form, exc.details or {blame: exc.message}):
             flash(message, "error")
         return Submitted(None, 422)
     session.commit()
     flash(done(result) if callable(done) else done, "success")
     return Submitted(redirect(then(result) if callable(then) else then), 302)
+
+
+def act(
+    action: Callable[[], Any],
+    *,
+    then: str | Callable[[Any], str],
+    done: str | Callable[[Any], str | None] | None = None,
+    failed: str = "",
+    failed_then: str | None = None,
+) -> Response:
+    """The one path of a button (a post that carries no form of its own to show again): run the
+    domain action in the request's transaction, then commit, say `done` and redirect to `then`;
+    or roll back, flash each reason after `failed`, and redirect to `failed_then` (or `then`)."""
+    session = db.session()
+    try:
+        result = action()
+    except DomainError as exc:
+        session.rollback()
+        for message in (exc.details or {"": exc.message}).values():
+            flash(f"{failed}{message}", "error")
+        return redirect(failed_then or (then if isinstance(then, str) else then(None)))
+    session.commit()
+    if text := (done(result) if callable(done) else done):
+        flash(text, "success")
+    return redirect(then(result) if callable(then) else then)

@@ -28,6 +28,7 @@ from planner.web.forms import (
     ProjectForm,
     QuickStoryForm,
     StageForm,
+    act,
     attach_errors,
     submit,
 )
@@ -228,19 +229,17 @@ def settings(access: ProjectAccess):
 def add_stage(access: ProjectAccess):
     session = db.session()
     form = StageForm(prefix="stage")
-    if form.validate():
-        try:
-            stage = rules.add_stage(
-                session, access.project, key=form.key.data or "", name=form.name.data or ""
-            )
-        except DomainError as exc:
-            session.rollback()
-            for message in (exc.details or {"": exc.message}).values():
-                flash(f"Stage not added: {message}", "error")
-        else:
-            session.commit()
-            flash(f"Stage {stage.name} added.", "success")
-    return redirect(url_for("projects.settings", key=access.project.key) + "#stages")
+    back = url_for("projects.settings", key=access.project.key) + "#stages"
+    if not form.validate():
+        return redirect(back)
+    return act(
+        lambda: rules.add_stage(
+            session, access.project, key=form.key.data or "", name=form.name.data or ""
+        ),
+        done=lambda stage: f"Stage {stage.name} added.",
+        failed="Stage not added: ",
+        then=back,
+    )
 
 
 @bp.post("/projects/<key>/stages/<stage_key>")
@@ -253,7 +252,10 @@ def edit_stage(access: ProjectAccess, stage_key: str):
     if stage is None:
         abort(404)
     action = request.form.get("action", "")
-    try:
+    if action not in ("rename", "up", "down", "archive", "restore"):
+        abort(400, description=f"Unknown stage action {action!r:.40}.")
+
+    def change() -> None:
         if action == "rename":
             rules.rename_stage(session, stage, request.form.get("name", ""))
         elif action in ("up", "down"):
@@ -263,17 +265,15 @@ def edit_stage(access: ProjectAccess, stage_key: str):
             if 0 <= j < len(keys):
                 keys[i], keys[j] = keys[j], keys[i]
                 rules.reorder_stages(session, access.project, keys)
-        elif action in ("archive", "restore"):
-            rules.set_stage_archived(session, stage, action == "archive")
         else:
-            abort(400, description=f"Unknown stage action {action!r}.")
-    except DomainError as exc:
-        session.rollback()
-        flash(f"Stage not changed: {exc.message}", "error")
-    else:
-        session.commit()
-        flash(f"Stage {stage.name} updated.", "success")
-    return redirect(url_for("projects.settings", key=access.project.key) + "#stages")
+            rules.set_stage_archived(session, stage, action == "archive")
+
+    return act(
+        change,
+        done=lambda _: f"Stage {stage.name} updated.",
+        failed="Stage not changed: ",
+        then=url_for("projects.settings", key=access.project.key) + "#stages",
+    )
 
 
 @bp.route("/projects/<key>/members", methods=["GET", "POST"])
@@ -284,28 +284,24 @@ def members(access: ProjectAccess):
     form = MemberForm(prefix="add")
     status = 200
     if request.method == "POST":
-        if form.validate():
-            try:
-                account = rules.account_to_add(
-                    session, project, current_user, form.email.data or ""
-                )
-                rules.add_member(
-                    session,
-                    project,
-                    account,
-                    access=form.access.data,
-                    roles=form.roles.data or [],
-                )
-            except DomainError as exc:
-                session.rollback()
-                attach_errors(form, exc.details or {"email": exc.message})
-                status = 422
-            else:
-                session.commit()
-                flash(f"{account.name} added with {form.access.data} access.", "success")
-                return redirect(url_for("projects.members", key=project.key))
-        else:
-            status = 400
+
+        def add():
+            account = rules.account_to_add(session, project, current_user, form.email.data or "")
+            rules.add_member(
+                session, project, account, access=form.access.data, roles=form.roles.data or []
+            )
+            return account
+
+        outcome = submit(
+            form,
+            add,
+            done=lambda account: f"{account.name} added with {form.access.data} access.",
+            then=url_for("projects.members", key=project.key),
+            blame="email",
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
     memberships = rules.members_of(session, project)
     edit_forms = {}
     for membership in memberships:
@@ -344,23 +340,21 @@ def update_member(access: ProjectAccess, membership_id: int):
     form = MemberEditForm(prefix=f"m{membership.id}")
     if not form.validate():
         abort(400)
-    try:
-        if request.form.get("action") == "remove":
-            rules.remove_member(session, access.project, membership)
-            message = "Member removed."
-        else:
-            rules.update_member(
-                session,
-                access.project,
-                membership,
-                access=form.access.data,
-                roles=form.roles.data or [],
-            )
-            message = "Member updated."
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "error")
-    else:
-        session.commit()
-        flash(message, "success")
-    return redirect(url_for("projects.members", key=access.project.key))
+    back = url_for("projects.members", key=access.project.key)
+    if request.form.get("action") == "remove":
+        return act(
+            lambda: rules.remove_member(session, access.project, membership),
+            done="Member removed.",
+            then=back,
+        )
+    return act(
+        lambda: rules.update_member(
+            session,
+            access.project,
+            membership,
+            access=form.access.data,
+            roles=form.roles.data or [],
+        ),
+        done="Member updated.",
+        then=back,
+    )

@@ -31,7 +31,7 @@ from planner.models import Sprint, Story
 from planner.planning import check_plan
 from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
-from planner.web.forms import EmptyForm, SprintForm, submit
+from planner.web.forms import EmptyForm, SprintForm, act, submit
 from planner.web.reports import build_report
 
 bp = Blueprint("sprints", __name__)
@@ -242,15 +242,12 @@ def start(access: ProjectAccess, sprint_id: int):
     session = db.session()
     ctx = load_context(session, access.project)
     sprint = _sprint(ctx, sprint_id)
-    try:
-        start_sprint(session, access.project, sprint, now=utcnow())
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("sprints.plan", key=access.project.key, sprint_id=sprint_id))
-    session.commit()
-    flash(f"{sprint.name} started. What it holds now is the commitment.", "success")
-    return redirect(url_for("sprints.show", key=access.project.key, sprint_id=sprint_id))
+    return act(
+        lambda: start_sprint(session, access.project, sprint, now=utcnow()),
+        done=f"{sprint.name} started. What it holds now is the commitment.",
+        then=url_for("sprints.show", key=access.project.key, sprint_id=sprint_id),
+        failed_then=url_for("sprints.plan", key=access.project.key, sprint_id=sprint_id),
+    )
 
 
 @bp.route("/projects/<key>/sprints/<int:sprint_id>/close", methods=["GET", "POST"])
@@ -278,22 +275,14 @@ def close(access: ProjectAccess, sprint_id: int):
             story.id: everything or request.form.get(f"decision-{story.id}", "next")
             for story in unfinished
         }
-        try:
-            result = close_sprint(
+        return act(
+            lambda: close_sprint(
                 session, ctx, sprint, decisions, calendar=calendar, by=current_user, now=utcnow()
-            )
-        except DomainError as exc:
-            session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("sprints.close", key=project.key, sprint_id=sprint_id))
-        session.commit()
-        parts = [f"{sprint.name} closed."]
-        if result.to_next:
-            parts.append(f"{len(result.to_next)} carried over to {result.next_sprint.name}.")
-        if result.to_backlog:
-            parts.append(f"{len(result.to_backlog)} back at the top of the backlog.")
-        flash(" ".join(parts), "success")
-        return redirect(url_for("sprints.show", key=project.key, sprint_id=sprint_id))
+            ),
+            done=lambda result: _closed_message(sprint, result),
+            then=url_for("sprints.show", key=project.key, sprint_id=sprint_id),
+            failed_then=url_for("sprints.close", key=project.key, sprint_id=sprint_id),
+        )
     planned = sorted(
         (s for s in ctx.sprints.values() if s.state == "planned"),
         key=lambda s: (s.start_date, s.id),
@@ -349,3 +338,12 @@ def show(access: ProjectAccess, sprint_id: int):
         current=current,
         button=EmptyForm(),
     )
+
+
+def _closed_message(sprint, result) -> str:
+    parts = [f"{sprint.name} closed."]
+    if result.to_next:
+        parts.append(f"{len(result.to_next)} carried over to {result.next_sprint.name}.")
+    if result.to_backlog:
+        parts.append(f"{len(result.to_backlog)} back at the top of the backlog.")
+    return " ".join(parts)

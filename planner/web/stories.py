@@ -18,7 +18,7 @@ from planner.domain.stories import create_story, describe_change, update_story
 from planner.models import Story, StoryEvent
 from planner.signin import require_login
 from planner.timeutil import utcnow
-from planner.web.forms import EmptyForm, StoryForm, attach_errors
+from planner.web.forms import EmptyForm, StoryForm, attach_errors, submit
 
 bp = Blueprint("stories", __name__)
 bp.before_request(require_login)
@@ -39,17 +39,14 @@ def new(access: ProjectAccess):
         return render_template(
             "stories/form.html", access=access, project=access.project, form=form, story=None
         )
-    if form.validate():
-        try:
-            story = create_story(session, ctx, form.values(), by=current_user, now=utcnow())
-        except ValidationError as exc:
-            session.rollback()
-            attach_errors(form, exc.errors)
-        else:
-            session.commit()
-            key = story.key_in(access.project.key)
-            flash(f"{key} created.", "success")
-            return redirect(url_for("stories.show", key=access.project.key, number=story.number))
+    outcome = submit(
+        form,
+        lambda: create_story(session, ctx, form.values(), by=current_user, now=utcnow()),
+        done=lambda story: f"{story.key_in(access.project.key)} created.",
+        then=lambda story: url_for("stories.show", key=access.project.key, number=story.number),
+    )
+    if outcome.response:
+        return outcome.response
     return (
         render_template(
             "stories/form.html", access=access, project=access.project, form=form, story=None
