@@ -17,13 +17,12 @@ from planner.domain import parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, place, stories_by_keys
 from planner.domain.context import ProjectContext, load_context
-from planner.domain.stories import create_story
 from planner.models import Epic, Sprint, Story
 from planner.signin import require_login
 from planner.timeutil import utcnow
 from planner.vocab import ROLES, STORY_TYPES
 from planner.web.auth import safe_next
-from planner.web.forms import EmptyForm, QuickStoryForm, act, submit
+from planner.web.forms import EmptyForm, QuickStoryForm, act, quick_create
 
 bp = Blueprint("backlog", __name__)
 bp.before_request(require_login)
@@ -149,13 +148,11 @@ def index(access: ProjectAccess):
     form = QuickStoryForm.for_project(ctx)
     status = 200
     if request.method == "POST":
-        outcome = submit(
+        outcome = quick_create(
+            ctx,
             form,
-            lambda: create_story(session, ctx, form.values(), by=current_user, now=utcnow()),
-            done=lambda story: (
-                f"{story.key_in(access.project.key)} added to the bottom of the backlog."
-            ),
-            then=_back(access),
+            done="{key} added to the bottom of the backlog.",
+            then=lambda _: _back(access),
         )
         if outcome.response:
             return outcome.response

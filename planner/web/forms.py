@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, flash, redirect, request
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -28,8 +29,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from planner import db
 from planner.domain import DomainError
 from planner.domain.context import ProjectContext
-from planner.domain.stories import EDITABLE_FIELDS
+from planner.domain.stories import EDITABLE_FIELDS, create_story
 from planner.models import Story
+from planner.timeutil import utcnow
 from planner.vocab import (
     ACCESS_LEVELS,
     OUTCOMES,
@@ -399,3 +401,16 @@ def act(
     if text := (done(result) if callable(done) else done):
         flash(text, "success")
     return redirect(then(result) if callable(then) else then)
+
+
+def quick_create(
+    ctx: ProjectContext, form: FlaskForm, *, done: str, then: Callable[[Any], str]
+) -> Submitted:
+    """Add a story from a page's one-line form (the project page, the backlog). `done` may name
+    the new story as {key}."""
+    return submit(
+        form,
+        lambda: create_story(db.session(), ctx, form.values(), by=current_user, now=utcnow()),
+        done=lambda story: done.format(key=story.key_in(ctx.project.key)),
+        then=then,
+    )

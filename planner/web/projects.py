@@ -17,10 +17,9 @@ from planner.domain import DomainError
 from planner.domain import projects as rules
 from planner.domain.access import ProjectAccess, projects_of
 from planner.domain.context import load_context
-from planner.domain.stories import create_story
 from planner.models import Membership, Sprint, Story
 from planner.signin import require_login
-from planner.timeutil import timezone_names, utcnow
+from planner.timeutil import timezone_names
 from planner.web.forms import (
     EmptyForm,
     MemberEditForm,
@@ -30,6 +29,7 @@ from planner.web.forms import (
     StageForm,
     act,
     attach_errors,
+    quick_create,
     submit,
 )
 
@@ -137,13 +137,11 @@ def show(access: ProjectAccess):
     form = QuickStoryForm.for_project(ctx)
     status = 200
     if request.method == "POST":
-        outcome = submit(
+        outcome = quick_create(
+            ctx,
             form,
-            lambda: create_story(session, ctx, form.values(), by=current_user, now=utcnow()),
-            done=lambda story: f"{story.key_in(access.project.key)} created.",
-            then=lambda story: (
-                url_for("projects.show", key=access.project.key) + f"#s{story.number}"
-            ),
+            done="{key} created.",
+            then=lambda story: url_for("projects.show", key=ctx.project.key) + f"#s{story.number}",
         )
         if outcome.response:
             return outcome.response
