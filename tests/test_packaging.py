@@ -46,6 +46,8 @@ def test_the_wheel_contains_the_app_resources(wheel):
         "planner/migrations/versions/0001_initial_schema.py",
         "planner/_config.py",
         "planner/demo/demo.json",
+        "planner/docs/rules.md",
+        "planner/docs/interchange.schema.json",
     ):
         assert expected in names, expected
     assert not any(name.startswith(("tests/", "tools/", "config.py", "wsgi.py")) for name in names)

@@ -98,6 +98,7 @@ def init_app(app: Flask) -> None:
         milestones,
         projects,
         reports,
+        rules,
         sprints,
         stories,
     )
@@ -116,6 +117,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(milestones.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(dashboard.public)
+    app.register_blueprint(rules.bp)
 
     @app.get("/assets/plotly.min.js")
     def plotly_js():
