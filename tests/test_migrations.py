@@ -84,3 +84,27 @@ def test_the_partial_index_keeps_one_active_sprint_after_migrating(app, scratch_
     with pytest.raises(Exception, match="(?i)unique"):
         with scratch_engine.begin() as conn:
             conn.execute(insert, {"name": "B"})
+
+
+def test_projects_stored_with_a_server_timezone_are_set_to_utc(app, scratch_engine):
+    cfg = config_for(app, scratch_engine)
+    command.upgrade(cfg, "0002_share_link_expiry")
+    with scratch_engine.begin() as conn:
+        for key, zone_name in (
+            ("GOOD", "Europe/Berlin"),
+            ("LOCAL", "localtime"),
+            ("POSIX", "posixrules"),
+            ("PATH", "/etc/localtime"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO project (key, name, timezone, working_days, sprint_length_days, "
+                    "slip_tolerance_days, story_counter, epic_counter, created_at) VALUES "
+                    "(:key, 'x', :zone, '12345', 14, 7, 0, 0, '2026-03-02 09:00:00')"
+                ),
+                {"key": key, "zone": zone_name},
+            )
+    command.upgrade(cfg, "head")
+    with scratch_engine.connect() as conn:
+        zones = dict(conn.execute(text("SELECT key, timezone FROM project")).all())
+    assert zones == {"GOOD": "Europe/Berlin", "LOCAL": "UTC", "POSIX": "UTC", "PATH": "UTC"}

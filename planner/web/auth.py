@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
+from werkzeug.security import check_password_hash
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -135,8 +136,6 @@ def logout():
 def account():
     form = PasswordForm()
     if form.validate_on_submit():
-        from werkzeug.security import check_password_hash
-
         if not current_user.password_hash or not check_password_hash(
             current_user.password_hash, form.current.data
         ):

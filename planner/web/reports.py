@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy.orm import Session
@@ -273,8 +274,6 @@ def chart_csv(access: ProjectAccess, sprint_id: int, chart: str):
 @bp.app_template_filter("merge_args")
 def merge_args(args: dict, **changes: Any) -> str:
     """The query string of `args` with `changes` applied (for links that switch one setting)."""
-    from urllib.parse import urlencode
-
     return urlencode({**args, **changes})
 
 

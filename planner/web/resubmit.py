@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 
 from planner.inputs import JSONInputError, parse_json
 
@@ -78,8 +78,6 @@ def sign_in_keeping_fields():
 
 def resubmit_page(fields: list[tuple[str, str]], target: str, *, reason: str, status: int):
     """The page that shows carried fields and sends them again with a fresh token."""
-    from flask import url_for
-
     from planner.web.auth import safe_next
 
     shown = [(name, value) for name, value in fields if value.strip() and name not in TECHNICAL]
