@@ -318,3 +318,92 @@ def test_two_admins_deactivating_each_other_at_once_leave_one_admin(app, db_sess
         for account in (ada, bob):
             db_session.get(Account, account.id).is_active_account = True
         db_session.commit()
+
+
+def _race(sessionmaker, work, rounds_label) -> list[str]:
+    """Run `work(session)` in two transactions that start it at the same moment; each says
+    'saved' or the DomainError message it got. A database error is a failure of the test."""
+    from planner.domain import DomainError
+
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        session = sessionmaker()
+        try:
+            barrier.wait(timeout=10)
+            work(session)
+            session.commit()
+            results.append("saved")
+        except DomainError as exc:
+            session.rollback()
+            results.append(exc.message)
+        except BaseException as exc:  # an IntegrityError here is the bug this guards against
+            session.rollback()
+            errors.append(exc)
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == [], (rounds_label, errors)
+    return results
+
+
+def test_saving_the_same_capacity_twice_at_once_saves_it_once(app, db_session, team):
+    """A double click on "Save capacity": both saves land, as one row per person."""
+    from datetime import date
+
+    from planner.domain.sprints import set_capacity
+    from planner.models import Sprint, SprintCapacity
+
+    sprint = factories.sprint(
+        db_session, team.project, "Sprint 9", date(2026, 3, 2), date(2026, 3, 13)
+    )
+    db_session.commit()
+    # Plain ids: the threads must not touch db_session's objects (that would share a session).
+    project_id, sprint_id = team.project.id, sprint.id
+    editor_id, manager_id = team.editor.id, team.manager.id
+    sessionmaker = get_db(app).sessionmaker
+
+    def save(session) -> None:
+        project = session.get(Project, project_id)
+        set_capacity(
+            session,
+            load_context(session, project),
+            session.get(Sprint, sprint_id),
+            {editor_id: "8", manager_id: "5"},
+        )
+
+    for round_number in range(5):
+        assert _race(sessionmaker, save, round_number) == ["saved", "saved"]
+        db_session.expire_all()
+        rows = db_session.execute(
+            select(SprintCapacity.account_id, SprintCapacity.points)
+            .where(SprintCapacity.sprint_id == sprint_id)
+            .order_by(SprintCapacity.account_id)
+        ).all()
+        assert sorted(rows) == sorted([(editor_id, 8), (manager_id, 5)])
+        db_session.query(SprintCapacity).delete()
+        db_session.commit()
+
+
+def test_two_accounts_for_one_address_at_once_one_is_refused_with_a_message(app, db_session):
+    from planner.domain.accounts import create_account
+
+    sessionmaker = get_db(app).sessionmaker
+    for round_number in range(5):
+        email = f"twice{round_number}@example.com"
+        results = _race(
+            sessionmaker,
+            lambda session, email=email: create_account(
+                session, email=email, name="Twice", password=None
+            ),
+            round_number,
+        )
+        assert sorted(results) == [f"An account for {email} already exists.", "saved"]
+        assert db_session.scalar(select(func.count()).where(Account.email == email)) == 1

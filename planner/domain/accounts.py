@@ -6,6 +6,7 @@ import functools
 import re
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -73,8 +74,12 @@ def create_account(
     account = Account(email=email, name=name, is_admin=is_admin)
     if password is not None:
         account.password_hash = generate_password_hash(password, method=hash_method)
-    session.add(account)
-    session.flush()
+    try:
+        with session.begin_nested():  # two sign-ups for one address at once: one wins
+            session.add(account)
+            session.flush()
+    except IntegrityError:
+        raise DomainError(f"An account for {email} already exists.", field="email") from None
     return account
 
 

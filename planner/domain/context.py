@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from planner.models import Epic, Membership, Project, Sprint, Stage
@@ -65,3 +65,13 @@ def load_context(session: Session, project: Project) -> ProjectContext:
         sprints={s.id: s for s in sprints},
         epics={e.key: e for e in epics},
     )
+
+
+def lock_project(session: Session, project: Project) -> None:
+    """Hold the project's row until the transaction ends, so that rules counting its members
+    (a project keeps a manager) see every concurrent change: SELECT ... FOR UPDATE on PostgreSQL;
+    on SQLite a no-op UPDATE, which takes the database's write lock."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(Project).where(Project.id == project.id).values(id=Project.id))
+    else:
+        session.execute(select(Project.id).where(Project.id == project.id).with_for_update())

@@ -6,11 +6,12 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from planner.domain import DomainError, ValidationError, required_text, text_value
 from planner.domain.accounts import check_email, find_account, normalise_email
+from planner.domain.context import lock_project
 from planner.inputs import SPRINT_MAX_DAYS, TEXT_LIMITS, date_problem
 from planner.models import Account, Holiday, Membership, MembershipRole, Project, Stage
 from planner.timeutil import is_timezone
@@ -287,16 +288,6 @@ def add_member(
     session.add(membership)
     session.flush()
     return membership
-
-
-def lock_project(session: Session, project: Project) -> None:
-    """Hold the project's row until the transaction ends, so that rules counting its members
-    (a project keeps a manager) see every concurrent change: SELECT ... FOR UPDATE on PostgreSQL;
-    on SQLite a no-op UPDATE, which takes the database's write lock."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(Project).where(Project.id == project.id).values(id=Project.id))
-    else:
-        session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
 
 
 def _leaves_no_manager(session: Session, project: Project, membership: Membership) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from planner.domain import ValidationError, date_value, parse_id, required_text, take_texts
-from planner.domain.context import ProjectContext
+from planner.domain.context import ProjectContext, lock_project
 from planner.inputs import TEXT_LIMITS
 from planner.models import Milestone, Project, Risk, Story, risk_story
 from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
@@ -150,6 +150,10 @@ def update_risk(
     for key, value in cleaned.items():
         setattr(risk, key, value)
     if stories is not None:
+        # Two saves at once must not both add the same link: decide under the project's lock,
+        # against the links as they are now.
+        lock_project(session, ctx.project)
+        session.refresh(risk, ["stories"])
         risk.stories = stories
     risk.updated_at = now
     session.flush()

@@ -22,7 +22,7 @@ from planner.domain import (
     take_texts,
     to_date,
 )
-from planner.domain.context import ProjectContext
+from planner.domain.context import ProjectContext, lock_project
 from planner.domain.stories import top_rank, update_story
 from planner.inputs import SPRINT_MAX_DAYS
 from planner.metrics import Calendar, SprintSeries, default_capacity
@@ -362,6 +362,8 @@ def set_capacity(
         cleaned[account_id] = value
     if errors:
         raise ValidationError(errors)
+    # Two saves of the same plan at once (a double click) must not both insert a row.
+    lock_project(session, ctx.project)
     existing = {
         row.account_id: row
         for row in session.scalars(
