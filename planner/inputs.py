@@ -127,6 +127,32 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+class _Pairs(list):
+    """An object as its list of (key, value) pairs, duplicates kept (for finding them)."""
+
+
+def _duplicate_path(text: str) -> str:
+    """The path of the first object, in document order, that says a key twice."""
+    try:
+        document = json.loads(text, object_pairs_hook=_Pairs)
+    except ValueError:  # a number too long, after the duplicate
+        return "$"
+    stack: list[tuple[str, Any]] = [("$", document)]
+    while stack:
+        here, item = stack.pop(0)
+        if isinstance(item, _Pairs):
+            keys = [key for key, _ in item]
+            if len(set(keys)) != len(keys):
+                return here
+            stack[:0] = [
+                (_key_path(here, key) if storable(key) else f"{here}[?]", child)
+                for key, child in item
+            ]
+        elif isinstance(item, list):
+            stack[:0] = [(f"{here}[{index}]", child) for index, child in enumerate(item)]
+    return "$"
+
+
 def _no_constant(name: str) -> Any:
     raise JSONInputError(f"{name} is not a JSON number; send a number or null.", syntax=True)
 
@@ -197,11 +223,18 @@ def parse_json(data: str | bytes) -> Any:
         document = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except _DuplicateKey as exc:
         raise JSONInputError(
-            f"The key {exc.key!r:.60} appears twice in one object; say each key once."
+            f"The key {exc.key!r:.60} appears twice in one object; say each key once.",
+            _duplicate_path(text),
         ) from None
     except json.JSONDecodeError as exc:
         raise JSONInputError(
             f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.", syntax=True
+        ) from None
+    except JSONInputError:
+        raise
+    except ValueError:  # an integer longer than Python converts (4,300 digits)
+        raise JSONInputError(
+            "Not valid JSON: a number in it is too long to read.", syntax=True
         ) from None
     except RecursionError:  # pragma: no cover - the depth check above comes first
         raise JSONInputError("The document is nested too deeply.", syntax=True) from None

@@ -121,6 +121,8 @@ def test_parse_json_refuses_deep_nesting_without_recursing():
     ("document", "path", "syntax", "fragment"),
     [
         ('{"a": 1, "a": 2}', "$", False, "The key 'a' appears twice"),
+        ('{"s": [{"x": 1}, {"y": 1, "y": 2}]}', "$.s[1]", False, "The key 'y' appears twice"),
+        ('{"n": ' + "9" * 5000 + "}", "$", True, "Not valid JSON: a number in it is too long"),
         ('{"title": "\\ud800"}', "$.title", False, "unpaired UTF-16 surrogate"),
         ('{"stories": [{"t": "ok"}, {"t": "a\\u0000b"}]}', "$.stories[1].t", False, "NUL"),
         ('{"a\\u0000": 1}', "$[?]", False, "NUL"),
