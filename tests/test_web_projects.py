@@ -538,3 +538,34 @@ def test_an_absurd_timezone_gets_a_message_not_a_crash(db_session, clients, team
     )
     assert response.status_code == 422
     assert "is not a known IANA timezone" in response.get_data(as_text=True)
+
+
+def test_saving_a_story_someone_changed_meanwhile_shows_their_change_and_keeps_mine(
+    db_session, clients, team
+):
+    story = factories.story(db_session, team.project, team.manager, title="Label batch 3")
+    db_session.commit()
+    fields = {
+        "type": "feature",
+        "status": "todo",
+        "stage": "",
+        "role": "",
+        "points": "",
+        "assignee": "",
+        "sprint": "",
+        "epic": "",
+        "description": "",
+        "version": "1",
+    }
+    url = f"/projects/FRAUD/stories/{story.number}"
+    first = clients["manage"].post_form(url, {**fields, "title": "Label batch 3 (hard cases)"})
+    assert first.status_code == 302
+    second = clients["edit"].post_form(url, {**fields, "title": "Label batch 3, second pass"})
+    assert second.status_code == 409
+    page = second.get_data(as_text=True)
+    assert 'class="conflict" role="alert"' in page
+    assert "Label batch 3 (hard cases)" in page  # their saved change is shown
+    assert 'value="Label batch 3, second pass"' in page  # my typing is kept
+    assert 'name="version" type="hidden" value="2"' in page  # saving again builds on theirs
+    db_session.expire_all()
+    assert db_session.get(type(story), story.id).title == "Label batch 3 (hard cases)"

@@ -349,6 +349,7 @@ class Submitted:
 
     response: Response | None
     status: int
+    error: DomainError | None = None  # the refusal, when the page wants to say more about it
 
 
 def submit(
@@ -358,11 +359,13 @@ def submit(
     done: str | Callable[[Any], str],
     then: str | Callable[[Any], str],
     blame: str = "",
+    handled: tuple[type[DomainError], ...] = (),
 ) -> Submitted:
     """The one path of a page form: check the fields, run the domain action in the request's
     transaction, then either commit, say what happened and redirect (`then`), or roll back and
     put each message next to its field (422; messages for no field are flashed). A refusal that
-    names no field is put on `blame`, when given."""
+    names no field is put on `blame`, when given. Refusals of the `handled` kinds are only
+    returned (with their own status), for the page to show its way."""
     session = db.session()
     if not form.validate():  # CSRFProtect has checked the token; these are the fields' own checks
         return Submitted(None, 422)
@@ -370,9 +373,11 @@ def submit(
         result = action()
     except DomainError as exc:
         session.rollback()
+        if isinstance(exc, handled):
+            return Submitted(None, exc.status_code, exc)
         for message in attach_errors(form, exc.details or {blame: exc.message}):
             flash(message, "error")
-        return Submitted(None, 422)
+        return Submitted(None, 422, exc)
     session.commit()
     flash(done(result) if callable(done) else done, "success")
     return Submitted(redirect(then(result) if callable(then) else then), 302)

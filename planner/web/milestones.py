@@ -3,12 +3,11 @@ date) and the risk register (heat map, list, create and edit)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
 from planner import charts, db
 from planner.authz import project_route
-from planner.domain import ValidationError
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext, load_context
 from planner.domain.history import calendar_of, load_series
@@ -38,7 +37,6 @@ from planner.web.forms import (
     ForecastForm,
     MilestoneForm,
     RiskForm,
-    attach_errors,
     options,
     submit,
 )
@@ -139,9 +137,10 @@ def show(access: ProjectAccess, milestone_id: int):
     status = 200
     if request.method == "POST":
         action = request.form.get("action", "")
-        try:
-            if action == "forecast" and forecast_form.validate():
-                row = add_forecast(
+        if action == "forecast":
+            sent, run, done = (
+                forecast_form,
+                lambda: add_forecast(
                     session,
                     project,
                     milestone,
@@ -152,31 +151,40 @@ def show(access: ProjectAccess, milestone_id: int):
                     },
                     by_id=current_user.id,
                     today=today,
-                )
-                message = f"Forecast {row.forecast} recorded (reported {row.reported_on})."
-            elif action == "achieved" and achieved_form.validate():
-                set_achieved(session, project, milestone, achieved_form.achieved.data, today=today)
-                message = (
+                ),
+                lambda row: f"Forecast {row.forecast} recorded (reported {row.reported_on}).",
+            )
+        elif action == "achieved":
+            sent, run, done = (
+                achieved_form,
+                lambda: set_achieved(
+                    session, project, milestone, achieved_form.achieved.data, today=today
+                ),
+                lambda _: (
                     f"{milestone.name} marked achieved on {milestone.achieved}."
                     if milestone.achieved
                     else f"{milestone.name} is no longer achieved."
-                )
-            elif action == "edit" and form.validate():
-                update_milestone(session, ctx, milestone, _milestone_values(form))
-                message = f"{milestone.name} saved."
-            else:
-                abort(400)
-        except ValidationError as exc:
-            session.rollback()
-            target = {"forecast": forecast_form, "achieved": achieved_form}.get(action, form)
-            attach_errors(target, exc.errors)
-            status = 422
-            ctx = load_context(session, project)
-            milestone = _milestone(session, access, milestone_id)
+                ),
+            )
+        elif action == "edit":
+            sent, run, done = (
+                form,
+                lambda: update_milestone(session, ctx, milestone, _milestone_values(form)),
+                lambda _: f"{milestone.name} saved.",
+            )
         else:
-            session.commit()
-            flash(message, "success")
-            return redirect(url_for("milestones.show", key=project.key, milestone_id=milestone_id))
+            abort(400, description=f"Unknown milestone action {action!r:.40}.")
+        outcome = submit(
+            sent,
+            run,
+            done=done,
+            then=url_for("milestones.show", key=project.key, milestone_id=milestone_id),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
+        ctx = load_context(session, project)
+        milestone = _milestone(session, access, milestone_id)
     if request.method == "GET" or status == 422 and request.form.get("action") != "edit":
         stage = ctx.stage_by_id(milestone.stage_id)
         form.name.data, form.description.data = milestone.name, milestone.description or ""

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import DomainError, parse_id
+from planner.domain import parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, stories_by_keys
 from planner.domain.context import ProjectContext, load_context
@@ -203,37 +203,36 @@ def plan(access: ProjectAccess, sprint_id: int):
 
 
 def _plan_action(session, access: ProjectAccess, ctx: ProjectContext, sprint: Sprint):
-    back = redirect(url_for("sprints.plan", key=access.project.key, sprint_id=sprint.id))
+    back = url_for("sprints.plan", key=access.project.key, sprint_id=sprint.id)
     action = request.form.get("action")
-    try:
-        if action in ("add", "remove"):
-            numbers = [n for n in map(parse_id, request.form.getlist("story")) if n is not None]
-            if not numbers:
-                flash("Tick the stories first.", "error")
-                return back
-            stories = stories_by_keys(session, ctx, numbers)
-            target = sprint.id if action == "add" else None
-            moved = move_to_sprint(session, ctx, stories, target, by=current_user, now=utcnow())
-            where = f"to {sprint.name}" if action == "add" else "back to the backlog"
-            message = f"Moved {moved} stor{'y' if moved == 1 else 'ies'} {where}."
-        elif action == "capacity":
-            points = {
-                m.account_id: request.form.get(f"capacity-{m.account_id}")
-                for m in ctx.members.values()
-                if m.access != "view" and f"capacity-{m.account_id}" in request.form
-            }
-            set_capacity(session, ctx, sprint, points)
-            message = "Capacity saved."
-        else:
-            abort(400, description=f"Unknown planning action {action!r}.")
-    except DomainError as exc:
-        session.rollback()
-        for text in (exc.details or {"": exc.message}).values():
-            flash(text, "error")
-        return back
-    session.commit()
-    flash(message, "success")
-    return back
+    if action in ("add", "remove"):
+        numbers = [n for n in map(parse_id, request.form.getlist("story")) if n is not None]
+        if not numbers:
+            flash("Tick the stories first.", "error")
+            return redirect(back)
+        where = f"to {sprint.name}" if action == "add" else "back to the backlog"
+        return act(
+            lambda: move_to_sprint(
+                session,
+                ctx,
+                stories_by_keys(session, ctx, numbers),
+                sprint.id if action == "add" else None,
+                by=current_user,
+                now=utcnow(),
+            ),
+            done=lambda moved: f"Moved {moved} stor{'y' if moved == 1 else 'ies'} {where}.",
+            then=back,
+        )
+    if action == "capacity":
+        points = {
+            m.account_id: request.form.get(f"capacity-{m.account_id}")
+            for m in ctx.members.values()
+            if m.access != "view" and f"capacity-{m.account_id}" in request.form
+        }
+        return act(
+            lambda: set_capacity(session, ctx, sprint, points), done="Capacity saved.", then=back
+        )
+    abort(400, description=f"Unknown planning action {action!r:.40}.")
 
 
 @bp.post("/projects/<key>/sprints/<int:sprint_id>/start")

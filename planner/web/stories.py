@@ -3,14 +3,14 @@ and its history in plain words)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import StaleVersionError, ValidationError
+from planner.domain import StaleVersionError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.board import comments_of
 from planner.domain.context import ProjectContext, load_context
@@ -18,7 +18,7 @@ from planner.domain.stories import create_story, describe_change, update_story
 from planner.models import Story, StoryEvent
 from planner.signin import require_login
 from planner.timeutil import utcnow
-from planner.web.forms import EmptyForm, StoryForm, attach_errors, submit
+from planner.web.forms import EmptyForm, StoryForm, submit
 
 bp = Blueprint("stories", __name__)
 bp.before_request(require_login)
@@ -95,32 +95,25 @@ def show(access: ProjectAccess, number: int):
     status = 200
     if request.method == "GET":
         form.load(ctx, story)
-    elif form.validate():
-        try:
-            base = int(form.version.data or 0)
-        except ValueError:
-            base = 0
-        try:
-            update_story(
+    else:
+        base = parse_id(form.version.data or "") or 0
+        outcome = submit(
+            form,
+            lambda: update_story(
                 session, ctx, story, form.values(), by=current_user, now=utcnow(), base_version=base
-            )
-        except StaleVersionError as exc:
-            session.rollback()
-            story = _load_story(access, number)
-            conflict = exc.message
+            ),
+            done=f"{story.key_in(access.project.key)} saved.",
+            then=url_for("stories.show", key=access.project.key, number=number),
+            handled=(StaleVersionError,),
+        )
+        if outcome.response:
+            return outcome.response
+        status = outcome.status
+        story = _load_story(access, number)
+        if isinstance(outcome.error, StaleVersionError):
+            conflict = outcome.error.message
             # The user has now seen the other change; saving again applies theirs on top of it.
             form.version.data = str(story.version)
-            status = 409
-        except ValidationError as exc:
-            session.rollback()
-            attach_errors(form, exc.errors)
-            status = 422
-        else:
-            session.commit()
-            flash(f"{story.key_in(access.project.key)} saved.", "success")
-            return redirect(url_for("stories.show", key=access.project.key, number=number))
-    else:
-        status = 400
     current = StoryForm(formdata=None)
     current.fill_choices(ctx, story)
     current.load(ctx, story)
