@@ -27,6 +27,8 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     WTF_CSRF_ENABLED = True
+    # planner.signin.check_csrf checks instead, so that API requests with a token need none.
+    WTF_CSRF_CHECK_DEFAULT = False
     # No page or API call needs more than this (a story at its longest is well under 1 MB); an
     # upload route that needs more raises it for itself and says so.
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024
@@ -35,6 +37,8 @@ class Config:
     # window; then 429 until the window passes (planner/limits.py).
     LOGIN_LIMIT_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_ADDRESS = "30 per 15 minutes"
+    # Requests allowed per personal access token in a moving window; then 429 with Retry-After.
+    API_TOKEN_LIMIT = "600 per minute"
     RATELIMIT_STORAGE_URI: str | None = None  # None: in memory, per process
     RATELIMIT_KEY_PREFIX = "planner"
     TRUSTED_PROXIES = 0  # proxies in front of planner whose X-Forwarded-* headers are trusted
@@ -81,6 +85,7 @@ def load(env_name: str | None = None) -> dict[str, object]:
         ("PLANNER_RATELIMIT_STORAGE_URL", "RATELIMIT_STORAGE_URI"),
         ("PLANNER_LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ACCOUNT"),
         ("PLANNER_LOGIN_LIMIT_ADDRESS", "LOGIN_LIMIT_ADDRESS"),
+        ("PLANNER_API_TOKEN_LIMIT", "API_TOKEN_LIMIT"),
         ("PLANNER_BASE_URL", "BASE_URL"),
     ):
         if os.environ.get(variable):

@@ -1,4 +1,5 @@
-"""Access to a project, decided in one place for pages and the API.
+"""Access to a project, decided in one place for pages and the API (and for tokens: a `read`
+token is refused every write here).
 
 Every route that touches a project goes through `project_route` (or calls `resolve`): a non-member
 gets 404, a read needs view access, and any other method needs at least edit access, or the level
@@ -23,15 +24,26 @@ from planner.domain.access import (
     sprint_access,
     story_access,
 )
+from planner.signin import current_bearer
 
 
 def _check(access: ProjectAccess, write: str) -> ProjectAccess:
+    needed = required_level(request.method, write)
     try:
-        access.require(required_level(request.method, write))
+        access.require(needed)
     except AccessDenied as exc:
         abort(403, description=str(exc))
+    if needed != "view":
+        require_write_token()
     g.access = access
     return access
+
+
+def require_write_token() -> None:
+    """A `read` token reads whatever its owner may read and changes nothing (403)."""
+    bearer = current_bearer()
+    if bearer is not None and bearer.read_only:
+        abort(403, description="This token is read-only; use a token with the write scope.")
 
 
 def resolve(project_key: str, *, write: str = "edit") -> ProjectAccess:

@@ -15,13 +15,23 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from planner import db
-from planner.domain import DomainError
-from planner.domain.accounts import count_accounts, create_account
+from planner.domain import AccessDenied, DomainError, NotFoundError, ValidationError
+from planner.domain.accounts import count_accounts, create_account, find_account
+from planner.domain.tokens import (
+    TOKEN_SCOPES,
+    create_token,
+    find_token,
+    last_day,
+    revoke_token,
+    token_state,
+    tokens_of,
+)
 from planner.interchange import MAX_FILE_BYTES, ImportRefused
 from planner.interchange.export import export_project
 from planner.interchange.importer import import_document, read_document
 from planner.models import Account, Membership, Project
 from planner.paths import resource_dir
+from planner.timeutil import iso_utc, utcnow
 
 
 def alembic_config(app: Flask) -> AlembicConfig:
@@ -140,6 +150,96 @@ def users_create(email: str, name: str, password: str, admin: bool) -> None:
     session.commit()
     kind = "site admin" if admin else "user"
     click.echo(f"Created {kind} {account.email}.")
+
+
+@click.group("tokens")
+def tokens_group() -> None:
+    """Personal access tokens for the API (Authorization: Bearer <token>)."""
+
+
+def _account_or_fail(session, email: str) -> Account:
+    account = find_account(session, email)
+    if account is None:
+        raise click.ClickException(f"There is no account {email}.")
+    return account
+
+
+@tokens_group.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="What will use it, for example: training pipeline.")
+@click.option(
+    "--scope",
+    type=click.Choice(list(TOKEN_SCOPES)),
+    default="write",
+    show_default=True,
+    help="read: reads only (writes answer 403); write: whatever the owner may do.",
+)
+@click.option(
+    "--expires",
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="The last day it works (UTC). Left out: no end date.",
+)
+@with_appcontext
+def tokens_create(email: str, name: str, scope: str, expires: str | None) -> None:
+    """Make a token that acts as EMAIL and print it, once: only its digest is kept."""
+    session = db.session()
+    account = _account_or_fail(session, email)
+    try:
+        token, secret = create_token(
+            session, account, name=name, scope=scope, expires_on=expires, now=utcnow()
+        )
+    except ValidationError as exc:
+        session.rollback()
+        problems = "; ".join(
+            f"--{field.replace('_on', '')}: {m}" for field, m in exc.errors.items()
+        )
+        raise click.ClickException(problems) from exc
+    except AccessDenied as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    session.commit()
+    click.echo(secret)
+    until = f"through {last_day(token)} (UTC)" if token.expires_at else "with no end date"
+    click.echo(
+        f"Token {token.id} ({token.name}, {token.scope}) for {account.email}, {until}. "
+        "Copy it now: it is not shown again.",
+        err=True,
+    )
+
+
+@tokens_group.command("list")
+@click.argument("email")
+@with_appcontext
+def tokens_list(email: str) -> None:
+    """List EMAIL's tokens: id, state, scope, name, how it starts, last use."""
+    session = db.session()
+    now = utcnow()
+    tokens = tokens_of(session, _account_or_fail(session, email))
+    if not tokens:
+        click.echo(f"{email} has no tokens.")
+    for token in tokens:
+        used = iso_utc(token.last_used_at) if token.last_used_at else "never used"
+        until = f"until {last_day(token)}" if token.expires_at else "no end date"
+        click.echo(
+            f"{token.id}\t{token_state(token, now)}\t{token.scope}\t{token.name}\t"
+            f"{token.prefix}...\t{used}\t{until}"
+        )
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def tokens_revoke(token_id: int) -> None:
+    """Revoke the token TOKEN_ID (see `planner tokens list`): it stops working at once."""
+    session = db.session()
+    try:
+        token = find_token(session, token_id)
+    except NotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    revoke_token(session, token, now=utcnow())
+    session.commit()
+    click.echo(f"Token {token.id} ({token.name}) is revoked.")
 
 
 # --- import / export / demo ---------------------------------------------------------------------
@@ -265,6 +365,7 @@ def init_app(app: Flask) -> None:
     for cmd in (
         db_group,
         users_group,
+        tokens_group,
         import_command,
         export_command,
         demo_command,

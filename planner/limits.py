@@ -105,7 +105,7 @@ def check_limit(text: str, setting: str) -> None:
 
 def init_app(app: Flask) -> Limiter:
     """Attach the app's limiter and limit the sign-in form."""
-    for setting in ("LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ADDRESS"):
+    for setting in ("LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ADDRESS", "API_TOKEN_LIMIT"):
         check_limit(app.config[setting], setting)
     if app.config.get("TRUSTED_PROXIES"):
         hops = int(app.config["TRUSTED_PROXIES"])
@@ -135,3 +135,26 @@ def init_app(app: Flask) -> Limiter:
     app.view_functions["auth.login"] = login
     app.register_error_handler(RateLimitExceeded, _too_many)
     return limiter
+
+
+def token_request_allowed(token_id: int):
+    """Count one request against the token's limit (API_TOKEN_LIMIT) in the app's limiter, the
+    one sign-in uses; return None when it may go on, else the 429 answer with Retry-After."""
+    from planner.errors import error_response
+
+    limiter = get_limiter()
+    if not limiter.enabled:
+        return None
+    (item,) = parse_many(current_app.config["API_TOKEN_LIMIT"])[:1]
+    key = (current_app.config.get("RATELIMIT_KEY_PREFIX", "planner"), "token", str(token_id))
+    if limiter.limiter.hit(item, *key):
+        return None
+    reset_at = limiter.limiter.get_window_stats(item, *key).reset_time
+    seconds = max(1, int(reset_at - time.time() + 0.999))
+    response, status = error_response(
+        429,
+        f"Too many requests with this token; try again in {seconds} seconds.",
+        error="rate_limited",
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response, status

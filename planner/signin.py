@@ -1,18 +1,29 @@
 """Sign-in plumbing shared by the pages and the API: the login manager (sessions carry an
-account's rotating session token), CSRF protection, and `require_login` for blueprints whose every
-route needs a signed-in person. Signed out, the API answers 401 JSON; a page GET goes to the
-sign-in page; a page POST keeps its fields through sign-in (planner/web/resubmit.py)."""
+account's rotating session token), CSRF protection, personal access tokens for the API, and
+`require_login` for blueprints whose every route needs a signed-in person. Signed out, the API
+answers 401 JSON; a page GET goes to the sign-in page; a page POST keeps its fields through
+sign-in (planner/web/resubmit.py).
+
+Two ways into the API, decided here:
+- a browser session: every write carries the X-CSRFToken header;
+- `Authorization: Bearer <token>`: no CSRF token (a browser cannot be tricked into sending that
+  header to another site), the token's owner as the user, capped at view access for a `read`
+  token (planner/authz.py), rate-limited per token (planner/limits.py). A request that sends the
+  header is judged by the token alone: a bad one is 401 even beside a valid session cookie.
+"""
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, g, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
 from planner import db
+from planner.domain.tokens import Bearer, TokenRefused, authenticate
 from planner.errors import error_response, wants_json
 from planner.models import Account
+from planner.timeutil import utcnow
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -59,4 +70,58 @@ def require_login() -> None:
     """before_request hook for blueprints whose every page needs a signed-in user."""
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    return None
+
+
+def bearer_secret() -> str | None:
+    """The token an API request sends (Authorization: Bearer ...), "" when the header is there but
+    says nothing usable, None when there is no such header (a browser session, perhaps)."""
+    header = request.headers.get("Authorization")
+    if header is None or not request.path.startswith("/api/"):
+        return None
+    scheme, _, secret = header.strip().partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else ""
+
+
+def check_csrf() -> None:
+    """before_request for the whole app (WTF_CSRF_CHECK_DEFAULT is off so that this runs instead):
+    every session write carries a CSRF token; a token request needs none."""
+    if current_app.config.get("WTF_CSRF_ENABLED", True) and bearer_secret() is None:
+        csrf.protect(apply_exemptions=True)
+
+
+def _token_refused(message: str):
+    response, status = error_response(401, message, error="invalid_token")
+    response.headers["WWW-Authenticate"] = 'Bearer realm="planner", error="invalid_token"'
+    return response, status
+
+
+def current_bearer() -> Bearer | None:
+    """The token this API request was made with, or None (a session, or no API request)."""
+    return g.get("planner_bearer")
+
+
+def require_api_user():
+    """before_request for the API: a valid token, or a signed-in session."""
+    secret = bearer_secret()
+    if secret is None:
+        if current_user.is_authenticated:
+            return None
+        response, status = error_response(401, "Sign in, or send Authorization: Bearer <token>.")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="planner"'
+        return response, status
+    if not secret:
+        return _token_refused("Send the token as Authorization: Bearer <token>.")
+    try:
+        bearer = authenticate(db.session(), secret, now=utcnow())
+    except TokenRefused as exc:
+        db.session().rollback()
+        return _token_refused(str(exc))
+    db.session().commit()  # when it was last used
+    from planner.limits import token_request_allowed
+
+    if (wait := token_request_allowed(bearer.token.id)) is not None:
+        return wait
+    g.planner_bearer = bearer
+    login_manager._update_request_context_with_user(bearer.account)
     return None

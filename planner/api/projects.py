@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from planner import db
 from planner.api import bp
-from planner.api.serialize import project_json, sprint_json, story_json
+from planner.api.serialize import project_json, sprint_json, story_json, token_json
 from planner.authz import project_route
 from planner.domain import ValidationError, parse_id
 from planner.domain.access import ProjectAccess, projects_of
@@ -16,6 +16,7 @@ from planner.domain.context import load_context
 from planner.domain.stories import create_story
 from planner.interchange.export import export_project
 from planner.models import Story
+from planner.signin import current_bearer
 from planner.timeutil import utcnow
 from planner.vocab import STATUSES
 
@@ -33,8 +34,15 @@ def json_body() -> dict:
 
 @bp.get("/me")
 def me():
+    """Who the API takes you for, and the token you sent (null with a browser session)."""
+    bearer = current_bearer()
     return jsonify(
-        {"email": current_user.email, "name": current_user.name, "is_admin": current_user.is_admin}
+        {
+            "email": current_user.email,
+            "name": current_user.name,
+            "is_admin": current_user.is_admin,
+            "token": token_json(bearer.token) if bearer else None,
+        }
     )
 
 

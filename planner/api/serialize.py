@@ -7,7 +7,7 @@ from typing import Any
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext
 from planner.domain.stories import needs_outcome
-from planner.models import Project, Sprint, Story, StoryEvent
+from planner.models import ApiToken, Project, Sprint, Story, StoryEvent
 from planner.timeutil import iso_utc
 
 
@@ -105,3 +105,17 @@ def story_json(
     if history is not None:
         body["history"] = [event_json(ctx, event) for event in history]
     return body
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    """A token as lists show it: never its secret."""
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "scope": token.scope,
+        "created_at": iso_utc(token.created_at),
+        "last_used_at": iso_utc(token.last_used_at),
+        "expires_at": iso_utc(token.expires_at),
+        "revoked_at": iso_utc(token.revoked_at),
+    }

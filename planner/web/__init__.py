@@ -15,7 +15,7 @@ from markupsafe import Markup
 from planner import vocab
 from planner.domain.stories import needs_outcome
 from planner.forecasting import slip_words
-from planner.signin import csrf, login_manager, signed_in
+from planner.signin import check_csrf, csrf, login_manager, signed_in
 from planner.timeutil import as_utc, utcnow, zone
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -104,6 +104,7 @@ def init_app(app: Flask) -> None:
     )
 
     csrf.init_app(app)
+    app.before_request(check_csrf)
     login_manager.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(projects.bp)

@@ -1,4 +1,4 @@
-"""Sign in, sign out, and a person's own account (password change)."""
+"""Sign in, sign out, and a person's own account (password change, personal access tokens)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -19,18 +20,29 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from planner import db, limits
-from planner.domain import ValidationError
+from planner.domain import NotFoundError, ValidationError
 from planner.domain.accounts import (
     MIN_PASSWORD_LENGTH,
     authenticate,
     end_sessions,
     set_password,
 )
+from planner.domain.tokens import (
+    TOKEN_SCOPES,
+    create_token,
+    find_token,
+    last_day,
+    revoke_token,
+    token_state,
+    tokens_of,
+)
+from planner.timeutil import utcnow
 from planner.web import resubmit
+from planner.web.forms import EmptyForm, act, attach_errors, options
 
 bp = Blueprint("auth", __name__)
 
@@ -40,6 +52,18 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
     remember = BooleanField("Keep me signed in on this device")
     next = HiddenField()
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", description="What will use it, for example: training pipeline.")
+    scope = SelectField(
+        "Scope", choices=options(TOKEN_SCOPES), default="write", validate_choice=False
+    )
+    expires_on = StringField(
+        "Last day",
+        render_kw={"type": "date"},
+        description="It stops working after this day (UTC). Leave empty for no end date.",
+    )
 
 
 class PasswordForm(FlaskForm):
@@ -156,4 +180,62 @@ def account():
                 flash("Your password is changed. Other devices have been signed out.", "success")
                 return redirect(url_for("auth.account"))
     status = 200 if request.method == "GET" or not form.errors else 422
-    return render_template("auth/account.html", form=form), status
+    return account_page(form=form, status=status)
+
+
+def account_page(*, form=None, token_form=None, created: str | None = None, status: int = 200):
+    """The account page: password, and personal access tokens (a new one's secret shown once)."""
+    return (
+        render_template(
+            "auth/account.html",
+            form=form or PasswordForm(formdata=None),
+            token_form=token_form or TokenForm(formdata=None),
+            tokens=tokens_of(db.session(), current_user),
+            created=created,
+            now=utcnow(),
+            token_state=token_state,
+            token_last_day=last_day,
+            button=EmptyForm(),
+        ),
+        status,
+    )
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_api_token():
+    form = TokenForm()
+    if not form.validate():
+        return account_page(token_form=form, status=422)
+    try:
+        _, secret = create_token(
+            db.session(),
+            current_user,
+            name=form.name.data,
+            scope=form.scope.data,
+            expires_on=form.expires_on.data,
+            now=utcnow(),
+        )
+    except ValidationError as exc:
+        db.session().rollback()
+        attach_errors(form, exc.errors)
+        return account_page(token_form=form, status=422)
+    db.session().commit()
+    # Shown on this answer only: it is not stored, not flashed (the session cookie would carry
+    # it) and not redirected to.
+    return account_page(created=secret, status=201)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_api_token(token_id: int):
+    session = db.session()
+    try:
+        token = find_token(session, token_id, owner=current_user)
+    except NotFoundError:
+        abort(404)
+    return act(
+        lambda: revoke_token(session, token, now=utcnow()),
+        done=f"The token {token.name} is revoked: it opens nothing any more.",
+        then=url_for("auth.account") + "#tokens",
+    )
