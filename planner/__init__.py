@@ -32,6 +32,7 @@ def create_app(config: str | None = None, **overrides: Any) -> Flask:
     """
     from planner import cli, db, errors, limits, requests, web
     from planner.api import bp as api_bp
+    from planner.api.spec import register as register_api_spec
     from planner.paths import resource_dir
 
     settings = _config_module().load(config)
@@ -58,6 +59,7 @@ def create_app(config: str | None = None, **overrides: Any) -> Flask:
     web.init_app(app)
     limits.init_app(app)
     app.register_blueprint(api_bp)
+    register_api_spec(app)  # /api/v1/openapi.json
     errors.init_app(app)
     requests.init_app(app)
     cli.init_app(app)

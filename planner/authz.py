@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import abort, g, request
 from flask_login import current_user
+from sqlalchemy import select
 
 from planner import db
 from planner.domain import AccessDenied, NotFoundError
@@ -24,6 +25,7 @@ from planner.domain.access import (
     sprint_access,
     story_access,
 )
+from planner.models import Milestone, Project
 from planner.signin import current_bearer
 
 
@@ -84,3 +86,45 @@ def project_route(write: str = "edit") -> Callable:
         return wrapper
 
     return decorator
+
+
+def resolve_milestone(milestone_id: int, *, write: str = "manage"):
+    """Return (access, milestone) for a milestone id, or abort 404/403."""
+    session = db.session()
+    project_key = session.scalar(
+        select(Project.key)
+        .join(Milestone, Milestone.project_id == Project.id)
+        .where(Milestone.id == milestone_id)
+    )
+    if project_key is None:
+        abort(404)
+    access = resolve(project_key, write=write)  # non-members get 404 here
+    return access, session.get(Milestone, milestone_id)
+
+
+def _thing_route(resolver: Callable, param: str, name: str, write: str) -> Callable:
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(**kwargs: Any):
+            access, found = resolver(kwargs.pop(param), write=write)
+            return view(access=access, **{name: found}, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def story_route(write: str = "edit") -> Callable:
+    """Decorate a view taking `story_key`: it receives `access` and `story`, checked first (so an
+    outsider gets 404 whatever the body says)."""
+    return _thing_route(resolve_story, "story_key", "story", write)
+
+
+def sprint_route(write: str = "manage") -> Callable:
+    """Decorate a view taking `sprint_id`: it receives `access` and `sprint`."""
+    return _thing_route(resolve_sprint, "sprint_id", "sprint", write)
+
+
+def milestone_route(write: str = "manage") -> Callable:
+    """Decorate a view taking `milestone_id`: it receives `access` and `milestone`."""
+    return _thing_route(resolve_milestone, "milestone_id", "milestone", write)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Flask, jsonify, render_template, request
@@ -31,6 +32,14 @@ TITLES = {
 def wants_json() -> bool:
     """Tell whether this request is for the JSON API."""
     return request.path.startswith("/api/")
+
+
+def error_body(
+    code: int, message: str, details: dict | None = None, error: str | None = None
+) -> str:
+    """The API's error shape, as JSON text."""
+    body = {"error": {"code": error or _slug(code), "message": message, "details": details or {}}}
+    return json.dumps(body, ensure_ascii=False)
 
 
 def error_response(code: int, message: str, details: dict | None = None, error: str | None = None):

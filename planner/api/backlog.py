@@ -6,8 +6,9 @@ from flask import jsonify
 from flask_login import current_user
 
 from planner import db
-from planner.api import bp
+from planner.api import bp, schemas
 from planner.api.projects import json_body
+from planner.api.spec import answers, spec
 from planner.authz import project_route
 from planner.domain import ValidationError, parse_id
 from planner.domain.access import ProjectAccess
@@ -25,6 +26,11 @@ def _number(value, field: str) -> int:
 
 @bp.post("/projects/<key>/backlog/reorder")
 @project_route(write="manage")
+@spec.validate(
+    json=schemas.Reorder,
+    resp=answers(200, schemas.Reordered, 400, 403, 404, 409, 422),
+    tags=["backlog"],
+)
 def reorder(access: ProjectAccess):
     """{"story": 12, "target": "backlog" | sprint id, "before": 7 | null}: put story 12 in the
     target list, just above story 7 (at the bottom when before is null)."""

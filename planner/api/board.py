@@ -6,19 +6,23 @@ from flask import jsonify, request
 from flask_login import current_user
 
 from planner import db
-from planner.api import bp
-from planner.authz import resolve_sprint
+from planner.api import bp, schemas
+from planner.api.spec import answers, spec
+from planner.authz import sprint_route
+from planner.domain.access import ProjectAccess
 from planner.domain.board import board_changes, board_filters, lane_key, since_of
 from planner.domain.context import load_context
+from planner.models import Sprint
 from planner.timeutil import iso_utc, utcnow
 
 
 @bp.get("/sprints/<int:sprint_id>/board")
-def board_changes_json(sprint_id: int):
+@sprint_route()
+@spec.validate(query=schemas.BoardQuery, resp=answers(200, schemas.Board, 404, 422), tags=["board"])
+def board_changes_json(access: ProjectAccess, sprint: Sprint):
     """?since=ISO&lanes=&mine=&role=&stage= -> {"now", "cards": [{number, version}] of every card
     on the board, "changed": cards changed after `since` with their column and lane, "totals"}.
     Pass `now` back as the next `since`."""
-    access, sprint = resolve_sprint(sprint_id)
     session = db.session()
     ctx = load_context(session, access.project)
     view = board_filters(ctx, request.args)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify
+from flask import jsonify
 from flask_login import current_user
 from sqlalchemy import select
 
 from planner import db
-from planner.api import bp
+from planner.api import bp, schemas
 from planner.api.projects import json_body
-from planner.authz import project_route, resolve
+from planner.api.spec import answers, spec
+from planner.authz import milestone_route, project_route
 from planner.domain.access import ProjectAccess
 from planner.domain.milestones import add_forecast, milestones_of, state_of
 from planner.models import Milestone, Project, Stage
@@ -45,6 +46,7 @@ def _stage_keys(session, project: Project) -> dict[int, str]:
 
 @bp.get("/projects/<key>/milestones")
 @project_route()
+@spec.validate(resp=answers(200, schemas.MilestoneList, 404), tags=["milestones"])
 def milestones(access: ProjectAccess):
     """Each milestone with baseline, current forecast, achieved, slip_days, status, forecasts."""
     session = db.session()
@@ -60,19 +62,17 @@ def milestones(access: ProjectAccess):
 
 
 @bp.post("/milestones/<int:milestone_id>/forecasts")
-def forecast(milestone_id: int):
+@milestone_route(write="manage")
+@spec.validate(
+    json=schemas.ForecastCreate,
+    resp=answers(201, schemas.MilestoneOut, 400, 403, 404, 422),
+    tags=["milestones"],
+)
+def forecast(access: ProjectAccess, milestone: Milestone):
     """{"forecast": "2026-05-15", "reported_on": "2026-03-04" (default today), "note": "..."}:
     record a forecast; 201 with the milestone, 422 with per-field messages."""
     session = db.session()
-    project_key = session.scalar(
-        select(Project.key)
-        .join(Milestone, Milestone.project_id == Project.id)
-        .where(Milestone.id == milestone_id)
-    )
-    if project_key is None:
-        abort(404)
-    access = resolve(project_key, write="manage")  # non-members get 404 here, view members 403
-    milestone = next(m for m in milestones_of(session, access.project) if m.id == milestone_id)
+    milestone = next(m for m in milestones_of(session, access.project) if m.id == milestone.id)
     add_forecast(
         session,
         access.project,

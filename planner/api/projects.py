@@ -7,8 +7,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from planner import db
-from planner.api import bp
+from planner.api import bp, schemas
 from planner.api.serialize import project_json, sprint_json, story_json, token_json
+from planner.api.spec import answers, spec
 from planner.authz import project_route
 from planner.domain import ValidationError, parse_id
 from planner.domain.access import ProjectAccess, projects_of
@@ -33,6 +34,7 @@ def json_body() -> dict:
 
 
 @bp.get("/me")
+@spec.validate(resp=answers(200, schemas.Me), tags=["people"])
 def me():
     """Who the API takes you for, and the token you sent (null with a browser session)."""
     bearer = current_bearer()
@@ -47,13 +49,17 @@ def me():
 
 
 @bp.get("/projects")
+@spec.validate(resp=answers(200, schemas.ProjectList), tags=["projects"])
 def projects():
+    """Your projects, with your access and roles in each."""
     return jsonify({"projects": [project_json(a) for a in projects_of(db.session(), current_user)]})
 
 
 @bp.get("/projects/<key>")
 @project_route()
+@spec.validate(resp=answers(200, schemas.ProjectDetail, 404), tags=["projects"])
 def project(access: ProjectAccess):
+    """A project's settings, stages, members and sprints."""
     session = db.session()
     ctx = load_context(session, access.project)
     body = project_json(access)
@@ -68,15 +74,15 @@ def project(access: ProjectAccess):
     return jsonify(body)
 
 
-@bp.route("/projects/<key>/stories", methods=["GET", "POST"])
+@bp.get("/projects/<key>/stories")
 @project_route(write="edit")
+@spec.validate(
+    query=schemas.StoryQuery, resp=answers(200, schemas.StoryList, 404, 422), tags=["stories"]
+)
 def stories(access: ProjectAccess):
+    """The project's stories in rank order, filtered by status and sprint."""
     session = db.session()
     ctx = load_context(session, access.project)
-    if request.method == "POST":
-        story = create_story(session, ctx, json_body(), by=current_user, now=utcnow())
-        session.commit()
-        return jsonify(story_json(ctx, story, history=[])), 201
     query = select(Story).where(Story.project_id == access.project.id)
     status = request.args.get("status")
     if status is not None:
@@ -95,8 +101,26 @@ def stories(access: ProjectAccess):
     return jsonify({"stories": [story_json(ctx, s) for s in rows]})
 
 
+@bp.post("/projects/<key>/stories")
+@project_route(write="edit")
+@spec.validate(
+    json=schemas.StoryCreate,
+    resp=answers(201, schemas.StoryOut, 400, 403, 404, 409, 422),
+    tags=["stories"],
+)
+def create_story_json(access: ProjectAccess):
+    """Create a story (at the bottom of the backlog, or of its sprint)."""
+    session = db.session()
+    ctx = load_context(session, access.project)
+    story = create_story(session, ctx, json_body(), by=current_user, now=utcnow())
+    session.commit()
+    return jsonify(story_json(ctx, story, history=[])), 201
+
+
 @bp.get("/projects/<key>/export")
 @project_route()
+@spec.validate(resp=answers(200, schemas.Export, 403, 404), tags=["projects"])
 def export(access: ProjectAccess):
+    """The whole project in the interchange format (manage access; docs/export-format.md)."""
     access.require("manage")
     return jsonify(export_project(db.session(), access.project))

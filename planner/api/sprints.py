@@ -5,14 +5,16 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from planner import db
-from planner.api import bp
+from planner.api import bp, schemas
 from planner.api.serialize import sprint_json
-from planner.authz import project_route, resolve_sprint
+from planner.api.spec import answers, spec
+from planner.authz import project_route, sprint_route
 from planner.domain import ValidationError
 from planner.domain.access import ProjectAccess
 from planner.domain.history import load_series
 from planner.domain.sprints import project_sprints
 from planner.metrics import velocity
+from planner.models import Sprint
 from planner.timeutil import utcnow
 
 
@@ -21,10 +23,12 @@ def _unique(keys: list[str]) -> list[str]:
 
 
 @bp.get("/sprints/<int:sprint_id>")
-def sprint(sprint_id: int):
+@sprint_route()
+@spec.validate(resp=answers(200, schemas.SprintNumbers, 404), tags=["sprints"])
+def sprint(access: ProjectAccess, sprint: Sprint):
     """The sprint with committed (at the start), scope, completed and remaining (at the last
     sprint day's moment) in points, and the stories added and removed after the start."""
-    access, row = resolve_sprint(sprint_id)
+    row = sprint
     series = load_series(db.session(), access.project, [row], now=utcnow())[row.id]
     final = series.final
     return jsonify(
@@ -42,6 +46,7 @@ def sprint(sprint_id: int):
 
 @bp.get("/projects/<key>/sprints")
 @project_route()
+@spec.validate(resp=answers(200, schemas.SprintList, 404), tags=["sprints"])
 def project_sprint_list(access: ProjectAccess):
     """The project's sprints, oldest first: id, name, dates, state."""
     return jsonify(
@@ -50,13 +55,17 @@ def project_sprint_list(access: ProjectAccess):
 
 
 @bp.get("/sprints/<int:sprint_id>/burndown")
-def burndown(sprint_id: int):
+@sprint_route()
+@spec.validate(
+    query=schemas.BurndownQuery, resp=answers(200, schemas.Burndown, 404, 422), tags=["charts"]
+)
+def burndown(access: ProjectAccess, sprint: Sprint):
     """The burndown series of docs/rules.md: days, committed, ideal, scope, done, remaining (null
     for days still to come) and the scope changes after the start, in points or stories."""
     unit = request.args.get("unit", "points")
     if unit not in ("points", "stories"):
         raise ValidationError({"unit": "Use unit=points or unit=stories."})
-    access, row = resolve_sprint(sprint_id)
+    row = sprint
     series = load_series(db.session(), access.project, [row], now=utcnow())[row.id]
     data = series.series(unit)
     return jsonify(
@@ -84,6 +93,7 @@ def burndown(sprint_id: int):
 
 @bp.get("/projects/<key>/velocity")
 @project_route()
+@spec.validate(resp=answers(200, schemas.Velocity, 404), tags=["charts"])
 def project_velocity(access: ProjectAccess):
     """Committed and completed points of each closed sprint, and the average completed of the
     last three."""

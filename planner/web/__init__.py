@@ -90,6 +90,7 @@ def init_app(app: Flask) -> None:
     """Attach sign-in, CSRF, template helpers, asset routes and the page blueprints."""
     from planner.web import (
         admin,
+        apidocs,
         auth,
         backlog,
         board,
@@ -119,6 +120,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(dashboard.public)
     app.register_blueprint(rules.bp)
+    app.register_blueprint(apidocs.bp)
 
     @app.get("/assets/plotly.min.js")
     def plotly_js():

@@ -1,0 +1,360 @@
+"""The API's request and response bodies, declared once with pydantic. The same declarations
+validate requests (planner/api/spec.py answers 422 with a message per field), check every answer
+before it leaves, and write the OpenAPI document (/api/v1/openapi.json).
+
+Requests are checked for their shape here: fields, JSON types, required values, no unknown
+fields. What the words mean (a status that exists, a member, a text within its limit, a date in
+the window) is the domain's to judge, with the same messages the pages give; the document still
+lists the allowed values (`enum`) so that clients know them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from planner.vocab import ACCESS_LEVELS, OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES
+
+
+def _one_of(values, description: str = "", *, nullable: bool = False) -> dict[str, Any]:
+    """Document the allowed values of a field the domain checks (see the module docstring)."""
+    allowed = [*values, None] if nullable else list(values)
+    return {"json_schema_extra": {"enum": allowed}, "description": description or None}
+
+
+class Body(BaseModel):
+    """A request body: exactly these fields, with these JSON types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Out(BaseModel):
+    """A response body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+Date = Annotated[str, Field(json_schema_extra={"format": "date"})]
+Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+class ErrorDetail(Out):
+    code: str = Field(description="invalid, not_found, forbidden, stale_version, rate_limited, ...")
+    message: str
+    details: dict[str, Any] = Field(
+        description="A message per field for 422; the current story for a stale version (409)."
+    )
+
+
+class Error(Out):
+    error: ErrorDetail
+
+
+# --- people ------------------------------------------------------------------------------------
+
+
+class Token(Out):
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to tell tokens apart.")
+    scope: Literal["read", "write"]
+    created_at: Moment
+    last_used_at: Moment | None
+    expires_at: Moment | None
+    revoked_at: Moment | None
+
+
+class Me(Out):
+    email: str
+    name: str
+    is_admin: bool
+    token: Token | None = Field(description="The token this request sent; null for a session.")
+
+
+# --- projects ----------------------------------------------------------------------------------
+
+
+class ProjectSummary(Out):
+    key: str
+    name: str
+    description: str | None
+    timezone: str
+    working_days: list[int]
+    sprint_length_days: int
+    slip_tolerance_days: int
+    access: Literal["view", "edit", "manage"]
+    roles: list[str]
+
+
+class ProjectList(Out):
+    projects: list[ProjectSummary]
+
+
+class StageOut(Out):
+    key: str
+    name: str
+    archived: bool
+
+
+class MemberOut(Out):
+    email: str
+    name: str
+    access: str = Field(**_one_of(ACCESS_LEVELS))
+    roles: list[str]
+
+
+class SprintOut(Out):
+    id: int
+    name: str
+    goal: str | None
+    start: Date
+    end: Date
+    state: Literal["planned", "active", "closed"]
+    started_at: Moment | None
+    closed_at: Moment | None
+
+
+class ProjectDetail(ProjectSummary):
+    stages: list[StageOut]
+    members: list[MemberOut]
+    sprints: list[SprintOut]
+
+
+class SprintList(Out):
+    sprints: list[SprintOut]
+
+
+# --- stories -----------------------------------------------------------------------------------
+
+
+class Event(Out):
+    at: Moment
+    field: str
+    from_: Any = Field(alias="from")
+    to: Any
+    by: str | None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StoryOut(Out):
+    key: str
+    project: str
+    title: str
+    description: str | None
+    type: str = Field(**_one_of(STORY_TYPES))
+    stage: str | None
+    role: str | None
+    points: int | None
+    status: str = Field(**_one_of(STATUSES))
+    assignee: str | None = Field(description="The assignee's e-mail.")
+    assignee_name: str | None
+    sprint: int | None = Field(description="The sprint's id; null in the backlog.")
+    sprint_name: str | None
+    epic: str | None
+    rank: int
+    blocked: bool
+    hypothesis: str | None
+    metric: str | None
+    target: str | None
+    outcome: str | None
+    needs_outcome: bool = Field(
+        description="True for an experiment whose outcome is still pending: it cannot be done."
+    )
+    result: str | None
+    version: int = Field(description="Send it back with a change; a stale one answers 409.")
+    created_at: Moment
+    updated_at: Moment
+    updated_by: str | None
+    history: list[Event] | None = None
+
+
+class StoryList(Out):
+    stories: list[StoryOut]
+
+
+class StoryFields(Body):
+    """A story's fields as a client sends them; each may be left out."""
+
+    title: StrictStr | None = None
+    description: StrictStr | None = None
+    type: StrictStr | None = Field(None, **_one_of(STORY_TYPES, nullable=True))
+    stage: StrictStr | None = Field(None, description="A stage key of the project.")
+    role: StrictStr | None = Field(None, **_one_of(ROLES, nullable=True))
+    points: StrictInt | None = Field(
+        None, **_one_of(POINTS_SCALE, "null: unestimated.", nullable=True)
+    )
+    status: StrictStr | None = Field(None, **_one_of(STATUSES, nullable=True))
+    assignee: StrictStr | StrictInt | None = Field(
+        None, description="A member's e-mail (or account id); null: unassigned."
+    )
+    sprint: StrictInt | None = Field(None, description="A sprint id; null: the backlog.")
+    epic: StrictStr | None = Field(None, description="An epic key; null: no epic.")
+    blocked: StrictBool | None = None
+    hypothesis: StrictStr | None = None
+    metric: StrictStr | None = None
+    target: StrictStr | None = None
+    outcome: StrictStr | None = Field(None, **_one_of(OUTCOMES, nullable=True))
+    result: StrictStr | None = None
+
+
+class StoryCreate(StoryFields):
+    title: StrictStr
+
+
+class StoryPatch(StoryFields):
+    version: StrictInt = Field(description="The version the change is based on.")
+
+
+class StoryQuery(BaseModel):
+    status: str | None = Field(None, **_one_of(STATUSES, nullable=True))
+    sprint: str | None = Field(None, description="A sprint id, or 'backlog'.")
+
+
+class Reorder(Body):
+    story: StrictInt = Field(description="The story's number, like 12 for FRAUD-12.")
+    target: StrictStr | StrictInt = Field(description="'backlog' or a sprint id.")
+    before: StrictInt | None = Field(
+        None, description="Put it just above this story; null: at the bottom."
+    )
+
+
+class Reordered(Out):
+    story: str
+    sprint: int | None
+    order: list[str]
+
+
+# --- sprints and charts ------------------------------------------------------------------------
+
+
+class SprintNumbers(SprintOut):
+    committed: int
+    scope: int
+    completed: int
+    remaining: int
+    added: list[str]
+    removed: list[str]
+
+
+class ScopeChange(Out):
+    day: Date
+    story: str
+    change: str
+    points: int
+
+
+class BurndownQuery(BaseModel):
+    unit: Literal["points", "stories"] = "points"
+
+
+class Burndown(Out):
+    sprint: SprintOut
+    unit: Literal["points", "stories"]
+    days: list[Date]
+    committed: int
+    ideal: list[float]
+    scope: list[int | None]
+    done: list[int | None]
+    remaining: list[int | None]
+    scope_changes: list[ScopeChange]
+
+
+class VelocitySprint(SprintOut):
+    committed: int
+    completed: int
+
+
+class Velocity(Out):
+    sprints: list[VelocitySprint]
+    average: float | None
+    average_of: list[str]
+
+
+class BoardQuery(BaseModel):
+    since: Moment | None = Field(None, description="The `now` of the previous answer.")
+    lanes: str | None = Field(None, **_one_of(("none", "stage", "assignee", "epic"), nullable=True))
+    mine: str | None = Field(None, description="1: only my cards.")
+    role: str | None = None
+    stage: str | None = None
+
+
+class BoardCard(Out):
+    number: int
+    version: int
+
+
+class BoardChange(Out):
+    number: int
+    key: str
+    version: int
+    status: str
+    lane: str
+
+
+class ColumnTotal(Out):
+    lane: str
+    status: str
+    cards: int
+    points: int
+    label: str
+
+
+class BoardTotals(Out):
+    done_points: int
+    all_points: int
+    percent_done: int
+    progress_label: str
+    columns: list[ColumnTotal]
+
+
+class Board(Out):
+    now: Moment
+    cards: list[BoardCard]
+    changed: list[BoardChange]
+    totals: BoardTotals
+
+
+# --- milestones --------------------------------------------------------------------------------
+
+
+class ForecastOut(Out):
+    reported_on: Date
+    forecast: Date
+    note: str | None
+
+
+class MilestoneOut(Out):
+    id: int
+    name: str
+    stage: str | None
+    baseline: Date
+    forecast: Date
+    achieved: Date | None
+    slip_days: int
+    status: Literal["on_track", "at_risk", "late"]
+    forecasts: list[ForecastOut]
+
+
+class MilestoneList(Out):
+    milestones: list[MilestoneOut]
+
+
+class ForecastCreate(Body):
+    forecast: StrictStr = Field(description="YYYY-MM-DD", json_schema_extra={"format": "date"})
+    reported_on: StrictStr | None = Field(
+        None, description="YYYY-MM-DD; default today.", json_schema_extra={"format": "date"}
+    )
+    note: StrictStr | None = None
+
+
+class Export(BaseModel):
+    """The interchange document: docs/interchange.schema.json describes it whole."""
+
+    model_config = ConfigDict(extra="allow")
+    format: Literal["planner-export"]
+    version: Literal[1]
