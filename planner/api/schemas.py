@@ -358,3 +358,42 @@ class Export(BaseModel):
     model_config = ConfigDict(extra="allow")
     format: Literal["planner-export"]
     version: Literal[1]
+
+
+# --- sprint life ---------------------------------------------------------------------------------
+
+
+class SprintCreate(Body):
+    name: StrictStr
+    start: StrictStr = Field(description="YYYY-MM-DD", json_schema_extra={"format": "date"})
+    end: StrictStr = Field(description="YYYY-MM-DD", json_schema_extra={"format": "date"})
+    goal: StrictStr | None = None
+
+
+class SprintPatch(Body):
+    name: StrictStr | None = None
+    goal: StrictStr | None = None
+    start: StrictStr | None = Field(
+        None, description="YYYY-MM-DD; only while planned.", json_schema_extra={"format": "date"}
+    )
+    end: StrictStr | None = Field(
+        None, description="YYYY-MM-DD; only while planned.", json_schema_extra={"format": "date"}
+    )
+
+
+class SprintClose(Body):
+    default: Literal["next", "backlog"] = Field(
+        "next", description="Where unfinished stories go unless `stories` says otherwise."
+    )
+    stories: dict[str, Literal["next", "backlog"]] = Field(
+        default_factory=dict,
+        description='Per unfinished story key: {"FRAUD-12": "backlog"}. "next" is the next '
+        "planned sprint (made when there is none).",
+    )
+
+
+class SprintClosed(Out):
+    sprint: SprintNumbers
+    next_sprint: SprintOut | None
+    to_next: list[str]
+    to_backlog: list[str]

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
 
 from planner import db
 from planner.api import bp, schemas
+from planner.api.projects import json_body
 from planner.api.serialize import sprint_json
 from planner.api.spec import answers, spec
 from planner.authz import project_route, sprint_route
 from planner.domain import ValidationError
 from planner.domain.access import ProjectAccess
-from planner.domain.history import load_series
-from planner.domain.sprints import project_sprints
+from planner.domain.context import load_context
+from planner.domain.history import calendar_of, load_series
+from planner.domain.sprints import (
+    close_sprint,
+    create_sprint,
+    project_sprints,
+    start_sprint,
+    update_sprint,
+)
 from planner.metrics import velocity
-from planner.models import Sprint
+from planner.models import Sprint, Story
 from planner.timeutil import utcnow
 
 
@@ -28,19 +38,125 @@ def _unique(keys: list[str]) -> list[str]:
 def sprint(access: ProjectAccess, sprint: Sprint):
     """The sprint with committed (at the start), scope, completed and remaining (at the last
     sprint day's moment) in points, and the stories added and removed after the start."""
-    row = sprint
-    series = load_series(db.session(), access.project, [row], now=utcnow())[row.id]
+    return jsonify(sprint_numbers(access, sprint))
+
+
+def sprint_numbers(access: ProjectAccess, sprint: Sprint) -> dict:
+    series = load_series(db.session(), access.project, [sprint], now=utcnow())[sprint.id]
     final = series.final
+    return {
+        **sprint_json(sprint),
+        "committed": series.committed.remaining("points"),
+        "scope": final.scope_points,
+        "completed": final.done_points,
+        "remaining": final.remaining("points"),
+        "added": _unique([c.story for c in series.added()]),
+        "removed": _unique([c.story for c in series.removed()]),
+    }
+
+
+@bp.post("/projects/<key>/sprints")
+@project_route(write="manage")
+@spec.validate(
+    json=schemas.SprintCreate,
+    resp=answers(201, schemas.SprintOut, 400, 403, 404, 409, 422),
+    tags=["sprints"],
+)
+def create_sprint_json(access: ProjectAccess):
+    """Plan a sprint: name, first and last day (at most 56 days), goal."""
+    session = db.session()
+    sprint = create_sprint(session, access.project, json_body())
+    session.commit()
+    return jsonify(sprint_json(sprint)), 201
+
+
+@bp.patch("/sprints/<int:sprint_id>")
+@sprint_route(write="manage")
+@spec.validate(
+    json=schemas.SprintPatch,
+    resp=answers(200, schemas.SprintOut, 400, 403, 404, 409, 422),
+    tags=["sprints"],
+)
+def update_sprint_json(access: ProjectAccess, sprint: Sprint):
+    """Rename a sprint or change its goal; its dates only while it is planned."""
+    session = db.session()
+    update_sprint(session, access.project, sprint, json_body())
+    session.commit()
+    return jsonify(sprint_json(sprint))
+
+
+@bp.post("/sprints/<int:sprint_id>/start")
+@sprint_route(write="manage")
+@spec.validate(resp=answers(200, schemas.SprintNumbers, 403, 404, 409), tags=["sprints"])
+def start_sprint_json(access: ProjectAccess, sprint: Sprint):
+    """Start a planned sprint: what it holds now is its commitment (409 while another runs)."""
+    session = db.session()
+    start_sprint(session, access.project, sprint, now=utcnow())
+    session.commit()
+    return jsonify(sprint_numbers(access, sprint))
+
+
+@bp.post("/sprints/<int:sprint_id>/close")
+@sprint_route(write="manage")
+@spec.validate(
+    json=schemas.SprintClose,
+    resp=answers(200, schemas.SprintClosed, 400, 403, 404, 409, 422),
+    tags=["sprints"],
+)
+def close_sprint_json(access: ProjectAccess, sprint: Sprint):
+    """Close the active sprint. Each unfinished story goes to the next sprint or back to the top
+    of the backlog, moved at the closing moment, so the closed sprint's charts never change."""
+    session = db.session()
+    ctx = load_context(session, access.project)
+    body = json_body()
+    default = body.get("default", "next")
+    decisions = {}
+    for story_key, where in (body.get("stories") or {}).items():
+        number = _number_in(access.project.key, story_key)
+        story_id = ctx_story_id(session, access.project.id, number)
+        if story_id is None:
+            raise ValidationError({"stories": f"{story_key!r:.60} is not a story of this sprint."})
+        decisions[story_id] = where
+    unfinished = [s.id for s in _unfinished(session, sprint)]
+    decisions = {story_id: decisions.get(story_id, default) for story_id in unfinished} | decisions
+    result = close_sprint(
+        session,
+        ctx,
+        sprint,
+        decisions,
+        calendar=calendar_of(session, access.project),
+        by=current_user,
+        now=utcnow(),
+    )
+    session.commit()
+    key = access.project.key
     return jsonify(
         {
-            **sprint_json(row),
-            "committed": series.committed.remaining("points"),
-            "scope": final.scope_points,
-            "completed": final.done_points,
-            "remaining": final.remaining("points"),
-            "added": _unique([c.story for c in series.added()]),
-            "removed": _unique([c.story for c in series.removed()]),
+            "sprint": sprint_numbers(access, sprint),
+            "next_sprint": sprint_json(result.next_sprint) if result.next_sprint else None,
+            "to_next": [s.key_in(key) for s in result.to_next],
+            "to_backlog": [s.key_in(key) for s in result.to_backlog],
         }
+    )
+
+
+def _number_in(project_key: str, story_key: str) -> int | None:
+    prefix = f"{project_key}-"
+    tail = story_key[len(prefix) :] if story_key.startswith(prefix) else ""
+    return int(tail) if tail.isdigit() and len(tail) <= 9 else None
+
+
+def ctx_story_id(session, project_id: int, number: int | None) -> int | None:
+    if number is None:
+        return None
+    return session.scalar(
+        select(Story.id).where(Story.project_id == project_id, Story.number == number)
+    )
+
+
+def _unfinished(session, sprint: Sprint) -> list[Story]:
+    return list(
+        session.scalars(select(Story).where(Story.sprint_id == sprint.id, Story.status != "done"))
     )
 
 
