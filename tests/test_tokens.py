@@ -97,7 +97,13 @@ def test_a_read_token_reads_and_is_refused_every_write(anonymous, app, clients, 
     assert refused.status_code == 403
     assert "read-only" in refused.json["error"]["message"]
     # Every write route of the API, with this manager's read token: never carried out.
-    ids = {"key": "FRAUD", "story_key": "FRAUD-1", "sprint_id": 1, "milestone_id": 1}
+    ids = {
+        "key": "FRAUD",
+        "story_key": "FRAUD-1",
+        "sprint_id": 1,
+        "milestone_id": 1,
+        "comment_id": 1,
+    }
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
             continue

@@ -397,3 +397,26 @@ class SprintClosed(Out):
     next_sprint: SprintOut | None
     to_next: list[str]
     to_backlog: list[str]
+
+
+# --- comments and history ------------------------------------------------------------------------
+
+
+class CommentOut(Out):
+    id: int
+    author: str | None = Field(description="The author's e-mail; null for a former account.")
+    author_name: str | None
+    body: str = Field(description="Markdown, as written.")
+    created_at: Moment
+
+
+class CommentList(Out):
+    comments: list[CommentOut]
+
+
+class CommentCreate(Body):
+    body: StrictStr = Field(description="Markdown; raw HTML is shown as text.")
+
+
+class History(Out):
+    history: list[Event]

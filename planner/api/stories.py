@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import abort, jsonify
 from flask_login import current_user
 from sqlalchemy import select
 
 from planner import db
 from planner.api import bp, schemas
 from planner.api.projects import json_body
-from planner.api.serialize import story_json
+from planner.api.serialize import event_json, story_json
 from planner.api.spec import answers, spec
 from planner.authz import story_route
 from planner.domain import StaleVersionError, ValidationError
 from planner.domain.access import ProjectAccess
+from planner.domain.board import add_comment, comments_of, delete_comment
 from planner.domain.context import load_context
 from planner.domain.stories import update_story
 from planner.errors import error_response
-from planner.models import Story, StoryEvent
-from planner.timeutil import utcnow
+from planner.models import Comment, Story, StoryEvent
+from planner.timeutil import iso_utc, utcnow
 
 
 def _history(story_id: int) -> list[StoryEvent]:
@@ -66,3 +67,63 @@ def patch_story(access: ProjectAccess, story: Story):
         return response, status
     session.commit()
     return jsonify(story_json(ctx, story, history=_history(story.id)))
+
+
+def comment_json(comment: Comment) -> dict:
+    author = comment.author
+    return {
+        "id": comment.id,
+        "author": author.email if author else None,
+        "author_name": author.name if author else None,
+        "body": comment.body,
+        "created_at": iso_utc(comment.created_at),
+    }
+
+
+@bp.get("/stories/<story_key>/comments")
+@story_route()
+@spec.validate(resp=answers(200, schemas.CommentList, 404), tags=["comments"])
+def story_comments(access: ProjectAccess, story: Story):
+    """The story's comments, oldest first."""
+    return jsonify({"comments": [comment_json(c) for c in comments_of(db.session(), story)]})
+
+
+@bp.post("/stories/<story_key>/comments")
+@story_route(write="edit")
+@spec.validate(
+    json=schemas.CommentCreate,
+    resp=answers(201, schemas.CommentOut, 400, 403, 404, 422),
+    tags=["comments"],
+)
+def add_story_comment(access: ProjectAccess, story: Story):
+    """Comment on a story (edit access; stakeholders read)."""
+    session = db.session()
+    comment = add_comment(session, story, json_body()["body"], by=current_user, now=utcnow())
+    session.commit()
+    comment.author = current_user._get_current_object()
+    return jsonify(comment_json(comment)), 201
+
+
+@bp.delete("/stories/<story_key>/comments/<int:comment_id>")
+@story_route(write="edit")
+@spec.validate(resp=answers(204, None, 403, 404), tags=["comments"])
+def delete_story_comment(access: ProjectAccess, story: Story, comment_id: int):
+    """Delete a comment: its author may, and so may a project manager (204)."""
+    session = db.session()
+    comment = session.scalar(
+        select(Comment).where(Comment.id == comment_id, Comment.story_id == story.id)
+    )
+    if comment is None:
+        abort(404)
+    delete_comment(session, access, comment, by=current_user)
+    session.commit()
+    return "", 204
+
+
+@bp.get("/stories/<story_key>/history")
+@story_route()
+@spec.validate(resp=answers(200, schemas.History, 404), tags=["stories"])
+def story_history(access: ProjectAccess, story: Story):
+    """Every recorded change of the story, oldest first (the charts are computed from these)."""
+    ctx = load_context(db.session(), access.project)
+    return jsonify({"history": [event_json(ctx, e) for e in _history(story.id)]})
