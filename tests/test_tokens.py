@@ -103,6 +103,7 @@ def test_a_read_token_reads_and_is_refused_every_write(anonymous, app, clients, 
         "sprint_id": 1,
         "milestone_id": 1,
         "comment_id": 1,
+        "epic_key": "E1",
     }
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):

@@ -420,3 +420,44 @@ class CommentCreate(Body):
 
 class History(Out):
     history: list[Event]
+
+
+# --- epics ---------------------------------------------------------------------------------------
+
+
+class EpicProgress(Out):
+    points_done: int
+    points_total: int
+    stories_done: int
+    stories_total: int
+    unestimated: int
+    percent: int = Field(description="Points done of total (stories when nothing is estimated).")
+
+
+class EpicOut(Out):
+    key: str
+    title: str
+    description: str | None
+    stage: str | None
+    milestone: int | None = Field(description="The milestone's id.")
+    archived: bool
+    progress: EpicProgress
+
+
+class EpicList(Out):
+    epics: list[EpicOut]
+
+
+class EpicFields(Body):
+    title: StrictStr | None = None
+    description: StrictStr | None = None
+    stage: StrictStr | None = Field(None, description="A stage key of the project; null: none.")
+    milestone: StrictInt | None = Field(None, description="A milestone id; null: none.")
+
+
+class EpicCreate(EpicFields):
+    title: StrictStr
+
+
+class EpicPatch(EpicFields):
+    archived: StrictBool | None = Field(None, description="true archives it; false restores it.")

@@ -1,4 +1,5 @@
-"""Epics: create, edit, archive, and their progress (points and stories done of total)."""
+"""Epics: create, edit, archive, delete (only without stories), and their progress (points and
+stories done of total)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
-from planner.domain import ValidationError, parse_id, required_text, take_texts
+from planner.domain import DomainError, ValidationError, parse_id, required_text, take_texts
 from planner.domain.context import ProjectContext, stage_ref
 from planner.inputs import TEXT_LIMITS
 from planner.models import Epic, Milestone, Project, Story
@@ -129,4 +130,17 @@ def update_epic(
 def set_epic_archived(session: Session, epic: Epic, archived: bool) -> None:
     """Archive an epic (it leaves pickers; its stories keep it) or bring it back."""
     epic.archived = archived
+    session.flush()
+
+
+def delete_epic(session: Session, epic: Epic) -> None:
+    """Delete an epic no story belongs to; one with stories is archived instead, so that its
+    stories and reports keep their epic."""
+    used = session.scalar(select(func.count(Story.id)).where(Story.epic_id == epic.id))
+    if used:
+        raise DomainError(
+            f"{epic.key} has {used} stor{'y' if used == 1 else 'ies'}; archive it instead, so they "
+            "keep their epic."
+        )
+    session.delete(epic)
     session.flush()
