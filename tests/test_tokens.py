@@ -104,6 +104,7 @@ def test_a_read_token_reads_and_is_refused_every_write(anonymous, app, clients, 
         "milestone_id": 1,
         "comment_id": 1,
         "epic_key": "E1",
+        "risk_id": 1,
     }
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):

@@ -17,6 +17,7 @@ from planner.api import (  # noqa: E402,F401  (routes register on bp)
     epics,
     milestones,
     projects,
+    risks,
     sprints,
     stories,
 )

@@ -14,7 +14,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from planner.vocab import ACCESS_LEVELS, OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES
+from planner.vocab import (
+    ACCESS_LEVELS,
+    OUTCOMES,
+    POINTS_SCALE,
+    RISK_CATEGORIES,
+    RISK_STATUSES,
+    ROLES,
+    STATUSES,
+    STORY_TYPES,
+)
 
 
 def _one_of(values, description: str = "", *, nullable: bool = False) -> dict[str, Any]:
@@ -461,3 +470,52 @@ class EpicCreate(EpicFields):
 
 class EpicPatch(EpicFields):
     archived: StrictBool | None = Field(None, description="true archives it; false restores it.")
+
+
+# --- risks ---------------------------------------------------------------------------------------
+
+
+class RiskOut(Out):
+    id: int
+    title: str
+    description: str | None
+    category: str = Field(**_one_of(RISK_CATEGORIES))
+    likelihood: int = Field(ge=1, le=5)
+    impact: int = Field(ge=1, le=5)
+    score: int = Field(description="likelihood x impact")
+    level: Literal["low", "medium", "high", "critical"]
+    owner: str | None = Field(description="The owner's e-mail.")
+    mitigation: str | None
+    status: str = Field(**_one_of(RISK_STATUSES))
+    milestone: int | None = Field(description="The milestone it threatens (id).")
+    review_on: Date | None
+    stories: list[str] = Field(description="Keys of the stories that address or are hit by it.")
+    created_at: Moment
+    updated_at: Moment
+
+
+class RiskList(Out):
+    risks: list[RiskOut]
+
+
+class RiskFields(Body):
+    title: StrictStr | None = None
+    description: StrictStr | None = None
+    category: StrictStr | None = Field(None, **_one_of(RISK_CATEGORIES, nullable=True))
+    likelihood: StrictInt | None = Field(None, description="1-5")
+    impact: StrictInt | None = Field(None, description="1-5")
+    owner: StrictStr | StrictInt | None = Field(None, description="A member's e-mail; null: none.")
+    mitigation: StrictStr | None = None
+    status: StrictStr | None = Field(None, **_one_of(RISK_STATUSES, nullable=True))
+    milestone: StrictInt | None = Field(None, description="A milestone id; null: none.")
+    review_on: StrictStr | None = Field(
+        None, description="YYYY-MM-DD; null: none.", json_schema_extra={"format": "date"}
+    )
+    stories: list[StrictStr] | None = Field(None, description="Story keys, like FRAUD-12.")
+
+
+class RiskCreate(RiskFields):
+    title: StrictStr
+    category: StrictStr = Field(**_one_of(RISK_CATEGORIES))
+    likelihood: StrictInt = Field(description="1-5")
+    impact: StrictInt = Field(description="1-5")

@@ -72,6 +72,8 @@ def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]
             cleaned["owner_id"] = None
         elif parse_id(raw) in ctx.members:
             cleaned["owner_id"] = parse_id(raw)
+        elif isinstance(raw, str) and (member := ctx.member_by_email(raw)) is not None:
+            cleaned["owner_id"] = member.account_id
         else:
             errors["owner"] = f"The owner must be a member of {ctx.project.key}."
     if "milestone" in values:
@@ -170,3 +172,9 @@ def risk_story_keys(session: Session, project: Project) -> dict[int, list[str]]:
     ):
         keys.setdefault(risk_id, []).append(f"{project.key}-{number}")
     return keys
+
+
+def delete_risk(session: Session, risk: Risk) -> None:
+    """Take a risk off the register (closing it keeps its history; this does not)."""
+    session.delete(risk)
+    session.flush()
