@@ -12,7 +12,16 @@ from planner.api.projects import json_body
 from planner.api.spec import answers, spec
 from planner.authz import milestone_route, project_route
 from planner.domain.access import ProjectAccess
-from planner.domain.milestones import add_forecast, milestones_of, state_of
+from planner.domain.context import load_context
+from planner.domain.milestones import (
+    add_forecast,
+    create_milestone,
+    delete_milestone,
+    milestones_of,
+    set_achieved,
+    state_of,
+    update_milestone,
+)
 from planner.models import Milestone, Project, Stage
 from planner.timeutil import local_date, utcnow
 
@@ -84,3 +93,70 @@ def forecast(access: ProjectAccess, milestone: Milestone):
     session.commit()
     keys = _stage_keys(session, access.project)
     return jsonify(milestone_json(milestone, access.project, keys)), 201
+
+
+def _loaded(access: ProjectAccess, milestone_id: int) -> Milestone:
+    """The milestone with its forecasts loaded."""
+    return next(m for m in milestones_of(db.session(), access.project) if m.id == milestone_id)
+
+
+def _answer(access: ProjectAccess, milestone_id: int) -> dict:
+    keys = _stage_keys(db.session(), access.project)
+    return milestone_json(_loaded(access, milestone_id), access.project, keys)
+
+
+@bp.post("/projects/<key>/milestones")
+@project_route(write="manage")
+@spec.validate(
+    json=schemas.MilestoneCreate,
+    resp=answers(201, schemas.MilestoneOut, 400, 403, 404, 422),
+    tags=["milestones"],
+)
+def create_milestone_json(access: ProjectAccess):
+    """Add a milestone with its baseline (the date first promised) and the epics that deliver
+    it."""
+    session = db.session()
+    milestone = create_milestone(session, load_context(session, access.project), json_body())
+    session.commit()
+    return jsonify(_answer(access, milestone.id)), 201
+
+
+@bp.get("/milestones/<int:milestone_id>")
+@milestone_route()
+@spec.validate(resp=answers(200, schemas.MilestoneOut, 404), tags=["milestones"])
+def milestone(access: ProjectAccess, milestone: Milestone):
+    """A milestone with its current forecast, slip, status and every forecast recorded."""
+    return jsonify(_answer(access, milestone.id))
+
+
+@bp.patch("/milestones/<int:milestone_id>")
+@milestone_route(write="manage")
+@spec.validate(
+    json=schemas.MilestonePatch,
+    resp=answers(200, schemas.MilestoneOut, 400, 403, 404, 422),
+    tags=["milestones"],
+)
+def update_milestone_json(access: ProjectAccess, milestone: Milestone):
+    """Change a milestone; `achieved` marks it reached on a day (null clears it). The baseline
+    is what was promised: re-forecast with POST .../forecasts to say it moved."""
+    session = db.session()
+    values = dict(json_body())
+    has_achieved = "achieved" in values
+    achieved = values.pop("achieved", None)
+    update_milestone(session, load_context(session, access.project), milestone, values)
+    if has_achieved:
+        today = local_date(utcnow(), access.project.timezone)
+        set_achieved(session, access.project, milestone, achieved, today=today)
+    session.commit()
+    return jsonify(_answer(access, milestone.id))
+
+
+@bp.delete("/milestones/<int:milestone_id>")
+@milestone_route(write="manage")
+@spec.validate(resp=answers(204, None, 403, 404), tags=["milestones"])
+def delete_milestone_json(access: ProjectAccess, milestone: Milestone):
+    """Delete a milestone and its forecasts (204); its epics and risks keep going without it."""
+    session = db.session()
+    delete_milestone(session, milestone)
+    session.commit()
+    return "", 204

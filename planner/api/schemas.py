@@ -519,3 +519,33 @@ class RiskCreate(RiskFields):
     category: StrictStr = Field(**_one_of(RISK_CATEGORIES))
     likelihood: StrictInt = Field(description="1-5")
     impact: StrictInt = Field(description="1-5")
+
+
+class MilestoneFields(Body):
+    name: StrictStr | None = None
+    description: StrictStr | None = None
+    stage: StrictStr | None = Field(None, description="A stage key; null: none.")
+    baseline: StrictStr | None = Field(
+        None,
+        description="YYYY-MM-DD: the date first promised.",
+        json_schema_extra={"format": "date"},
+    )
+    epics: list[StrictStr] | None = Field(
+        None, description="Keys of the epics that deliver it (replaces the list)."
+    )
+
+
+class MilestoneCreate(MilestoneFields):
+    name: StrictStr
+    baseline: StrictStr = Field(
+        description="YYYY-MM-DD: the date first promised.", json_schema_extra={"format": "date"}
+    )
+
+
+class MilestonePatch(MilestoneFields):
+    achieved: StrictStr | None = Field(
+        None,
+        description="YYYY-MM-DD it was reached (not in the future); null clears it. Left out: "
+        "unchanged.",
+        json_schema_extra={"format": "date"},
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from planner.domain import ValidationError, date_value, required_text, take_texts, text_value
@@ -292,3 +292,11 @@ def suggest_forecast(
         window=list(window),
         first_sprint_end=ends(1),
     )
+
+
+def delete_milestone(session: Session, milestone: Milestone) -> None:
+    """Delete a milestone with its forecasts; epics and risks that named it keep going without
+    (the database clears their link)."""
+    session.flush()
+    session.execute(delete(Milestone).where(Milestone.id == milestone.id))
+    session.expire_all()
