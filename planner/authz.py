@@ -41,6 +41,18 @@ def _check(access: ProjectAccess, write: str) -> ProjectAccess:
     return access
 
 
+def writes(view: Callable) -> Callable:
+    """Decorate a write that belongs to no project (making one): a `read` token is refused
+    before the body is read."""
+
+    @functools.wraps(view)
+    def wrapper(**kwargs: Any):
+        require_write_token()
+        return view(**kwargs)
+
+    return wrapper
+
+
 def require_write_token() -> None:
     """A `read` token reads whatever its owner may read and changes nothing (403)."""
     bearer = current_bearer()

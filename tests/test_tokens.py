@@ -105,6 +105,8 @@ def test_a_read_token_reads_and_is_refused_every_write(anonymous, app, clients, 
         "comment_id": 1,
         "epic_key": "E1",
         "risk_id": 1,
+        "email": "priya@example.com",
+        "stage_key": "modeling",
     }
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):

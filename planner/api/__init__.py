@@ -20,4 +20,5 @@ from planner.api import (  # noqa: E402,F401  (routes register on bp)
     risks,
     sprints,
     stories,
+    team,
 )

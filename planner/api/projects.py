@@ -60,6 +60,10 @@ def projects():
 @spec.validate(resp=answers(200, schemas.ProjectDetail, 404), tags=["projects"])
 def project(access: ProjectAccess):
     """A project's settings, stages, members and sprints."""
+    return jsonify(project_detail(access))
+
+
+def project_detail(access: ProjectAccess) -> dict:
     session = db.session()
     ctx = load_context(session, access.project)
     body = project_json(access)
@@ -71,7 +75,7 @@ def project(access: ProjectAccess):
         for m in sorted(ctx.members.values(), key=lambda m: m.account.email)
     ]
     body["sprints"] = [sprint_json(s) for s in ctx.sprints.values()]
-    return jsonify(body)
+    return body
 
 
 @bp.get("/projects/<key>/stories")

@@ -549,3 +549,62 @@ class MilestonePatch(MilestoneFields):
         "unchanged.",
         json_schema_extra={"format": "date"},
     )
+
+
+# --- members, stages and settings ----------------------------------------------------------------
+
+
+class MemberList(Out):
+    members: list[MemberOut]
+
+
+class MemberCreate(Body):
+    email: StrictStr = Field(description="Someone with an account (see docs/rules.md, People).")
+    access: StrictStr = Field(**_one_of(ACCESS_LEVELS))
+    roles: list[StrictStr] = Field(default_factory=list, description="Functional role keys.")
+
+
+class MemberPatch(Body):
+    access: StrictStr | None = Field(None, **_one_of(ACCESS_LEVELS, nullable=True))
+    roles: list[StrictStr] | None = Field(None, description="Replaces the member's roles.")
+
+
+class StageList(Out):
+    stages: list[StageOut]
+
+
+class StageCreate(Body):
+    key: StrictStr = Field(description="lowercase letters, digits and _, like safety_review")
+    name: StrictStr
+
+
+class StagePatch(Body):
+    name: StrictStr | None = None
+    archived: StrictBool | None = None
+
+
+class StageOrder(Body):
+    keys: list[StrictStr] = Field(description="Every stage key of the project, in the new order.")
+
+
+class ProjectSettings(Body):
+    name: StrictStr | None = None
+    description: StrictStr | None = None
+    timezone: StrictStr | None = Field(None, description="An IANA name, like Europe/Berlin.")
+    working_days: list[StrictInt] | None = Field(
+        None, description="ISO weekdays, 1 = Monday .. 7 = Sunday."
+    )
+    sprint_length_days: StrictInt | None = Field(None, description="1-56")
+    slip_tolerance_days: StrictInt | None = Field(None, description="0-365")
+    holidays: list[StrictStr] | None = Field(
+        None, description="YYYY-MM-DD days off (replaces the list)."
+    )
+
+
+class ProjectCreate(ProjectSettings):
+    key: StrictStr = Field(description="2-10 capital letters or digits, like FRAUD.")
+    name: StrictStr
+
+
+class ProjectCalendar(ProjectDetail):
+    holidays: list[Date]
