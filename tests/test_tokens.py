@@ -107,6 +107,7 @@ def test_a_read_token_reads_and_is_refused_every_write(anonymous, app, clients, 
         "risk_id": 1,
         "email": "priya@example.com",
         "stage_key": "modeling",
+        "link_id": 1,
     }
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):

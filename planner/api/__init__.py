@@ -18,6 +18,7 @@ from planner.api import (  # noqa: E402,F401  (routes register on bp)
     milestones,
     projects,
     risks,
+    sharing,
     sprints,
     stories,
     team,

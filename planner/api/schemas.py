@@ -608,3 +608,34 @@ class ProjectCreate(ProjectSettings):
 
 class ProjectCalendar(ProjectDetail):
     holidays: list[Date]
+
+
+# --- share links ---------------------------------------------------------------------------------
+
+
+class ShareLinkOut(Out):
+    id: int
+    label: str
+    prefix: str = Field(description="The token's first characters, to tell links apart.")
+    created_by: str | None
+    created_at: Moment
+    expires_on: Date | None
+    revoked_at: Moment | None
+    state: Literal["live", "revoked", "expired", "stopped"]
+
+
+class ShareLinkList(Out):
+    links: list[ShareLinkOut]
+
+
+class ShareLinkCreate(Body):
+    label: StrictStr = Field(description="Who it is for, like Steering committee.")
+    expires_on: StrictStr | None = Field(
+        None,
+        description="Its last day, YYYY-MM-DD; null: no end.",
+        json_schema_extra={"format": "date"},
+    )
+
+
+class ShareLinkCreated(ShareLinkOut):
+    url: str = Field(description="The read-only dashboard's address; shown this once.")
