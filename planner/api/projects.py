@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+
 from flask import abort, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from planner import db
 from planner.api import bp, schemas
@@ -15,6 +17,7 @@ from planner.domain import ValidationError, parse_id
 from planner.domain.access import ProjectAccess, projects_of
 from planner.domain.context import load_context
 from planner.domain.stories import create_story
+from planner.domain.story_filters import filter_clauses, read_filters
 from planner.interchange.export import export_project
 from planner.models import Story
 from planner.signin import current_bearer
@@ -84,10 +87,14 @@ def project_detail(access: ProjectAccess) -> dict:
     query=schemas.StoryQuery, resp=answers(200, schemas.StoryList, 404, 422), tags=["stories"]
 )
 def stories(access: ProjectAccess):
-    """The project's stories in rank order, filtered by status and sprint."""
+    """The project's stories in rank order, filtered, a page at a time (`limit`, then the
+    `next_cursor` of each answer as `cursor`)."""
     session = db.session()
     ctx = load_context(session, access.project)
-    query = select(Story).where(Story.project_id == access.project.id)
+    query = select(Story).where(
+        Story.project_id == access.project.id,
+        *filter_clauses(ctx, read_filters(ctx, request.args, strict=True), current_user.id),
+    )
     status = request.args.get("status")
     if status is not None:
         if status not in STATUSES:
@@ -101,8 +108,47 @@ def stories(access: ProjectAccess):
             query = query.where(Story.sprint_id == parse_id(sprint))
         else:
             raise ValidationError({"sprint": "Use a sprint id or 'backlog'."})
-    rows = session.scalars(query.order_by(Story.rank, Story.id))
-    return jsonify({"stories": [story_json(ctx, s) for s in rows]})
+    limit = _page_size(request.args.get("limit"))
+    after = _cursor(request.args.get("cursor"))
+    if after is not None:
+        rank, story_id = after
+        query = query.where(or_(Story.rank > rank, and_(Story.rank == rank, Story.id > story_id)))
+    rows = list(session.scalars(query.order_by(Story.rank, Story.id).limit(limit + 1)))
+    page, more = rows[:limit], len(rows) > limit
+    next_cursor = _encode_cursor(page[-1]) if more else None
+    return jsonify({"stories": [story_json(ctx, s) for s in page], "next_cursor": next_cursor})
+
+
+PAGE_DEFAULT, PAGE_MAX = 200, 500
+
+
+def _page_size(text: str | None) -> int:
+    if text is None:
+        return PAGE_DEFAULT
+    size = parse_id(text)
+    if size is None or not 1 <= size <= PAGE_MAX:
+        raise ValidationError({"limit": f"Ask for 1 to {PAGE_MAX} stories a page."})
+    return size
+
+
+def _encode_cursor(story: Story) -> str:
+    """Where the next page starts: after this story in (rank, id) order, as opaque text."""
+    return base64.urlsafe_b64encode(f"{story.rank}:{story.id}".encode()).decode().rstrip("=")
+
+
+def _cursor(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        rank, story_id = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split(":")
+        rank, story_id = int(rank), int(story_id)
+        if not (-(2**31) <= rank < 2**31 and 0 < story_id < 2**31):  # database integers
+            raise ValueError
+        return rank, story_id
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError(
+            {"cursor": "Send the next_cursor of the previous page as it came."}
+        ) from None
 
 
 @bp.post("/projects/<key>/stories")

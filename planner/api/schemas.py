@@ -184,6 +184,9 @@ class StoryOut(Out):
 
 class StoryList(Out):
     stories: list[StoryOut]
+    next_cursor: str | None = Field(
+        None, description="Send it as `cursor` for the next page; null on the last page."
+    )
 
 
 class StoryFields(Body):
@@ -222,6 +225,14 @@ class StoryPatch(StoryFields):
 class StoryQuery(BaseModel):
     status: str | None = Field(None, **_one_of(STATUSES, nullable=True))
     sprint: str | None = Field(None, description="A sprint id, or 'backlog'.")
+    type: str | None = Field(None, **_one_of(STORY_TYPES, nullable=True))
+    stage: str | None = Field(None, description="A stage key, or 'none'.")
+    role: str | None = Field(None, description="A functional role key, or 'none'.")
+    assignee: str | None = Field(None, description="A member's e-mail, or 'none'.")
+    epic: str | None = Field(None, description="An epic key, or 'none'.")
+    q: str | None = Field(None, description="Words the title must contain (any case).")
+    limit: str | None = Field(None, description="Stories per page, 1-500 (default 200).")
+    cursor: str | None = Field(None, description="`next_cursor` of the previous page.")
 
 
 class Reorder(Body):

@@ -17,17 +17,15 @@ from planner.domain import parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, place, stories_by_keys
 from planner.domain.context import ProjectContext, load_context
+from planner.domain.story_filters import filter_clauses, read_filters
 from planner.models import Epic, Sprint, Story
 from planner.signin import require_login
 from planner.timeutil import utcnow
-from planner.vocab import ROLES, STORY_TYPES
 from planner.web.auth import safe_next
 from planner.web.forms import EmptyForm, QuickStoryForm, act, quick_create
 
 bp = Blueprint("backlog", __name__)
 bp.before_request(require_login)
-
-FILTERS = ("stage", "role", "epic", "type", "assignee", "q")
 
 
 @dataclass
@@ -66,49 +64,10 @@ def open_stories(session, project) -> list[Story]:
     )
 
 
-def read_filters(ctx: ProjectContext, args) -> dict[str, str]:
-    """Return the filters of the query string that name something of this project."""
-    wanted = {name: (args.get(name) or "").strip() for name in FILTERS}
-    valid = {
-        "stage": set(ctx.stages) | {"none"},
-        "role": set(ROLES) | {"none"},
-        "epic": set(ctx.epics) | {"none"},
-        "type": set(STORY_TYPES),
-        "assignee": {str(i) for i in ctx.members} | {"none", "me"},
-    }
-    return {
-        name: value
-        for name, value in wanted.items()
-        if value and (name == "q" or value in valid[name])
-    }
-
-
-def matches(ctx: ProjectContext, story: Story, filters: dict[str, str], me: int) -> bool:
-    """Tell whether a story passes every filter."""
-    stage = ctx.stage_by_id(story.stage_id)
-    epic = ctx.epic_by_id(story.epic_id)
-    checks = {
-        "stage": lambda v: (stage.key if stage else "none") == v,
-        "role": lambda v: (story.role or "none") == v,
-        "epic": lambda v: (epic.key if epic else "none") == v,
-        "type": lambda v: story.type == v,
-        "assignee": lambda v: (
-            story.assignee_id == me
-            if v == "me"
-            else story.assignee_id is None
-            if v == "none"
-            else str(story.assignee_id) == v
-        ),
-        "q": lambda v: (
-            v.lower() in story.title.lower() or v.upper() == story.key_in(ctx.project.key)
-        ),
-    }
-    return all(checks[name](value) for name, value in filters.items())
-
-
 def build_sections(
-    ctx: ProjectContext, stories: list[Story], filters, me: int, group: str
+    ctx: ProjectContext, stories: list[Story], shown: set[int], group: str
 ) -> list[Section]:
+    """The page's sections; `shown` holds the ids of the stories that pass the filters."""
     by_sprint: dict[int | None, list[Story]] = defaultdict(list)
     for story in stories:
         by_sprint[story.sprint_id].append(story)
@@ -122,7 +81,7 @@ def build_sections(
     ]
     sections.append(Section("Backlog", None, by_sprint.get(None, []), len(by_sprint.get(None, []))))
     for section in sections:
-        section.stories = [s for s in section.stories if matches(ctx, s, filters, me)]
+        section.stories = [s for s in section.stories if s.id in shown]
         if group == "epic":
             grouped: dict[int | None, list[Story]] = defaultdict(list)
             for story in section.stories:
@@ -160,9 +119,18 @@ def index(access: ProjectAccess):
         ctx = load_context(session, access.project)
     filters = read_filters(ctx, request.args)
     group = "epic" if request.args.get("group") == "epic" else "none"
-    sections = build_sections(
-        ctx, open_stories(session, access.project), filters, current_user.id, group
-    )
+    stories = open_stories(session, access.project)
+    shown = {s.id for s in stories}
+    if filters:
+        shown = set(
+            session.scalars(
+                select(Story.id).where(
+                    Story.project_id == access.project.id,
+                    *filter_clauses(ctx, filters, current_user.id),
+                )
+            )
+        )
+    sections = build_sections(ctx, stories, shown, group)
     return (
         render_template(
             "backlog/index.html",
