@@ -9,12 +9,14 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from planner.domain.backlog import move_to_sprint
 from planner.domain.context import load_context
 from planner.domain.history import calendar_of
 from planner.domain.sprints import close_sprint, create_sprint, set_capacity, start_sprint
 from planner.domain.stories import update_story
+from planner.models import Sprint
 from tests import factories
 
 
@@ -223,3 +225,62 @@ def test_days_to_come_are_empty_in_the_table_and_the_csv(db_session, clients, te
 def test_reports_without_sprints_say_so(clients, team):
     page = clients["view"].get("/projects/FRAUD/reports").get_data(as_text=True)
     assert "reports appear once the first sprint is planned" in page
+
+
+def test_summary_and_flow_apis_follow_the_rules(clients, closed):
+    summary = clients["view"].get(f"/api/v1/sprints/{closed.id}/summary").json
+    # By hand, from the fixture's story: committed S1 5 + S2 3 + S3 8; S4 (2) added; S2 (3)
+    # removed; S3 re-estimated 8 -> 13 (+5); S1 done; S3 13 + S4 2 carried; scope S1 + S3 + S4.
+    assert {k: v for k, v in summary.items() if k != "sprint"} == {
+        "committed_points": 16,
+        "committed_stories": 3,
+        "added_points": 2,
+        "added_stories": 1,
+        "removed_points": 3,
+        "removed_stories": 1,
+        "reestimated_points": 5,
+        "completed_points": 5,
+        "completed_stories": 1,
+        "carried_points": 15,
+        "carried_stories": 2,
+        "scope_points": 20,
+        "scope_stories": 3,
+    }
+    flow = clients["view"].get(f"/api/v1/sprints/{closed.id}/flow").json
+    # To do: S1 S2 S3 on the 2nd; S1 done on the 3rd; S4 in on the 4th; S2 out on the 5th.
+    assert flow["stories"] == {
+        "todo": [3, 2, 3, 2, 2, 2, 2, 2, 2, 2],
+        "in_progress": [0] * 10,
+        "review": [0] * 10,
+        "done": [0] + [1] * 9,
+    }
+    assert clients["none"].get(f"/api/v1/sprints/{closed.id}/summary").status_code == 404
+
+
+def test_planning_stories_and_capacity_over_the_api(clients, closed, db_session):
+    capacity = clients["view"].get(f"/api/v1/sprints/{closed.id}/capacity").json
+    assert capacity["saved"] is True
+    assert [(m["email"], m["points"]) for m in capacity["members"]] == [
+        ("maya@example.com", 3),
+        ("priya@example.com", 10),
+    ]
+    next_sprint = db_session.scalar(select(Sprint).where(Sprint.state == "planned"))
+    manager = clients["manage"]
+    url = f"/api/v1/sprints/{next_sprint.id}"
+    # Sprint 2 holds S3 and S4 (carried at the close); bring S2 back, send S4 to the backlog.
+    planned = manager.api("POST", f"{url}/stories", {"add": ["FRAUD-2"], "remove": ["FRAUD-4"]})
+    assert planned.status_code == 200, planned.json
+    assert planned.json["stories"] == ["FRAUD-2", "FRAUD-3"]
+    saved = manager.api(
+        "PUT", f"{url}/capacity", {"capacity": {"priya@example.com": 8, "maya@example.com": None}}
+    )
+    assert saved.status_code == 200
+    assert [(m["email"], m["points"]) for m in saved.json["members"]] == [
+        ("maya@example.com", None),
+        ("priya@example.com", 8),
+    ]
+    bad = manager.api("PUT", f"{url}/capacity", {"capacity": {"priya@example.com": 2000}})
+    assert bad.status_code == 422
+    stranger = manager.api("PUT", f"{url}/capacity", {"capacity": {"x@example.com": 1}})
+    assert stranger.status_code == 422 and "not a member" in stranger.json["error"]["message"]
+    assert clients["edit"].api("POST", f"{url}/stories", {"add": ["FRAUD-1"]}).status_code == 403

@@ -650,3 +650,61 @@ class ShareLinkCreate(Body):
 
 class ShareLinkCreated(ShareLinkOut):
     url: str = Field(description="The read-only dashboard's address; shown this once.")
+
+
+# --- sprint plan and report series --------------------------------------------------------------
+
+
+class SprintSummaryOut(Out):
+    sprint: SprintOut
+    committed_points: int
+    committed_stories: int
+    added_points: int
+    added_stories: int
+    removed_points: int
+    removed_stories: int
+    reestimated_points: int = Field(description="Net change from re-estimates in the sprint.")
+    completed_points: int
+    completed_stories: int
+    carried_points: int = Field(description="Unfinished at the last day's moment.")
+    carried_stories: int
+    scope_points: int
+    scope_stories: int
+
+
+class Flow(Out):
+    sprint: SprintOut
+    days: list[Date]
+    stories: dict[str, list[int | None]] = Field(
+        description="Stories per status per sprint day (null for days to come)."
+    )
+
+
+class SprintStories(Body):
+    add: list[StrictStr] = Field(default_factory=list, description="Story keys to bring in.")
+    remove: list[StrictStr] = Field(
+        default_factory=list, description="Story keys to send back to the backlog."
+    )
+
+
+class SprintStoryKeys(Out):
+    stories: list[str] = Field(description="The sprint's stories now, in rank order.")
+
+
+class CapacityEntry(Out):
+    email: str
+    points: int | None = Field(description="Planned points; null when none is saved.")
+    suggested: float | None = Field(
+        description="The average completed over recent closed sprints, when known."
+    )
+
+
+class CapacityOut(Out):
+    saved: bool = Field(description="false: no capacity saved; the plan uses the suggestions.")
+    members: list[CapacityEntry]
+
+
+class CapacityIn(Body):
+    capacity: dict[str, StrictInt | None] = Field(
+        description='Points per member e-mail: {"priya@example.com": 8}; null or left out: none.'
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,16 +16,19 @@ from planner.api.spec import answers, spec
 from planner.authz import project_route, sprint_route
 from planner.domain import ValidationError
 from planner.domain.access import ProjectAccess
+from planner.domain.backlog import move_to_sprint, stories_by_keys
 from planner.domain.context import load_context
 from planner.domain.history import calendar_of, load_series
 from planner.domain.sprints import (
+    capacity_plan,
     close_sprint,
     create_sprint,
     project_sprints,
+    set_capacity,
     start_sprint,
     update_sprint,
 )
-from planner.metrics import velocity
+from planner.metrics import STATUS_KEYS, summarize, velocity
 from planner.models import Sprint, Story
 from planner.timeutil import utcnow
 
@@ -234,3 +239,119 @@ def project_velocity(access: ProjectAccess):
 
 def _by_id(sprints, sprint_id):
     return next(s for s in sprints if s.id == sprint_id)
+
+
+@bp.get("/sprints/<int:sprint_id>/summary")
+@sprint_route()
+@spec.validate(resp=answers(200, schemas.SprintSummaryOut, 404), tags=["charts"])
+def sprint_summary(access: ProjectAccess, sprint: Sprint):
+    """What happened to the sprint's scope: committed, added, removed, re-estimated, completed,
+    carried over (docs/rules.md, "Sprint charts")."""
+    series = load_series(db.session(), access.project, [sprint], now=utcnow())[sprint.id]
+    return jsonify({"sprint": sprint_json(sprint), **dataclasses.asdict(summarize(series))})
+
+
+@bp.get("/sprints/<int:sprint_id>/flow")
+@sprint_route()
+@spec.validate(resp=answers(200, schemas.Flow, 404), tags=["charts"])
+def sprint_flow(access: ProjectAccess, sprint: Sprint):
+    """Cumulative flow: stories per status on each sprint day."""
+    series = load_series(db.session(), access.project, [sprint], now=utcnow())[sprint.id]
+    stories = {
+        status: [
+            totals.by_status[index] if series.visible(day) else None
+            for day, totals in enumerate(series.per_day)
+        ]
+        for index, status in enumerate(STATUS_KEYS)
+    }
+    return jsonify(
+        {
+            "sprint": sprint_json(sprint),
+            "days": [d.isoformat() for d in series.days],
+            "stories": stories,
+        }
+    )
+
+
+@bp.post("/sprints/<int:sprint_id>/stories")
+@sprint_route(write="manage")
+@spec.validate(
+    json=schemas.SprintStories,
+    resp=answers(200, schemas.SprintStoryKeys, 400, 403, 404, 409, 422),
+    tags=["sprints"],
+)
+def plan_sprint_stories(access: ProjectAccess, sprint: Sprint):
+    """Bring stories into the sprint or send them back to the backlog (a started sprint records
+    the change as scope added or removed)."""
+    session = db.session()
+    ctx = load_context(session, access.project)
+    body = json_body()
+    for keys, target in ((body.get("add") or [], sprint.id), (body.get("remove") or [], None)):
+        numbers = [_number_in(access.project.key, key) for key in keys]
+        if None in numbers:
+            bad = keys[numbers.index(None)]
+            raise ValidationError({"add" if target else "remove": f"{bad!r:.60} is no story key."})
+        if numbers:
+            stories = stories_by_keys(session, ctx, numbers)
+            move_to_sprint(session, ctx, stories, target, by=current_user, now=utcnow())
+    session.commit()
+    rows = session.scalars(
+        select(Story).where(Story.sprint_id == sprint.id).order_by(Story.rank, Story.id)
+    )
+    return jsonify({"stories": [s.key_in(access.project.key) for s in rows]})
+
+
+def _capacity(access: ProjectAccess, sprint: Sprint) -> dict:
+    session = db.session()
+    ctx = load_context(session, access.project)
+    closed = [s for s in project_sprints(session, access.project) if s.state == "closed"]
+    plan = capacity_plan(
+        session,
+        ctx,
+        sprint,
+        list(load_series(session, access.project, closed, now=utcnow()).values()),
+    )
+    takers = sorted(
+        (m for m in ctx.members.values() if m.access != "view"), key=lambda m: m.account.email
+    )
+    return {
+        "saved": not plan.suggested,
+        "members": [
+            {
+                "email": m.account.email,
+                "points": plan.saved.get(m.account_id),
+                "suggested": plan.defaults.get(m.account_id),
+            }
+            for m in takers
+        ],
+    }
+
+
+@bp.get("/sprints/<int:sprint_id>/capacity")
+@sprint_route()
+@spec.validate(resp=answers(200, schemas.CapacityOut, 404), tags=["sprints"])
+def sprint_capacity(access: ProjectAccess, sprint: Sprint):
+    """Planned points per member who takes work, with the suggestion from recent sprints."""
+    return jsonify(_capacity(access, sprint))
+
+
+@bp.put("/sprints/<int:sprint_id>/capacity")
+@sprint_route(write="manage")
+@spec.validate(
+    json=schemas.CapacityIn,
+    resp=answers(200, schemas.CapacityOut, 400, 403, 404, 409, 422),
+    tags=["sprints"],
+)
+def set_sprint_capacity(access: ProjectAccess, sprint: Sprint):
+    """Replace the sprint's planned capacity (members left out have none)."""
+    session = db.session()
+    ctx = load_context(session, access.project)
+    points: dict[int, object] = {}
+    for email, value in json_body()["capacity"].items():
+        member = ctx.member_by_email(email)
+        if member is None:
+            raise ValidationError({"capacity": f"{email!r:.60} is not a member of this project."})
+        points[member.account_id] = value
+    set_capacity(session, ctx, sprint, points)
+    session.commit()
+    return jsonify(_capacity(access, sprint))
