@@ -67,12 +67,16 @@ def create_app(config: str | None = None, **overrides: Any) -> Flask:
 
 
 class BoundedInt(IntegerConverter):
-    """URL ids (/sprints/<int:id>) no larger than a database integer: an absurd number in a URL is
-    a 404, not an overflow inside a query."""
+    """URL ids (/sprints/<int:id>) no larger than a database integer: an absurd number in a URL
+    becomes id 0, which nothing has, so the route answers 404 (not an overflow inside a query).
+    Refusing it in the converter instead would make werkzeug answer 405 for the other methods
+    of the same path."""
 
-    def __init__(self, url_map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    LARGEST = 2**31 - 1
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= self.LARGEST else 0
 
 
 def _instance_secret_key(app: Flask) -> str:
