@@ -1,0 +1,121 @@
+"""API bodies: milestones and risks."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, StrictInt, StrictStr
+
+from planner.api.schemas.base import Body, Date, Moment, Out, _one_of
+from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
+
+# --- milestones --------------------------------------------------------------------------------
+
+
+class ForecastOut(Out):
+    reported_on: Date
+    forecast: Date
+    note: str | None
+
+
+class MilestoneOut(Out):
+    id: int
+    name: str
+    stage: str | None
+    baseline: Date
+    forecast: Date
+    achieved: Date | None
+    slip_days: int
+    status: Literal["on_track", "at_risk", "late"]
+    forecasts: list[ForecastOut]
+
+
+class MilestoneList(Out):
+    milestones: list[MilestoneOut]
+
+
+class ForecastCreate(Body):
+    forecast: StrictStr = Field(description="YYYY-MM-DD", json_schema_extra={"format": "date"})
+    reported_on: StrictStr | None = Field(
+        None, description="YYYY-MM-DD; default today.", json_schema_extra={"format": "date"}
+    )
+    note: StrictStr | None = None
+
+
+# --- risks ---------------------------------------------------------------------------------------
+
+
+class RiskOut(Out):
+    id: int
+    title: str
+    description: str | None
+    category: str = Field(**_one_of(RISK_CATEGORIES))
+    likelihood: int = Field(ge=1, le=5)
+    impact: int = Field(ge=1, le=5)
+    score: int = Field(description="likelihood x impact")
+    level: Literal["low", "medium", "high", "critical"]
+    owner: str | None = Field(description="The owner's e-mail.")
+    mitigation: str | None
+    status: str = Field(**_one_of(RISK_STATUSES))
+    milestone: int | None = Field(description="The milestone it threatens (id).")
+    review_on: Date | None
+    stories: list[str] = Field(description="Keys of the stories that address or are hit by it.")
+    created_at: Moment
+    updated_at: Moment
+
+
+class RiskList(Out):
+    risks: list[RiskOut]
+
+
+class RiskFields(Body):
+    title: StrictStr | None = None
+    description: StrictStr | None = None
+    category: StrictStr | None = Field(None, **_one_of(RISK_CATEGORIES, nullable=True))
+    likelihood: StrictInt | None = Field(None, description="1-5")
+    impact: StrictInt | None = Field(None, description="1-5")
+    owner: StrictStr | StrictInt | None = Field(None, description="A member's e-mail; null: none.")
+    mitigation: StrictStr | None = None
+    status: StrictStr | None = Field(None, **_one_of(RISK_STATUSES, nullable=True))
+    milestone: StrictInt | None = Field(None, description="A milestone id; null: none.")
+    review_on: StrictStr | None = Field(
+        None, description="YYYY-MM-DD; null: none.", json_schema_extra={"format": "date"}
+    )
+    stories: list[StrictStr] | None = Field(None, description="Story keys, like FRAUD-12.")
+
+
+class RiskCreate(RiskFields):
+    title: StrictStr
+    category: StrictStr = Field(**_one_of(RISK_CATEGORIES))
+    likelihood: StrictInt = Field(description="1-5")
+    impact: StrictInt = Field(description="1-5")
+
+
+class MilestoneFields(Body):
+    name: StrictStr | None = None
+    description: StrictStr | None = None
+    stage: StrictStr | None = Field(None, description="A stage key; null: none.")
+    baseline: StrictStr | None = Field(
+        None,
+        description="YYYY-MM-DD: the date first promised.",
+        json_schema_extra={"format": "date"},
+    )
+    epics: list[StrictStr] | None = Field(
+        None, description="Keys of the epics that deliver it (replaces the list)."
+    )
+
+
+class MilestoneCreate(MilestoneFields):
+    name: StrictStr
+    baseline: StrictStr = Field(
+        description="YYYY-MM-DD: the date first promised.", json_schema_extra={"format": "date"}
+    )
+
+
+class MilestonePatch(MilestoneFields):
+    achieved: StrictStr | None = Field(
+        None,
+        description="YYYY-MM-DD it was reached (not in the future); null clears it. Left out: "
+        "unchanged.",
+        json_schema_extra={"format": "date"},
+    )
