@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from planner.inputs import TEXT_LIMITS
 
 
 def _one_of(values, description: str = "", *, nullable: bool = False) -> dict[str, Any]:
@@ -32,6 +34,22 @@ class Out(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+
+def text(limit: int) -> Any:
+    """A string field whose length limit the document states (the domain enforces it, with the
+    message every entry point gives; see planner/inputs.py)."""
+    return Annotated[StrictStr, Field(json_schema_extra={"maxLength": limit})]
+
+
+Title = text(TEXT_LIMITS["title"])
+Name = text(TEXT_LIMITS["name"])
+ShortName = text(80)  # sprint and stage names
+Description = text(TEXT_LIMITS["description"])
+Long = text(TEXT_LIMITS["long"])
+Short = text(TEXT_LIMITS["short"])
+Goal = text(TEXT_LIMITS["goal"])
+Note = text(TEXT_LIMITS["note"])
+CommentText = text(TEXT_LIMITS["comment"])
 
 Date = Annotated[str, Field(json_schema_extra={"format": "date"})]
 Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]

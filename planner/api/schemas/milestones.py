@@ -6,7 +6,18 @@ from typing import Literal
 
 from pydantic import Field, StrictInt, StrictStr
 
-from planner.api.schemas.base import Body, Date, Moment, Out, _one_of
+from planner.api.schemas.base import (
+    Body,
+    Date,
+    Description,
+    Long,
+    Moment,
+    Name,
+    Note,
+    Out,
+    Title,
+    _one_of,
+)
 from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
 
 # --- milestones --------------------------------------------------------------------------------
@@ -39,7 +50,7 @@ class ForecastCreate(Body):
     reported_on: StrictStr | None = Field(
         None, description="YYYY-MM-DD; default today.", json_schema_extra={"format": "date"}
     )
-    note: StrictStr | None = None
+    note: Note | None = None
 
 
 # --- risks ---------------------------------------------------------------------------------------
@@ -69,13 +80,13 @@ class RiskList(Out):
 
 
 class RiskFields(Body):
-    title: StrictStr | None = None
-    description: StrictStr | None = None
+    title: Title | None = None
+    description: Description | None = None
     category: StrictStr | None = Field(None, **_one_of(RISK_CATEGORIES, nullable=True))
     likelihood: StrictInt | None = Field(None, description="1-5")
     impact: StrictInt | None = Field(None, description="1-5")
     owner: StrictStr | StrictInt | None = Field(None, description="A member's e-mail; null: none.")
-    mitigation: StrictStr | None = None
+    mitigation: Long | None = None
     status: StrictStr | None = Field(None, **_one_of(RISK_STATUSES, nullable=True))
     milestone: StrictInt | None = Field(None, description="A milestone id; null: none.")
     review_on: StrictStr | None = Field(
@@ -85,15 +96,15 @@ class RiskFields(Body):
 
 
 class RiskCreate(RiskFields):
-    title: StrictStr
+    title: Title
     category: StrictStr = Field(**_one_of(RISK_CATEGORIES))
     likelihood: StrictInt = Field(description="1-5")
     impact: StrictInt = Field(description="1-5")
 
 
 class MilestoneFields(Body):
-    name: StrictStr | None = None
-    description: StrictStr | None = None
+    name: Name | None = None
+    description: Description | None = None
     stage: StrictStr | None = Field(None, description="A stage key; null: none.")
     baseline: StrictStr | None = Field(
         None,
@@ -106,7 +117,7 @@ class MilestoneFields(Body):
 
 
 class MilestoneCreate(MilestoneFields):
-    name: StrictStr
+    name: Name
     baseline: StrictStr = Field(
         description="YYYY-MM-DD: the date first promised.", json_schema_extra={"format": "date"}
     )

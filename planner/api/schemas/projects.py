@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from planner.api.schemas.base import Body, Date, Moment, Out, _one_of
+from planner.api.schemas.base import Body, Date, Description, Moment, Name, Out, ShortName, _one_of
 from planner.vocab import (
     ACCESS_LEVELS,
 )
@@ -88,11 +88,11 @@ class StageList(Out):
 
 class StageCreate(Body):
     key: StrictStr = Field(description="lowercase letters, digits and _, like safety_review")
-    name: StrictStr
+    name: ShortName
 
 
 class StagePatch(Body):
-    name: StrictStr | None = None
+    name: ShortName | None = None
     archived: StrictBool | None = None
 
 
@@ -101,8 +101,8 @@ class StageOrder(Body):
 
 
 class ProjectSettings(Body):
-    name: StrictStr | None = None
-    description: StrictStr | None = None
+    name: Name | None = None
+    description: Description | None = None
     timezone: StrictStr | None = Field(None, description="An IANA name, like Europe/Berlin.")
     working_days: list[StrictInt] | None = Field(
         None, description="ISO weekdays, 1 = Monday .. 7 = Sunday."
@@ -116,7 +116,7 @@ class ProjectSettings(Body):
 
 class ProjectCreate(ProjectSettings):
     key: StrictStr = Field(description="2-10 capital letters or digits, like FRAUD.")
-    name: StrictStr
+    name: Name
 
 
 class ProjectCalendar(ProjectDetail):
@@ -142,7 +142,7 @@ class ShareLinkList(Out):
 
 
 class ShareLinkCreate(Body):
-    label: StrictStr = Field(description="Who it is for, like Steering committee.")
+    label: Name = Field(description="Who it is for, like Steering committee.")
     expires_on: StrictStr | None = Field(
         None,
         description="Its last day, YYYY-MM-DD; null: no end.",

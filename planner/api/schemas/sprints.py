@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
-from planner.api.schemas.base import Body, Date, Moment, Out, _one_of
+from planner.api.schemas.base import Body, Date, Goal, Moment, Out, ShortName, _one_of
 from planner.api.schemas.projects import SprintOut
 
 # --- sprints and charts ------------------------------------------------------------------------
@@ -103,15 +103,15 @@ class Board(Out):
 
 
 class SprintCreate(Body):
-    name: StrictStr
+    name: ShortName
     start: StrictStr = Field(description="YYYY-MM-DD", json_schema_extra={"format": "date"})
     end: StrictStr = Field(description="YYYY-MM-DD", json_schema_extra={"format": "date"})
-    goal: StrictStr | None = None
+    goal: Goal | None = None
 
 
 class SprintPatch(Body):
-    name: StrictStr | None = None
-    goal: StrictStr | None = None
+    name: ShortName | None = None
+    goal: Goal | None = None
     start: StrictStr | None = Field(
         None, description="YYYY-MM-DD; only while planned.", json_schema_extra={"format": "date"}
     )

@@ -6,7 +6,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from planner.api.schemas.base import Body, Moment, Out, _one_of
+from planner.api.schemas.base import (
+    Body,
+    CommentText,
+    Description,
+    Long,
+    Moment,
+    Out,
+    Short,
+    Title,
+    _one_of,
+)
 from planner.vocab import (
     OUTCOMES,
     POINTS_SCALE,
@@ -70,8 +80,8 @@ class StoryList(Out):
 class StoryFields(Body):
     """A story's fields as a client sends them; each may be left out."""
 
-    title: StrictStr | None = None
-    description: StrictStr | None = None
+    title: Title | None = None
+    description: Description | None = None
     type: StrictStr | None = Field(None, **_one_of(STORY_TYPES, nullable=True))
     stage: StrictStr | None = Field(None, description="A stage key of the project.")
     role: StrictStr | None = Field(None, **_one_of(ROLES, nullable=True))
@@ -85,15 +95,15 @@ class StoryFields(Body):
     sprint: StrictInt | None = Field(None, description="A sprint id; null: the backlog.")
     epic: StrictStr | None = Field(None, description="An epic key; null: no epic.")
     blocked: StrictBool | None = None
-    hypothesis: StrictStr | None = None
-    metric: StrictStr | None = None
-    target: StrictStr | None = None
+    hypothesis: Long | None = None
+    metric: Short | None = None
+    target: Short | None = None
     outcome: StrictStr | None = Field(None, **_one_of(OUTCOMES, nullable=True))
-    result: StrictStr | None = None
+    result: Long | None = None
 
 
 class StoryCreate(StoryFields):
-    title: StrictStr
+    title: Title
 
 
 class StoryPatch(StoryFields):
@@ -143,7 +153,7 @@ class CommentList(Out):
 
 
 class CommentCreate(Body):
-    body: StrictStr = Field(description="Markdown; raw HTML is shown as text.")
+    body: CommentText = Field(description="Markdown; raw HTML is shown as text.")
 
 
 class History(Out):
@@ -177,14 +187,14 @@ class EpicList(Out):
 
 
 class EpicFields(Body):
-    title: StrictStr | None = None
-    description: StrictStr | None = None
+    title: Title | None = None
+    description: Description | None = None
     stage: StrictStr | None = Field(None, description="A stage key of the project; null: none.")
     milestone: StrictInt | None = Field(None, description="A milestone id; null: none.")
 
 
 class EpicCreate(EpicFields):
-    title: StrictStr
+    title: Title
 
 
 class EpicPatch(EpicFields):
