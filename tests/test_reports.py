@@ -284,3 +284,24 @@ def test_planning_stories_and_capacity_over_the_api(clients, closed, db_session)
     stranger = manager.api("PUT", f"{url}/capacity", {"capacity": {"x@example.com": 1}})
     assert stranger.status_code == 422 and "not a member" in stranger.json["error"]["message"]
     assert clients["edit"].api("POST", f"{url}/stories", {"add": ["FRAUD-1"]}).status_code == 403
+
+
+def test_stage_and_role_apis_follow_the_rules(clients, closed):
+    stages = clients["view"].get(f"/api/v1/sprints/{closed.id}/stages").json
+    # At the last day: S1 5 and S3 13 in modeling, S4 2 without a stage (S2 left on the 5th).
+    assert stages["stages"] == [
+        {"stage": "modeling", "name": "Modeling & training", "points": 18},
+        {"stage": None, "name": "No stage", "points": 2},
+    ]
+    roles = clients["view"].get(f"/api/v1/sprints/{closed.id}/roles").json
+    # Capacity saved: Priya (data scientist) 10, Maya (scrum master) 3. Needed: data scientist
+    # S1 5 + S3 13 = 18, over by 8; any role S4 2. Total 20 against 13: over by 7. Velocity:
+    # the one closed sprint completed 5.
+    assert roles["capacity_source"] == "saved"
+    assert [(r["role"], r["needed"], r["capacity"], r["over_by"]) for r in roles["roles"]] == [
+        ("scrum_master", 0, 3, 0),
+        ("data_scientist", 18, 10, 8),
+        (None, 2, None, 0),
+    ]
+    assert (roles["needed"], roles["capacity"], roles["over_capacity_by"]) == (20, 13, 7)
+    assert roles["velocity"] == 5.0

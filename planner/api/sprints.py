@@ -19,6 +19,7 @@ from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, stories_by_keys
 from planner.domain.context import load_context
 from planner.domain.history import calendar_of, load_series
+from planner.domain.reports import points_by_stage, sprint_report
 from planner.domain.sprints import (
     capacity_plan,
     close_sprint,
@@ -355,3 +356,56 @@ def set_sprint_capacity(access: ProjectAccess, sprint: Sprint):
     set_capacity(session, ctx, sprint, points)
     session.commit()
     return jsonify(_capacity(access, sprint))
+
+
+@bp.get("/sprints/<int:sprint_id>/stages")
+@sprint_route()
+@spec.validate(resp=answers(200, schemas.StagesReport, 404), tags=["charts"])
+def sprint_stage_points(access: ProjectAccess, sprint: Sprint):
+    """Where the sprint's points went across the ML lifecycle (its stories at the last day)."""
+    session = db.session()
+    ctx = load_context(session, access.project)
+    totals = points_by_stage(sprint_report(session, ctx, sprint).series)
+    names = {s.key: s.name for s in ctx.stages.values()}
+    order = [*names, None]
+    return jsonify(
+        {
+            "sprint": sprint_json(sprint),
+            "stages": [
+                {"stage": key, "name": names.get(key, "No stage"), "points": totals[key]}
+                for key in order
+                if key in totals
+            ],
+        }
+    )
+
+
+@bp.get("/sprints/<int:sprint_id>/roles")
+@sprint_route()
+@spec.validate(resp=answers(200, schemas.RolesReport, 404), tags=["charts"])
+def sprint_role_load(access: ProjectAccess, sprint: Sprint):
+    """Points the sprint's stories need by functional role, against the capacity of the members
+    holding it (saved capacity, or suggested from history when none is saved)."""
+    session = db.session()
+    report = sprint_report(session, load_context(session, access.project), sprint)
+    check = report.check
+    return jsonify(
+        {
+            "sprint": sprint_json(sprint),
+            "capacity_source": "suggested" if report.plan.suggested else "saved",
+            "roles": [
+                {
+                    "role": line.role,
+                    "name": line.name,
+                    "needed": line.needed,
+                    "capacity": line.capacity,
+                    "over_by": line.over_by,
+                }
+                for line in check.lines
+            ],
+            "needed": check.needed,
+            "capacity": check.capacity,
+            "over_capacity_by": check.over_capacity_by,
+            "velocity": round(check.velocity, 2) if check.velocity is not None else None,
+        }
+    )

@@ -15,14 +15,13 @@ from planner import charts, db
 from planner.authz import project_route
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext, load_context
-from planner.domain.history import calendar_of, load_series
-from planner.domain.sprints import capacity_plan, choose_sprint
+from planner.domain.reports import points_by_stage, sprint_report
+from planner.domain.sprints import choose_sprint
 from planner.downloads import csv_text, download
-from planner.metrics import SprintSeries, Velocity, summarize, velocity
+from planner.metrics import SprintSeries, Velocity, summarize
 from planner.models import Sprint
-from planner.planning import PlanCheck, check_plan
+from planner.planning import PlanCheck
 from planner.signin import require_login
-from planner.timeutil import utcnow
 from planner.vocab import STATUSES
 
 bp = Blueprint("reports", __name__)
@@ -76,23 +75,15 @@ def build_report(
     session: Session, ctx: ProjectContext, sprint: Sprint, unit: str = "points"
 ) -> Report:
     """Compute every chart of the report for `sprint`, from one sweep of the history."""
-    project = ctx.project
     unit = unit if unit in UNITS else "points"
-    calendar = calendar_of(session, project)
-    shown = [s for s in ctx.sprints.values() if s.state != "planned" or s.id == sprint.id]
-    all_series = load_series(session, project, shown, now=utcnow(), calendar=calendar)
-    series = all_series[sprint.id]
-    closed = [s for s in all_series.values() if s.sprint.state == "closed"]
-    v = velocity(closed)
-    plan = capacity_plan(session, ctx, sprint, closed)
-    check = check_plan(
-        [(st.role, st.points) for st in series.final_stories],
-        plan.effective,
-        {m.account_id: m.roles for m in ctx.members.values()},
-        {m.account_id: m.account.name for m in ctx.members.values()},
-        v.average,
+    data = sprint_report(session, ctx, sprint)
+    series, in_order, v, plan, check = (
+        data.series,
+        data.in_order,
+        data.velocity,
+        data.plan,
+        data.check,
     )
-    in_order = sorted(all_series.values(), key=lambda s: (s.sprint.start, s.sprint.id))
     stages = [(s.key, s.name) for s in ctx.stages.values()]
     blocks = [
         _burndown_block(series, unit),
@@ -201,7 +192,8 @@ def _stages_block(in_order: list[SprintSeries], stages: list[tuple[str, str]]) -
     ]
     rows = []
     for s in in_order:
-        values = [sum(st.weight for st in s.final_stories if st.stage == key) for key, _ in used]
+        totals = points_by_stage(s)
+        values = [totals.get(key, 0) for key, _ in used]
         rows.append([s.sprint.name, *values, sum(values)])
     return ChartBlock(
         "stages",

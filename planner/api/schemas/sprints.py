@@ -194,3 +194,34 @@ class CapacityIn(Body):
     capacity: dict[str, StrictInt | None] = Field(
         description='Points per member e-mail: {"priya@example.com": 8}; null or left out: none.'
     )
+
+
+class StagePoints(Out):
+    stage: str | None = Field(description="A stage key; null: stories without a stage.")
+    name: str
+    points: int
+
+
+class StagesReport(Out):
+    sprint: SprintOut
+    stages: list[StagePoints] = Field(
+        description="Points of the sprint's stories at its last day's moment, by ML stage."
+    )
+
+
+class RoleLoad(Out):
+    role: str | None = Field(description="A functional role key; null: work any role can take.")
+    name: str
+    needed: int
+    capacity: int | None
+    over_by: int
+
+
+class RolesReport(Out):
+    sprint: SprintOut
+    capacity_source: Literal["saved", "suggested"]
+    roles: list[RoleLoad]
+    needed: int
+    capacity: int
+    over_capacity_by: int
+    velocity: float | None = Field(description="Average completed points of the last three.")
