@@ -37,3 +37,34 @@ def test_the_api_reference_reads_offline_and_tries_calls(live_server, new_page, 
     assert hosts == {urlsplit(live_server).netloc}, hosts
     assert _violations(page) == []
     assert problems == []
+
+
+def test_a_token_typed_into_authorize_works_without_a_session(live_server, new_page, app, team):
+    from planner.db import get_db
+    from planner.domain.tokens import create_token
+    from planner.timeutil import utcnow
+
+    session = get_db(app).sessionmaker()
+    try:
+        _, secret = create_token(
+            session, session.merge(team.editor), name="docs page", now=utcnow()
+        )
+        session.commit()
+    finally:
+        session.close()
+    page = new_page()  # no sign-in: only the token
+    page.goto(f"{live_server}/api/docs")
+    page.get_by_role("button", name="Authorize").click()
+    dialog = page.locator(".dialog-ux")
+    bearer_box = dialog.locator(".auth-container").filter(has_text="Bearer")
+    bearer_box.locator("input").first.fill(secret)
+    bearer_box.locator(".auth-btn-wrapper .authorize").click()
+    dialog.locator(".btn-done").first.click()
+    me = page.locator("#operations-people-get__api_v1_me")
+    me.locator(".opblock-summary").click()
+    me.get_by_role("button", name="Try it out").click()
+    me.get_by_role("button", name="Execute").click()
+    expect(me.locator(".live-responses-table .response .response-col_status")).to_contain_text(
+        "200"
+    )
+    expect(me.locator(".live-responses-table .highlight-code")).to_contain_text("docs page")
