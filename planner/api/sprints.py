@@ -119,7 +119,7 @@ def close_sprint_json(access: ProjectAccess, sprint: Sprint):
     decisions = {}
     for story_key, where in (body.get("stories") or {}).items():
         number = _number_in(access.project.key, story_key)
-        story_id = ctx_story_id(session, access.project.id, number)
+        story_id = _story_id(session, access.project.id, number)
         if story_id is None:
             raise ValidationError({"stories": f"{story_key!r:.60} is not a story of this sprint."})
         decisions[story_id] = where
@@ -152,7 +152,7 @@ def _number_in(project_key: str, story_key: str) -> int | None:
     return int(tail) if tail.isdigit() and len(tail) <= 9 else None
 
 
-def ctx_story_id(session, project_id: int, number: int | None) -> int | None:
+def _story_id(session, project_id: int, number: int | None) -> int | None:
     if number is None:
         return None
     return session.scalar(
