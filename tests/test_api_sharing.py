@@ -47,3 +47,14 @@ def test_only_managers_share(app, clients, story_one):
         headers=maya,
     )
     assert bad.status_code == 422 and set(bad.json["error"]["details"]) == {"label", "expires_on"}
+
+
+def test_revoking_a_link_twice_says_so(app, clients, story_one):
+    api = app.test_client()
+    maya = bearer(make_token(clients["manage"]))
+    made = api.post("/api/v1/projects/FRAUD/share-links", json={"label": "Board"}, headers=maya)
+    url = f"/api/v1/projects/FRAUD/share-links/{made.json['id']}"
+    assert api.delete(url, headers=maya).status_code == 204
+    again = api.delete(url, headers=maya)
+    assert again.status_code == 409
+    assert again.json["error"]["message"] == "That link was already revoked."

@@ -86,9 +86,9 @@ def create_share_link_json(access: ProjectAccess):
 
 @bp.delete("/projects/<key>/share-links/<int:link_id>")
 @project_route(write="manage")
-@spec.validate(resp=answers(204, None, 403, 404), tags=["sharing"])
+@spec.validate(resp=answers(204, None, 403, 404, 409), tags=["sharing"])
 def revoke_share_link_json(access: ProjectAccess, link_id: int):
-    """Revoke a link: it opens nothing from now on (204)."""
+    """Revoke a link: it opens nothing from now on (204; 409 when it was revoked already)."""
     session = db.session()
     link = session.scalar(
         select(ShareLink).where(ShareLink.id == link_id, ShareLink.project_id == access.project.id)

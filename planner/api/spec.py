@@ -113,9 +113,14 @@ spec = SpecTree(
     naming_strategy=lambda model: model.__name__,
 )
 
-# Every call may answer these; 414 comes from the server before planner reads the request (a
-# request line over its limit), without a body planner writes.
-COMMON_ERRORS = {"HTTP_401": schemas.Error, "HTTP_414": None, "HTTP_429": schemas.Error}
+# Every call may answer these: 413 for a body over 2 MB; 414 comes from the server before planner
+# reads the request (a request line over its limit), without a body planner writes.
+COMMON_ERRORS = {
+    "HTTP_401": schemas.Error,
+    "HTTP_413": schemas.Error,
+    "HTTP_414": None,
+    "HTTP_429": schemas.Error,
+}
 
 
 def answers(ok: int = 200, model: type | None = None, *errors: int) -> Response:
