@@ -43,6 +43,16 @@ class Config:
     RATELIMIT_KEY_PREFIX = "planner"
     TRUSTED_PROXIES = 0  # proxies in front of planner whose X-Forwarded-* headers are trusted
     BASE_URL: str | None = None  # e.g. https://planner.example.com; links in share URLs, mail
+    # Notifications and webhooks (planner/delivery, docs/notifications.md).
+    SMTP_URL: str | None = None  # smtp://user:password@host:587 or smtps://…; None: no e-mail
+    MAIL_FROM = "planner <planner@localhost>"
+    WEBHOOK_ALLOW_PRIVATE = False  # True lets webhooks call loopback and private addresses
+    WEBHOOK_TIMEOUT_SECONDS = 10.0  # also the SMTP timeout
+    DELIVERY_MAX_ATTEMPTS = 8  # then a delivery has failed (and its webhook is disabled)
+    DELIVERY_BACKOFF_SECONDS = 30.0  # wait after the first failure; doubled after each next one
+    DELIVERY_LEASE_SECONDS = 300.0  # a claimed delivery is retried by others after this
+    OUTBOX_RETENTION_DAYS = 30.0  # finished deliveries and dispatched events are purged after
+    WORKER_PAUSE_AFTER_CLAIM = 0.0  # seconds; only for tests that kill a worker mid-delivery
 
 
 class DevelopmentConfig(Config):
@@ -87,9 +97,30 @@ def load(env_name: str | None = None) -> dict[str, object]:
         ("PLANNER_LOGIN_LIMIT_ADDRESS", "LOGIN_LIMIT_ADDRESS"),
         ("PLANNER_API_TOKEN_LIMIT", "API_TOKEN_LIMIT"),
         ("PLANNER_BASE_URL", "BASE_URL"),
+        ("PLANNER_SMTP_URL", "SMTP_URL"),
+        ("PLANNER_MAIL_FROM", "MAIL_FROM"),
     ):
         if os.environ.get(variable):
             settings[key] = os.environ[variable].strip()
+    if os.environ.get("PLANNER_WEBHOOK_ALLOW_PRIVATE"):
+        flag = os.environ["PLANNER_WEBHOOK_ALLOW_PRIVATE"].strip().lower()
+        settings["WEBHOOK_ALLOW_PRIVATE"] = flag in ("1", "true", "yes", "on")
+    for variable, key in (
+        ("PLANNER_WEBHOOK_TIMEOUT", "WEBHOOK_TIMEOUT_SECONDS"),
+        ("PLANNER_DELIVERY_MAX_ATTEMPTS", "DELIVERY_MAX_ATTEMPTS"),
+        ("PLANNER_DELIVERY_BACKOFF_SECONDS", "DELIVERY_BACKOFF_SECONDS"),
+        ("PLANNER_DELIVERY_LEASE_SECONDS", "DELIVERY_LEASE_SECONDS"),
+        ("PLANNER_OUTBOX_RETENTION_DAYS", "OUTBOX_RETENTION_DAYS"),
+        ("PLANNER_WORKER_PAUSE_AFTER_CLAIM", "WORKER_PAUSE_AFTER_CLAIM"),
+    ):
+        if os.environ.get(variable):
+            try:
+                number = float(os.environ[variable])
+            except ValueError:
+                number = -1.0
+            if number < 0:
+                raise RuntimeError(f"{variable} is a number of at least 0, like 30.")
+            settings[key] = number
     if os.environ.get("PLANNER_TRUSTED_PROXIES"):
         try:
             hops = int(os.environ["PLANNER_TRUSTED_PROXIES"])

@@ -509,6 +509,7 @@ def test_story_page_runs_a_bounded_number_of_queries(
         )
         add_comment(
             db_session,
+            team.project,
             story,
             f"note {i}",
             by=[team.editor, team.manager][i % 2],

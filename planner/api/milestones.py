@@ -146,7 +146,7 @@ def update_milestone_json(access: ProjectAccess, milestone: Milestone):
     update_milestone(session, load_context(session, access.project), milestone, values)
     if has_achieved:
         today = local_date(utcnow(), access.project.timezone)
-        set_achieved(session, access.project, milestone, achieved, today=today)
+        set_achieved(session, access.project, milestone, achieved, today=today, by=current_user)
     session.commit()
     return jsonify(_answer(access, milestone.id))
 

@@ -4,6 +4,7 @@ as on the risk page)."""
 from __future__ import annotations
 
 from flask import abort, jsonify
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -76,7 +77,7 @@ def create_risk_json(access: ProjectAccess):
     """Add a risk: title, category, likelihood and impact (1-5), and what else is known."""
     session = db.session()
     ctx = load_context(session, access.project)
-    risk = create_risk(session, ctx, json_body(), now=utcnow())
+    risk = create_risk(session, ctx, json_body(), now=utcnow(), by=current_user)
     session.commit()
     return jsonify(risk_json(ctx, _risk(access, risk.id))), 201
 
@@ -101,7 +102,7 @@ def update_risk_json(access: ProjectAccess, risk_id: int):
     session = db.session()
     ctx = load_context(session, access.project)
     found = _risk(access, risk_id)
-    update_risk(session, ctx, found, json_body(), now=utcnow())
+    update_risk(session, ctx, found, json_body(), now=utcnow(), by=current_user)
     session.commit()
     return jsonify(risk_json(ctx, _risk(access, risk_id)))
 

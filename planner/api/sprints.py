@@ -97,7 +97,7 @@ def update_sprint_json(access: ProjectAccess, sprint: Sprint):
 def start_sprint_json(access: ProjectAccess, sprint: Sprint):
     """Start a planned sprint: what it holds now is its commitment (409 while another runs)."""
     session = db.session()
-    start_sprint(session, access.project, sprint, now=utcnow())
+    start_sprint(session, access.project, sprint, now=utcnow(), by=current_user)
     session.commit()
     return jsonify(sprint_numbers(access, sprint))
 

@@ -98,7 +98,9 @@ def story_comments(access: ProjectAccess, story: Story):
 def add_story_comment(access: ProjectAccess, story: Story):
     """Comment on a story (edit access; stakeholders read)."""
     session = db.session()
-    comment = add_comment(session, story, json_body()["body"], by=current_user, now=utcnow())
+    comment = add_comment(
+        session, access.project, story, json_body()["body"], by=current_user, now=utcnow()
+    )
     session.commit()
     comment.author = current_user._get_current_object()
     return jsonify(comment_json(comment)), 201

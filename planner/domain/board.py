@@ -11,9 +11,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.domain import AccessDenied, ValidationError, required_text
+from planner.domain import AccessDenied, ValidationError, outbox, required_text
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext
+from planner.domain.watching import watch
 from planner.inputs import TEXT_LIMITS
 from planner.models import Account, Comment, Membership, Project, Sprint, Story
 from planner.timeutil import parse_iso_datetime
@@ -256,9 +257,9 @@ def comments_of(session: Session, story: Story) -> list[Comment]:
 
 
 def add_comment(
-    session: Session, story: Story, body: str, *, by: Account, now: datetime
+    session: Session, project: Project, story: Story, body: str, *, by: Account, now: datetime
 ) -> Comment:
-    """Add a Markdown comment to a story."""
+    """Add a Markdown comment to a story; its author watches the story from then on."""
     text, problem = required_text(
         body, max_len=COMMENT_MAX, empty="Write something first.", multiline=True
     )
@@ -267,6 +268,8 @@ def add_comment(
     comment = Comment(story_id=story.id, author_id=by.id, body=text, created_at=now)
     session.add(comment)
     session.flush()
+    watch(session, story.id, [by.id], now=now)
+    outbox.story_commented(session, project, story, comment.id, text, by=by, now=now)
     return comment
 
 

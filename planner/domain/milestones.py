@@ -11,7 +11,14 @@ from typing import Any
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.domain import ValidationError, date_value, required_text, take_texts, text_value
+from planner.domain import (
+    ValidationError,
+    date_value,
+    outbox,
+    required_text,
+    take_texts,
+    text_value,
+)
 from planner.domain.context import ProjectContext, stage_ref
 from planner.forecasting import (
     ForecastPoint,
@@ -25,6 +32,7 @@ from planner.forecasting import (
 from planner.inputs import TEXT_LIMITS
 from planner.metrics import Calendar
 from planner.models import (
+    Account,
     Epic,
     Milestone,
     MilestoneForecast,
@@ -32,7 +40,7 @@ from planner.models import (
     Sprint,
     Story,
 )
-from planner.timeutil import add_days, local_date
+from planner.timeutil import add_days, local_date, utcnow
 
 NAME_MAX = TEXT_LIMITS["name"]
 
@@ -58,8 +66,7 @@ def milestones_of(session: Session, project: Project) -> list[Milestone]:
 
 
 def state_of(milestone: Milestone, tolerance_days: int) -> MilestoneState:
-    points = [ForecastPoint(f.reported_on, f.forecast, f.note) for f in milestone.forecasts]
-    return milestone_state(milestone.baseline, points, milestone.achieved, tolerance_days)
+    return _state(milestone, milestone.forecasts, tolerance_days)
 
 
 def _clean_milestone(
@@ -185,6 +192,13 @@ def add_forecast(
         )
     if errors:
         raise ValidationError(errors)
+    earlier = list(
+        session.scalars(
+            select(MilestoneForecast)
+            .where(MilestoneForecast.milestone_id == milestone.id)
+            .order_by(MilestoneForecast.id)
+        )
+    )
     row = MilestoneForecast(
         milestone_id=milestone.id,
         reported_on=reported_on,
@@ -196,11 +210,38 @@ def add_forecast(
     session.flush()
     if "forecasts" not in inspect(milestone).unloaded:
         milestone.forecasts.append(row)  # keep a loaded list current for the caller
+    old = _state(milestone, earlier, project.slip_tolerance_days)
+    new = _state(milestone, [*earlier, row], project.slip_tolerance_days)
+    outbox.emit(
+        session,
+        project,
+        "milestone.forecast_changed",
+        {
+            "milestone": outbox.milestone_data(project, milestone),
+            "reported_on": reported_on,
+            "note": note,
+            "old": outbox.milestone_state_data(old),
+            "new": outbox.milestone_state_data(new),
+        },
+        by=session.get(Account, by_id) if by_id is not None else None,
+        now=utcnow(),
+    )
     return row
 
 
+def _state(milestone: Milestone, forecasts: Sequence[MilestoneForecast], tolerance: int):
+    points = [ForecastPoint(f.reported_on, f.forecast, f.note) for f in forecasts]
+    return milestone_state(milestone.baseline, points, milestone.achieved, tolerance)
+
+
 def set_achieved(
-    session: Session, project: Project, milestone: Milestone, value: Any, *, today: date
+    session: Session,
+    project: Project,
+    milestone: Milestone,
+    value: Any,
+    *,
+    today: date,
+    by: Account | None = None,
 ) -> None:
     """Mark a milestone achieved on a date (not in the future), or clear it with an empty value."""
     if value in (None, ""):
@@ -216,8 +257,29 @@ def set_achieved(
         raise ValidationError(
             {"achieved": f"{day} is before the project existed (created {project_start(project)})."}
         )
+    was = milestone.achieved
     milestone.achieved = day
     session.flush()
+    if was != day:
+        forecasts = session.scalars(
+            select(MilestoneForecast)
+            .where(MilestoneForecast.milestone_id == milestone.id)
+            .order_by(MilestoneForecast.id)
+        ).all()
+        state = _state(milestone, forecasts, project.slip_tolerance_days)
+        outbox.emit(
+            session,
+            project,
+            "milestone.achieved",
+            {
+                "milestone": outbox.milestone_data(project, milestone),
+                "achieved": day,
+                "slip_days": state.slip_days,
+                "status": state.status,
+            },
+            by=by,
+            now=utcnow(),
+        )
 
 
 # --- forecast suggestions ----------------------------------------------------------------------

@@ -9,10 +9,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.domain import ValidationError, date_value, parse_id, required_text, take_texts
+from planner.domain import (
+    ValidationError,
+    date_value,
+    outbox,
+    parse_id,
+    required_text,
+    take_texts,
+)
 from planner.domain.context import ProjectContext, lock_project
+from planner.forecasting import risk_level
 from planner.inputs import TEXT_LIMITS
-from planner.models import Milestone, Project, Risk, Story, risk_story
+from planner.models import Account, Milestone, Project, Risk, Story, risk_story
 from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
 
 
@@ -127,7 +135,12 @@ def _clean_risk(session: Session, ctx: ProjectContext, values: Mapping[str, Any]
 
 
 def create_risk(
-    session: Session, ctx: ProjectContext, values: Mapping[str, Any], *, now: datetime
+    session: Session,
+    ctx: ProjectContext,
+    values: Mapping[str, Any],
+    *,
+    now: datetime,
+    by: Account | None = None,
 ) -> Risk:
     """Add a risk to the register."""
     cleaned = _clean_risk(
@@ -140,14 +153,42 @@ def create_risk(
     risk.stories = stories
     session.add(risk)
     session.flush()
+    _risk_changed(session, ctx.project, risk, None, by=by, now=now)
     return risk
 
 
+def _risk_changed(
+    session: Session,
+    project: Project,
+    risk: Risk,
+    old_level: str | None,
+    *,
+    by: Account | None,
+    now: datetime,
+) -> None:
+    """risk.changed: a risk was added (old_level None) or its level moved."""
+    outbox.emit(
+        session,
+        project,
+        "risk.changed",
+        {"risk": outbox.risk_data(project, risk), "old_level": old_level, "created": not old_level},
+        by=by,
+        now=now,
+    )
+
+
 def update_risk(
-    session: Session, ctx: ProjectContext, risk: Risk, values: Mapping[str, Any], *, now: datetime
+    session: Session,
+    ctx: ProjectContext,
+    risk: Risk,
+    values: Mapping[str, Any],
+    *,
+    now: datetime,
+    by: Account | None = None,
 ) -> None:
     """Change any field of a risk."""
     cleaned = _clean_risk(session, ctx, values)
+    old_level = risk_level(risk.likelihood, risk.impact)
     stories = cleaned.pop("stories", None)
     for key, value in cleaned.items():
         setattr(risk, key, value)
@@ -159,6 +200,8 @@ def update_risk(
         risk.stories = stories
     risk.updated_at = now
     session.flush()
+    if risk_level(risk.likelihood, risk.impact) != old_level:
+        _risk_changed(session, ctx.project, risk, old_level, by=by, now=now)
 
 
 def risk_story_keys(session: Session, project: Project) -> dict[int, list[str]]:

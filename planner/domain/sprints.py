@@ -17,15 +17,17 @@ from planner.domain import (
     DomainError,
     ValidationError,
     date_value,
+    outbox,
     parse_id,
     required_text,
     take_texts,
     to_date,
 )
 from planner.domain.context import ProjectContext, lock_project
+from planner.domain.history import load_series
 from planner.domain.stories import top_rank, update_story
 from planner.inputs import SPRINT_MAX_DAYS
-from planner.metrics import Calendar, SprintSeries, default_capacity
+from planner.metrics import Calendar, SprintSeries, default_capacity, summarize
 from planner.models import Account, Project, Sprint, SprintCapacity, Story
 from planner.timeutil import add_days, local_date
 
@@ -198,7 +200,14 @@ def active_sprint(session: Session, project: Project) -> Sprint | None:
     )
 
 
-def start_sprint(session: Session, project: Project, sprint: Sprint, *, now: datetime) -> None:
+def start_sprint(
+    session: Session,
+    project: Project,
+    sprint: Sprint,
+    *,
+    now: datetime,
+    by: Account | None = None,
+) -> None:
     """Start a planned sprint: what it holds now is its commitment. One active sprint at a time."""
     if sprint.state != "planned":
         raise DomainError(f"{sprint.name} is {sprint.state}; only a planned sprint can start.")
@@ -214,6 +223,14 @@ def start_sprint(session: Session, project: Project, sprint: Sprint, *, now: dat
         session.flush()
     except IntegrityError:  # another request started a sprint in between
         raise DomainError("Another sprint was started at the same moment; reload.") from None
+    outbox.emit(
+        session,
+        project,
+        "sprint.started",
+        {"sprint": outbox.sprint_data(project, sprint)},
+        by=by,
+        now=now,
+    )
 
 
 @dataclass(frozen=True)
@@ -288,6 +305,27 @@ def close_sprint(
         update_story(session, ctx, story, {"sprint": None}, by=by, now=now)
         story.rank = top_rank(session, ctx.project)
     session.flush()
+    summary = summarize(
+        load_series(session, ctx.project, [sprint], now=now, calendar=calendar)[sprint.id]
+    )
+    outbox.emit(
+        session,
+        ctx.project,
+        "sprint.closed",
+        {
+            "sprint": outbox.sprint_data(ctx.project, sprint),
+            "committed_points": summary.committed_points,
+            "completed_points": summary.completed_points,
+            "carried_points": summary.carried_points,
+            "to_next": [s.key_in(ctx.project.key) for s in to_next],
+            "to_backlog": [s.key_in(ctx.project.key) for s in to_backlog],
+            "next_sprint": None
+            if next_sprint is None
+            else {"id": next_sprint.id, "name": next_sprint.name},
+        },
+        by=by,
+        now=now,
+    )
     return CloseResult(next_sprint, to_next, to_backlog)
 
 

@@ -18,11 +18,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from planner.domain import (
     StaleVersionError,
     ValidationError,
+    outbox,
     parse_id,
     required_text,
     text_value,
 )
 from planner.domain.context import ProjectContext
+from planner.domain.watching import watch
 from planner.inputs import TEXT_LIMITS
 from planner.models import Account, Project, Story, StoryEvent
 from planner.vocab import OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES, TRACKED_FIELDS
@@ -305,6 +307,8 @@ def create_story(
     )
     session.add(story)
     session.flush()
+    watch(session, story.id, [story.created_by_id, story.assignee_id], now=now)
+    outbox.story_created(session, ctx, story, by=by, now=now)
     return story
 
 
@@ -349,11 +353,16 @@ def update_story(
     before = current_tracked(ctx, story)
     events: list[StoryEvent] = []
     changed = False
+    changes: dict[str, tuple[Any, Any]] = {}  # for the outbox, as the API shows values
     for field, value in cleaned.items():
         if field in TRACKED_FIELDS:
             new = encode(field, value)
             if new == before[field]:
                 continue
+            changes[field] = (
+                shown_value(ctx, field, before[field]),
+                shown_value(ctx, field, new),
+            )
             events.append(
                 StoryEvent(
                     story_id=story.id,
@@ -370,6 +379,12 @@ def update_story(
             attribute = "epic_id" if field == "epic" else field
             new_value = value.id if field == "epic" and value is not None else value
             if getattr(story, attribute) != new_value:
+                old_value = getattr(story, attribute)
+                if field == "epic":
+                    old_epic = ctx.epic_by_id(old_value)
+                    changes[field] = (old_epic.key if old_epic else None, value and value.key)
+                else:
+                    changes[field] = (old_value, new_value)
                 setattr(story, attribute, new_value)
                 changed = True
     if not changed:
@@ -386,7 +401,23 @@ def update_story(
             "Someone else changed this story at the same moment; reload it and try again.",
             current_version=-1,
         ) from None
+    if "assignee" in changes:
+        watch(session, story.id, [story.assignee_id], now=now)
+    outbox.story_updated(session, ctx, story, changes, by=by, now=now)
     return events
+
+
+def shown_value(ctx: ProjectContext, field: str, stored: str | None) -> Any:
+    """A tracked field's stored event value as the API shows it: points and sprint as numbers,
+    the assignee as an e-mail address, stage, status and role as keys."""
+    if stored is None:
+        return None
+    if field in ("points", "sprint"):
+        return int(stored)
+    if field == "assignee":
+        member = ctx.members.get(int(stored))
+        return member.account.email if member else None
+    return stored
 
 
 def _assign_tracked(story: Story, field: str, value: Any) -> None:

@@ -3,12 +3,28 @@
 from planner.models.account import Account, ApiToken
 from planner.models.base import Base, UTCDateTime
 from planner.models.milestone import Milestone, MilestoneForecast
+from planner.models.notify import (
+    Delivery,
+    DeliveryAttempt,
+    EmailPreference,
+    Notification,
+    OutboxEvent,
+    StoryWatch,
+    Webhook,
+)
 from planner.models.project import Holiday, Membership, MembershipRole, Project, ShareLink, Stage
 from planner.models.risk import Risk, risk_story
 from planner.models.sprint import Sprint, SprintCapacity
 from planner.models.story import Comment, Epic, Story, StoryEvent
 
 __all__ = [
+    "Webhook",
+    "StoryWatch",
+    "OutboxEvent",
+    "Notification",
+    "EmailPreference",
+    "DeliveryAttempt",
+    "Delivery",
     "Account",
     "ApiToken",
     "Base",

@@ -147,7 +147,12 @@ def comment(access: ProjectAccess, number: int):
     target = url_for("stories.show", key=access.project.key, number=number)
     return act(
         lambda: add_comment(
-            session, story, request.form.get("body", ""), by=current_user, now=utcnow()
+            session,
+            access.project,
+            story,
+            request.form.get("body", ""),
+            by=current_user,
+            now=utcnow(),
         ),
         failed="Comment not added: ",
         then=lambda added: target + f"#comment-{added.id}",

@@ -158,7 +158,12 @@ def show(access: ProjectAccess, milestone_id: int):
             sent, run, done = (
                 achieved_form,
                 lambda: set_achieved(
-                    session, project, milestone, achieved_form.achieved.data, today=today
+                    session,
+                    project,
+                    milestone,
+                    achieved_form.achieved.data,
+                    today=today,
+                    by=current_user,
                 ),
                 lambda _: (
                     f"{milestone.name} marked achieved on {milestone.achieved}."
@@ -297,7 +302,7 @@ def risks(access: ProjectAccess):
     if request.method == "POST":
         outcome = submit(
             form,
-            lambda: create_risk(session, ctx, _risk_values(form), now=utcnow()),
+            lambda: create_risk(session, ctx, _risk_values(form), now=utcnow(), by=current_user),
             done=lambda risk: f"Risk “{risk.title}” added.",
             then=url_for("milestones.risks", key=project.key),
         )
@@ -354,7 +359,9 @@ def risk(access: ProjectAccess, risk_id: int):
     else:
         outcome = submit(
             form,
-            lambda: update_risk(session, ctx, found, _risk_values(form), now=utcnow()),
+            lambda: update_risk(
+                session, ctx, found, _risk_values(form), now=utcnow(), by=current_user
+            ),
             done=lambda _: f"Risk “{found.title}” saved.",
             then=url_for("milestones.risks", key=project.key),
         )

@@ -242,7 +242,7 @@ def start(access: ProjectAccess, sprint_id: int):
     ctx = load_context(session, access.project)
     sprint = _sprint(ctx, sprint_id)
     return act(
-        lambda: start_sprint(session, access.project, sprint, now=utcnow()),
+        lambda: start_sprint(session, access.project, sprint, now=utcnow(), by=current_user),
         done=f"{sprint.name} started. What it holds now is the commitment.",
         then=url_for("sprints.show", key=access.project.key, sprint_id=sprint_id),
         failed_then=url_for("sprints.plan", key=access.project.key, sprint_id=sprint_id),

@@ -1,0 +1,1 @@
+"""Delivery: the worker that turns outbox rows into notifications, e-mails and webhook calls."""
