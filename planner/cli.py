@@ -357,7 +357,47 @@ def quickstart_command(host: str, port: int) -> None:
     # no debugger: this is for trying planner out, `gunicorn wsgi:app` is for production).
     from werkzeug.serving import run_simple
 
+    from planner.delivery.worker import start_thread
+
+    if not app.config.get("BASE_URL"):
+        app.config["BASE_URL"] = f"http://{host}:{port}"
+    start_thread(app)  # notifications, e-mail and webhooks, in this same process
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due, then exit (for cron and tests).")
+@click.option(
+    "--interval",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between passes when running on.",
+)
+@with_appcontext
+def worker_command(once: bool, interval: float) -> None:
+    """Deliver notifications, e-mails and webhooks from the outbox. Run it beside gunicorn;
+    several may run at once on PostgreSQL."""
+    import sys
+
+    from planner.delivery.mail import MailSettingsError, smtp_settings
+    from planner.delivery.worker import Worker
+
+    app = current_app._get_current_object()
+    try:
+        smtp_settings(app.config.get("SMTP_URL"))
+    except MailSettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    worker = Worker(app, out=sys.stdout)
+    if once:
+        report = worker.run_once()
+        click.echo(report.summary())
+        return
+    click.echo(f"planner worker {worker.name}: a pass every {interval:g} s; Ctrl+C stops.")
+    try:
+        worker.run_forever(interval)
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
 
 
 def init_app(app: Flask) -> None:
@@ -370,6 +410,7 @@ def init_app(app: Flask) -> None:
         export_command,
         demo_command,
         quickstart_command,
+        worker_command,
     ):
         app.cli.add_command(cmd)
 

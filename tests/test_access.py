@@ -28,6 +28,8 @@ from planner.models import (
     SprintCapacity,
     Stage,
     Story,
+    StoryWatch,
+    Webhook,
 )
 from tests import factories
 
@@ -388,7 +390,7 @@ route(
     "POST",
     "/projects/FRAUD/stories/1/comments",
     {"body": "Kappa 0.81 on batch 2"},
-    "edit",
+    "view",  # stakeholders comment: it is how they ask (docs/rules.md, Access)
     lambda db: count(db, Comment, Comment.body == "Kappa 0.81 on batch 2") == 1,
 )
 route(
@@ -398,6 +400,21 @@ route(
     "edit",
     lambda db: count(db, Comment) == 0,
     comment_by_priya,
+)
+route(
+    "POST",
+    "/projects/FRAUD/stories/1/watch",
+    {"watch": "1"},
+    "view",  # anyone who sees a story may watch it
+    lambda db: count(db, StoryWatch, StoryWatch.story_id == 1) >= 1,
+)
+route("GET", "/projects/FRAUD/settings/webhooks", None, "manage")
+route(
+    "POST",
+    "/projects/FRAUD/settings/webhooks",
+    {"url": "https://93.184.216.34/hook", "events": "story.created"},
+    "manage",
+    lambda db: count(db, Webhook) == 1,
 )
 route("API GET", "/api/v1/sprints/1/board", None, "view")
 route("GET", "/projects/FRAUD/board/changes?sprint=1&lanes=stage", None, "view")

@@ -16,6 +16,7 @@ from planner.api import (  # noqa: E402,F401  (routes register on bp)
     board,
     epics,
     milestones,
+    notify,
     projects,
     risks,
     sharing,

@@ -13,7 +13,7 @@ from planner.api.serialize import event_json, story_json
 from planner.api.spec import answers, spec
 from planner.authz import story_route
 from planner.domain import StaleVersionError, ValidationError
-from planner.domain.access import ProjectAccess
+from planner.domain.access import TALK, ProjectAccess
 from planner.domain.board import add_comment, comments_of, delete_comment
 from planner.domain.context import load_context
 from planner.domain.stories import update_story
@@ -89,14 +89,14 @@ def story_comments(access: ProjectAccess, story: Story):
 
 
 @bp.post("/stories/<story_key>/comments")
-@story_route(write="edit")
+@story_route(write=TALK)
 @spec.validate(
     json=schemas.CommentCreate,
     resp=answers(201, schemas.CommentOut, 400, 403, 404, 422),
     tags=["comments"],
 )
 def add_story_comment(access: ProjectAccess, story: Story):
-    """Comment on a story (edit access; stakeholders read)."""
+    """Comment on a story (view access is enough: stakeholders comment to ask)."""
     session = db.session()
     comment = add_comment(
         session, access.project, story, json_body()["body"], by=current_user, now=utcnow()
@@ -107,7 +107,7 @@ def add_story_comment(access: ProjectAccess, story: Story):
 
 
 @bp.delete("/stories/<story_key>/comments/<int:comment_id>")
-@story_route(write="edit")
+@story_route(write=TALK)
 @spec.validate(resp=answers(204, None, 403, 404), tags=["comments"])
 def delete_story_comment(access: ProjectAccess, story: Story, comment_id: int):
     """Delete a comment: its author may, and so may a project manager (204)."""

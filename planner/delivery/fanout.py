@@ -149,7 +149,8 @@ def dispatch(session: Session, events: list[OutboxEvent], *, now: datetime, mail
             written += 1
         body = None
         for hook in hooks[event.project_id]:
-            if event.event in hook.event_names:
+            # A webhook hears what happens from its registration on, not what came before.
+            if event.event in hook.event_names and event.occurred_at >= hook.created_at:
                 body = body or project_webhook_body(event, project, data)
                 session.add(
                     Delivery(

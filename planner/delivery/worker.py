@@ -241,25 +241,27 @@ class Worker:
             if delivery is None or delivery.claimed_by != self.name or delivery.state != "pending":
                 return
             hook = session.get(Webhook, delivery.webhook_id) if delivery.webhook_id else None
-            session.rollback()  # hold no transaction open while the network call runs
-        if delivery.channel == "webhook":
-            if hook is None or not hook.active:
+            channel, payload, event = delivery.channel, delivery.payload, delivery.event
+            target = (hook.url, hook.secret) if hook is not None and hook.active else None
+        # The session is closed: no transaction stays open while the network call runs.
+        if channel == "webhook":
+            if target is None:
                 result = webhooks.CallResult(False, None, 0, "The webhook is disabled.")
             else:
                 result = webhooks.call(
-                    hook.url,
-                    delivery.payload,
-                    secret=hook.secret,
-                    event=delivery.event,
-                    delivery_id=delivery.id,
+                    target[0],
+                    payload,
+                    secret=target[1],
+                    event=event,
+                    delivery_id=delivery_id,
                     timeout=self.timeout,
                     allow_private=self.allow_private,
                 )
         else:
-            result = self._send_mail(delivery)
+            result = self._send_mail(payload)
         self.record(delivery_id, result, report, now)
 
-    def _send_mail(self, delivery: Delivery) -> webhooks.CallResult:
+    def _send_mail(self, payload: str) -> webhooks.CallResult:
         started = time.monotonic()
         try:
             settings = mail.smtp_settings(self.app.config.get("SMTP_URL"))
@@ -268,7 +270,7 @@ class Worker:
             mail.send(
                 settings,
                 self.app.config["MAIL_FROM"],
-                json.loads(delivery.payload),
+                json.loads(payload),
                 timeout=self.timeout,
             )
         except mail.MailSettingsError as exc:

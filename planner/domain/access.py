@@ -48,9 +48,15 @@ class ProjectAccess:
             )
 
 
+# The writes a stakeholder (view access) may make (docs/rules.md, "Access"): comment on a story,
+# to ask, and watch it. Routes that allow them ask for this level; every other write needs edit.
+TALK = "talk"
+
+
 def required_level(method: str, write_level: str) -> str:
-    """Return the access a request needs: reads need view, every write at least edit."""
-    if method in ("GET", "HEAD", "OPTIONS"):
+    """Return the access a request needs: reads need view, every write at least edit, except
+    the few writes of TALK (commenting and watching), which view access may make."""
+    if method in ("GET", "HEAD", "OPTIONS") or write_level == TALK:
         return "view"
     if ACCESS_RANK[write_level] < ACCESS_RANK["edit"]:
         return "edit"

@@ -97,11 +97,13 @@ def init_app(app: Flask) -> None:
         dashboard,
         epics,
         milestones,
+        notifications,
         projects,
         reports,
         rules,
         sprints,
         stories,
+        webhooks,
     )
 
     csrf.init_app(app)
@@ -121,6 +123,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dashboard.public)
     app.register_blueprint(rules.bp)
     app.register_blueprint(apidocs.bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(notifications.public)
+    app.register_blueprint(webhooks.bp)
+    app.context_processor(notifications.bell)
 
     @app.get("/assets/plotly.min.js")
     def plotly_js():

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from planner import db
 from planner.authz import project_route
 from planner.domain import AccessDenied, parse_id
-from planner.domain.access import ProjectAccess
+from planner.domain.access import TALK, ProjectAccess
 from planner.domain.board import (
     BOARD_PREFERENCE,
     add_comment,
@@ -136,7 +136,7 @@ def move(access: ProjectAccess, number: int):
 
 
 @bp.post("/projects/<key>/stories/<int:number>/comments")
-@project_route(write="edit")
+@project_route(write=TALK)  # stakeholders may comment: it is how they ask
 def comment(access: ProjectAccess, number: int):
     session = db.session()
     story = session.scalar(
@@ -161,7 +161,7 @@ def comment(access: ProjectAccess, number: int):
 
 
 @bp.post("/projects/<key>/stories/<int:number>/comments/<int:comment_id>/delete")
-@project_route(write="edit")
+@project_route(write=TALK)  # their own comments; delete_comment decides
 def remove_comment(access: ProjectAccess, number: int, comment_id: int):
     session = db.session()
     found = session.scalar(

@@ -22,10 +22,15 @@ def slug(title: str) -> str:
     return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
 
 
-@functools.cache
 def rules_html() -> Markup:
-    """docs/rules.md as HTML, each heading with its anchor (read and rendered once)."""
-    text = (resource_dir("docs") / "rules.md").read_text(encoding="utf-8")
+    """docs/rules.md as HTML, each heading with its anchor."""
+    return doc_html("rules")
+
+
+@functools.cache
+def doc_html(name: str) -> Markup:
+    """docs/<name>.md as HTML, each heading with its anchor (read and rendered once)."""
+    text = (resource_dir("docs") / f"{name}.md").read_text(encoding="utf-8")
     tokens = _markdown.parse(text)
     for opening, inline in zip(tokens, tokens[1:], strict=False):
         if opening.type == "heading_open":
@@ -37,3 +42,9 @@ def rules_html() -> Markup:
 def page():
     """Public: it holds no project's data, and shared dashboards link to it too."""
     return render_template("rules.html", rules=rules_html())
+
+
+@bp.get("/docs/webhooks")
+def webhooks_doc():
+    """docs/webhooks.md: every event's payload and how to check a signature. Public."""
+    return render_template("rules.html", rules=doc_html("webhooks"), title="Webhooks")

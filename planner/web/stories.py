@@ -3,6 +3,8 @@ and its history in plain words)."""
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,6 +17,7 @@ from planner.domain.access import ProjectAccess
 from planner.domain.board import comments_of
 from planner.domain.context import ProjectContext, load_context
 from planner.domain.stories import create_story, describe_change, update_story
+from planner.domain.watching import mention_choices, watchers_of
 from planner.models import Story, StoryEvent
 from planner.signin import require_login
 from planner.timeutil import utcnow
@@ -36,9 +39,7 @@ def new(access: ProjectAccess):
     if request.method == "GET":
         form.stage.data = request.args.get("stage", "")
         form.type.data = request.args.get("type", "feature")
-        return render_template(
-            "stories/form.html", access=access, project=access.project, form=form, story=None
-        )
+        return _new_page(access, ctx, form)
     outcome = submit(
         form,
         lambda: create_story(session, ctx, form.values(), by=current_user, now=utcnow()),
@@ -47,12 +48,23 @@ def new(access: ProjectAccess):
     )
     if outcome.response:
         return outcome.response
-    return (
-        render_template(
-            "stories/form.html", access=access, project=access.project, form=form, story=None
-        ),
-        422,
+    return _new_page(access, ctx, form), 422
+
+
+def _new_page(access: ProjectAccess, ctx: ProjectContext, form: StoryForm) -> str:
+    return render_template(
+        "stories/form.html",
+        access=access,
+        project=access.project,
+        form=form,
+        story=None,
+        mentions_json=mentions_json(ctx),
     )
+
+
+def mentions_json(ctx: ProjectContext) -> str:
+    """The members "@" offers in this project's text areas (static/js/mentions.js reads it)."""
+    return json.dumps(mention_choices(ctx.members.values()))
 
 
 def _load_story(access: ProjectAccess, number: int) -> Story:
@@ -114,6 +126,7 @@ def show(access: ProjectAccess, number: int):
             conflict = outcome.error.message
             # The user has now seen the other change; saving again applies theirs on top of it.
             form.version.data = str(story.version)
+    watchers = watchers_of(session, story.id)
     current = StoryForm(formdata=None)
     current.fill_choices(ctx, story)
     current.load(ctx, story)
@@ -129,6 +142,9 @@ def show(access: ProjectAccess, number: int):
             history=history_lines(ctx, story),
             comments=comments_of(session, story),
             button=EmptyForm(),
+            watchers=watchers,
+            watching=any(w.id == current_user.id for w in watchers),
+            mentions_json=mentions_json(ctx),
         ),
         status,
     )

@@ -38,4 +38,84 @@
   document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
     input.addEventListener("focus", function () { input.select(); });
   });
+  // Buttons that destroy something ask first (the form names what goes).
+  document.addEventListener("submit", function (event) {
+    const message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) { event.preventDefault(); }
+  });
+
+  // "@" in a comment or a description offers the project's members (their handle is the part of
+  // their e-mail address before the @); arrows move, Enter or Tab picks, Escape closes.
+  document.querySelectorAll("textarea[data-mentions]").forEach(function (area, index) {
+    let members = [];
+    try { members = JSON.parse(area.dataset.mentions || "[]"); } catch (e) { return; }
+    if (!members.length) { return; }
+    const list = document.createElement("ul");
+    list.className = "mention-list";
+    list.id = "mention-list-" + index;
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Members to mention");
+    list.hidden = true;
+    area.insertAdjacentElement("afterend", list);
+    area.setAttribute("aria-autocomplete", "list");
+    area.setAttribute("aria-controls", list.id);
+    let matches = [], active = 0, start = -1;
+
+    function close() { list.hidden = true; matches = []; area.removeAttribute("aria-activedescendant"); }
+    function render() {
+      list.replaceChildren();
+      matches.forEach(function (m, i) {
+        const item = document.createElement("li");
+        item.id = list.id + "-" + i;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", i === active ? "true" : "false");
+        const handle = document.createElement("strong");
+        handle.textContent = "@" + m.handle;
+        const name = document.createElement("span");
+        name.textContent = " " + m.name;
+        item.append(handle, name);
+        item.addEventListener("mousedown", function (event) { event.preventDefault(); pick(i); });
+        list.appendChild(item);
+      });
+      list.hidden = !matches.length;
+      if (matches.length) { area.setAttribute("aria-activedescendant", list.id + "-" + active); }
+    }
+    function pick(i) {
+      const m = matches[i];
+      if (!m) { return; }
+      const caret = area.selectionStart;
+      const text = "@" + m.handle + " ";
+      area.value = area.value.slice(0, start) + text + area.value.slice(caret);
+      const at = start + text.length;
+      area.setSelectionRange(at, at);
+      close();
+      area.focus();
+    }
+    area.addEventListener("input", function () {
+      const before = area.value.slice(0, area.selectionStart);
+      const found = /(^|[^\w@.+-])@([\w.+-]*)$/.exec(before);
+      if (!found) { close(); return; }
+      const typed = found[2].toLowerCase();
+      start = before.length - typed.length - 1;
+      matches = members.filter(function (m) {
+        return m.handle.startsWith(typed) || m.name.toLowerCase().includes(typed);
+      }).slice(0, 8);
+      active = 0;
+      render();
+    });
+    area.addEventListener("keydown", function (event) {
+      if (list.hidden) { return; }
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        active = (active + (event.key === "ArrowDown" ? 1 : matches.length - 1)) % matches.length;
+        render();
+      } else if (event.key === "Enter" || event.key === "Tab") {
+        event.preventDefault();
+        pick(active);
+      } else if (event.key === "Escape") {
+        close();
+      }
+    });
+    area.addEventListener("blur", close);
+  });
 })();

@@ -3,6 +3,7 @@ are used): one module per area, all importable from here as `schemas.Name`."""
 
 from planner.api.schemas.base import *  # noqa: F403
 from planner.api.schemas.milestones import *  # noqa: F403
+from planner.api.schemas.notify import *  # noqa: F403
 from planner.api.schemas.projects import *  # noqa: F403
 from planner.api.schemas.sprints import *  # noqa: F403
 from planner.api.schemas.stories import *  # noqa: F403
