@@ -97,9 +97,11 @@
       if (!found) { close(); return; }
       const typed = found[2].toLowerCase();
       start = before.length - typed.length - 1;
-      matches = members.filter(function (m) {
-        return m.handle.startsWith(typed) || m.name.toLowerCase().includes(typed);
-      }).slice(0, 8);
+      const byHandle = members.filter(function (m) { return m.handle.startsWith(typed); });
+      const byName = members.filter(function (m) {
+        return !m.handle.startsWith(typed) && m.name.toLowerCase().includes(typed);
+      });
+      matches = byHandle.concat(byName).slice(0, 8);
       active = 0;
       render();
     });
