@@ -35,8 +35,8 @@ def _check(access: ProjectAccess, write: str) -> ProjectAccess:
         access.require(needed)
     except AccessDenied as exc:
         abort(403, description=str(exc))
-    if needed != "view":
-        require_write_token()
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        require_write_token()  # also for the writes view access may make (comment, watch)
     g.access = access
     return access
 

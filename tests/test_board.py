@@ -238,8 +238,9 @@ def test_comments_are_markdown_without_raw_html_and_only_authors_delete(
     assert "&lt;script&gt;" in page
     empty = clients["edit"].post_form(f"{url}/comments", {"body": "   "}, follow_redirects=True)
     assert "Comment not added: Write something first." in empty.get_data(as_text=True)
-    assert clients["view"].post_form(f"{url}/comments", {"body": "hello"}).status_code == 403
-    comment = db_session.scalar(select(Comment))
+    # A stakeholder may comment: it is how they ask (docs/rules.md, Access).
+    assert clients["view"].post_form(f"{url}/comments", {"body": "hello"}).status_code == 302
+    comment = db_session.scalar(select(Comment).order_by(Comment.id))
     other = factories.account(db_session, "kemal@example.com", "Kemal")
     factories.member(db_session, team.project, other, "edit")
     db_session.commit()
@@ -248,7 +249,7 @@ def test_comments_are_markdown_without_raw_html_and_only_authors_delete(
     kemal = sign_in(clients["edit"].application, other)
     assert kemal.post_form(f"{url}/comments/{comment.id}/delete").status_code == 403
     assert clients["manage"].post_form(f"{url}/comments/{comment.id}/delete").status_code == 302
-    assert db_session.scalar(select(func.count(Comment.id))) == 0
+    assert db_session.scalars(select(Comment.body)).all() == ["hello"]
 
 
 def test_my_work_lists_my_open_stories_by_sprint(clients, cards, db_session, team, sprint):
@@ -334,7 +335,7 @@ def test_board_and_refresh_run_a_bounded_number_of_queries(
     db_session.commit()
     client = clients["edit"]
     for url, bound in (
-        ("/projects/FRAUD/board?lanes=assignee", 10),
+        ("/projects/FRAUD/board?lanes=assignee", 11),  # 10, and the bell's unread count
         (f"/api/v1/sprints/{sprint.id}/board", 11),
         (f"/projects/FRAUD/board/changes?sprint={sprint.id}&lanes=stage", 11),
     ):

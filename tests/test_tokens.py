@@ -108,6 +108,8 @@ def test_a_read_token_reads_and_is_refused_every_write(anonymous, app, clients, 
         "email": "priya@example.com",
         "stage_key": "modeling",
         "link_id": 1,
+        "webhook_id": 1,
+        "delivery_id": 1,
     }
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):

@@ -9,9 +9,9 @@ from planner import db
 from planner.api import bp, schemas
 from planner.api.projects import json_body
 from planner.api.spec import answers, spec
-from planner.authz import project_route, story_route
+from planner.authz import project_route, story_route, writes
 from planner.delivery.mail import base_url
-from planner.domain import NotFoundError, ValidationError, parse_id
+from planner.domain import MAX_ID, NotFoundError, ValidationError, parse_id
 from planner.domain.access import TALK, ProjectAccess
 from planner.domain.notifications import PAGE, inbox, mark_read, unread_count
 from planner.domain.watching import unwatch, watch, watchers_of
@@ -72,9 +72,10 @@ def notifications():
 
 
 @bp.post("/notifications/read")
+@writes
 @spec.validate(
     json=schemas.NotificationsRead,
-    resp=answers(200, schemas.ReadCount, 400, 422),
+    resp=answers(200, schemas.ReadCount, 400, 403, 422),
     tags=["notifications"],
 )
 def read_notifications():
@@ -84,6 +85,8 @@ def read_notifications():
     if not body.get("all") and not ids:
         raise ValidationError({"ids": 'Send the ids to mark read, or "all": true.'})
     session = db.session()
+    if ids:
+        ids = [i for i in ids if 0 < i <= MAX_ID]  # ids no row can have are simply not there
     marked = mark_read(session, current_user, None if body.get("all") else ids, now=utcnow())
     session.commit()
     return jsonify({"marked": marked, "unread": unread_count(session, current_user)})

@@ -101,7 +101,7 @@ def notification_mail(account: Account, project: Project, note: Notification) ->
         "project": project,
         "note": note,
         "link": base_url() + note.link,
-        "settings_link": base_url() + "/account#email",
+        "settings_link": base_url() + "/account/email",
         "unsubscribe": unsubscribe_url(account.id, [note.kind]),
     }
     return {
@@ -121,7 +121,7 @@ def digest_mail(account: Account, project: Project, period: str, notes: list[Not
         "period": period,
         "groups": _grouped(notes),
         "base": base_url(),
-        "settings_link": base_url() + "/account#email",
+        "settings_link": base_url() + "/account/email",
         "unsubscribe": unsubscribe_url(account.id, sorted({n.kind for n in notes})),
     }
     title = "Daily" if period == "daily" else "Weekly"

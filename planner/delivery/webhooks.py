@@ -39,7 +39,10 @@ def check_url(url: str, *, allow_private: bool) -> None:
     """Refuse anything but http(s) URLs whose host resolves only to public addresses (unless
     PLANNER_WEBHOOK_ALLOW_PRIVATE=1): loopback, private, link-local (cloud metadata) and
     reserved addresses are how a webhook would reach inside the network planner runs in."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [ of an IPv6 address
+        raise UnsafeURL("This is not a URL: check the brackets around the address.") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeURL("Enter an http:// or https:// URL, like https://ci.example.com/hook.")
     if parts.username or parts.password:
@@ -53,7 +56,8 @@ def check_url(url: str, *, allow_private: bool) -> None:
     try:
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
-        raise UnsafeURL(f"{parts.hostname} cannot be resolved to an address.") from None
+        name = parts.hostname if len(parts.hostname) <= 80 else parts.hostname[:77] + "..."
+        raise UnsafeURL(f"{name} cannot be resolved to an address.") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
         if _blocked(address):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from planner.api.schemas.base import Body, Moment, Out, _one_of
+from planner.api.schemas.base import Body, Moment, Out
 from planner.domain.outbox import EVENTS
 
 __all__ = [
@@ -82,7 +82,7 @@ class DeliveryOut(Out):
 class WebhookOut(Out):
     id: int
     url: str
-    events: list[str] = Field(**_one_of(EVENTS))
+    events: list[str] = Field(json_schema_extra={"items": {"type": "string", "enum": list(EVENTS)}})
     active: bool
     disabled_reason: str | None
     created_at: Moment
