@@ -292,9 +292,10 @@ class Worker:
         """Write the attempt and the delivery's new state, if this worker still holds it."""
         at = now or utcnow()
         with self._session() as session:
-            delivery = session.scalar(
-                self._claim(select(Delivery).where(Delivery.id == delivery_id))
-            )
+            query = select(Delivery).where(Delivery.id == delivery_id)
+            if self._locks:
+                query = query.with_for_update()  # wait for a redelivery being saved, never skip
+            delivery = session.scalar(query)
             if delivery is None or delivery.claimed_by != self.name:
                 return
             session.add(
