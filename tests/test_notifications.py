@@ -52,6 +52,15 @@ def wired(app, smtp_server, receiver):
     return app
 
 
+def register_hook(client, receiver, events, secret=SECRET):
+    """A manager registers the loopback receiver for `events` through the API."""
+    return client.api(
+        "POST",
+        "/api/v1/projects/FRAUD/webhooks",
+        {"url": receiver.url(), "events": events, **({"secret": secret} if secret else {})},
+    )
+
+
 def run_worker(app, now=None):
     return Worker(app).run_once(now)
 
@@ -151,11 +160,7 @@ def test_a_change_that_rolls_back_sends_nothing(
     receiver,
 ):
     manager = clients["manage"]
-    hook = manager.api(
-        "POST",
-        "/api/v1/projects/FRAUD/webhooks",
-        {"url": receiver.url(), "secret": SECRET, "events": ["story.created", "story.updated"]},
-    )
+    hook = register_hook(manager, receiver, ["story.created", "story.updated"])
     assert hook.status_code == 201, hook.get_json()
     before = count(db_session, OutboxEvent)
 
@@ -231,11 +236,7 @@ def test_a_reforecast_reaches_the_receiver_signed_exactly_once_though_a_worker_w
         {"name": "Production launch", "baseline": baseline.isoformat()},
     )
     db_session.commit()
-    hook = clients["manage"].api(
-        "POST",
-        "/api/v1/projects/FRAUD/webhooks",
-        {"url": receiver.url(), "secret": SECRET, "events": ["milestone.forecast_changed"]},
-    )
+    hook = register_hook(clients["manage"], receiver, ["milestone.forecast_changed"])
     assert hook.status_code == 201
     page = clients["manage"].post_form(
         f"/projects/FRAUD/milestones/{milestone.id}",
@@ -314,11 +315,7 @@ def test_two_workers_on_postgresql_never_deliver_one_row_twice(
     database_url,
     tmp_path,
 ):
-    hook = clients["manage"].api(
-        "POST",
-        "/api/v1/projects/FRAUD/webhooks",
-        {"url": receiver.url(), "secret": SECRET, "events": ["story.created"]},
-    )
+    hook = register_hook(clients["manage"], receiver, ["story.created"])
     assert hook.status_code == 201
     for n in range(40):
         factories.story(db_session, team.project, team.editor, title=f"S{n}", now=utcnow())
@@ -348,15 +345,7 @@ def test_failures_back_off_then_disable_the_webhook_and_tell_its_managers(
 ):
     receiver.status = 500
     wired.config.update(DELIVERY_MAX_ATTEMPTS=2, DELIVERY_BACKOFF_SECONDS=30)
-    created = (
-        clients["manage"]
-        .api(
-            "POST",
-            "/api/v1/projects/FRAUD/webhooks",
-            {"url": receiver.url(), "events": ["story.created"]},
-        )
-        .get_json()
-    )
+    created = register_hook(clients["manage"], receiver, ["story.created"], secret=None).get_json()
     assert len(created["secret"]) == 48  # made by planner when none is given
     factories.story(db_session, team.project, team.editor, title="Trigger", now=utcnow())
     db_session.commit()

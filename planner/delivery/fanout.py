@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.delivery import mail
+from planner.delivery import mail, webhooks
 from planner.domain.watching import handle_of, mentioned_handles
 from planner.forecasting import slip_words
 from planner.models import (
@@ -30,7 +30,6 @@ from planner.models import (
     StoryWatch,
     Webhook,
 )
-from planner.timeutil import iso_utc
 from planner.vocab import STATUSES
 
 # What a person may choose how to hear about by e-mail (the account page lists these).
@@ -78,21 +77,6 @@ class Note:
     text: str
     link: str
     detail: str | None = None
-
-
-def project_webhook_body(event: OutboxEvent, project: Project, data: dict) -> str:
-    """The body every webhook of the project receives for this event (docs/webhooks.md)."""
-    return json.dumps(
-        {
-            "id": event.id,
-            "event": event.event,
-            "occurred_at": iso_utc(event.occurred_at),
-            "project": project.key,
-            "data": data,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
 
 
 def dispatch(session: Session, events: list[OutboxEvent], *, now: datetime, mailer: bool) -> int:
@@ -151,7 +135,9 @@ def dispatch(session: Session, events: list[OutboxEvent], *, now: datetime, mail
         for hook in hooks[event.project_id]:
             # A webhook hears what happens from its registration on, not what came before.
             if event.event in hook.event_names and event.occurred_at >= hook.created_at:
-                body = body or project_webhook_body(event, project, data)
+                body = body or webhooks.body_of(
+                    event.id, event.event, event.occurred_at, project.key, data
+                )
                 session.add(
                     Delivery(
                         event_id=event.id,

@@ -10,14 +10,32 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import socket
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from planner import __version__
+from planner.timeutil import iso_utc
+
+
+def body_of(event_id: int, event: str, occurred_at: datetime, project_key: str, data) -> str:
+    """The JSON every webhook receives for one event (docs/webhooks.md), compact, fixed once."""
+    return json.dumps(
+        {
+            "id": event_id,
+            "event": event,
+            "occurred_at": iso_utc(occurred_at),
+            "project": project_key,
+            "data": data,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def signature(secret: str, body: bytes) -> str:

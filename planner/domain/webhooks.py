@@ -13,12 +13,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from planner.delivery.webhooks import UnsafeURL, check_url
+from planner.delivery.webhooks import UnsafeURL, body_of, check_url
 from planner.domain import NotFoundError, ValidationError
 from planner.domain.outbox import EVENTS, PING, person
 from planner.inputs import text_problem
 from planner.models import Account, Delivery, OutboxEvent, Project, Webhook
-from planner.timeutil import iso_utc
 
 URL_MAX = 2000
 SECRET_MIN, SECRET_MAX = 16, 200
@@ -141,17 +140,7 @@ def send_test(session: Session, project: Project, hook: Webhook, *, by: Account,
     )
     session.add(event)
     session.flush()
-    body = json.dumps(
-        {
-            "id": event.id,
-            "event": PING,
-            "occurred_at": iso_utc(now),
-            "project": project.key,
-            "data": json.loads(event.data),
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    body = body_of(event.id, PING, now, project.key, json.loads(event.data))
     delivery = Delivery(
         event_id=event.id,
         channel="webhook",
