@@ -129,6 +129,13 @@ def load(env_name: str | None = None) -> dict[str, object]:
         if hops < 0:
             raise RuntimeError("PLANNER_TRUSTED_PROXIES is a number of proxies, like 1 (0: none).")
         settings["TRUSTED_PROXIES"] = hops
+    if settings["DELIVERY_LEASE_SECONDS"] < 2 * settings["WEBHOOK_TIMEOUT_SECONDS"]:
+        raise RuntimeError(
+            "PLANNER_DELIVERY_LEASE_SECONDS must be at least twice PLANNER_WEBHOOK_TIMEOUT: a "
+            "worker holds a delivery that long, and another would send it again after."
+        )
+    if settings["DELIVERY_MAX_ATTEMPTS"] < 1:
+        raise RuntimeError("PLANNER_DELIVERY_MAX_ATTEMPTS is a number of tries, at least 1.")
     if name == "production" and not settings.get("SECRET_KEY"):
         raise RuntimeError(
             "PLANNER_SECRET_KEY is not set. Production refuses to start without a secret key: "

@@ -254,6 +254,7 @@ def test_a_reforecast_reaches_the_receiver_signed_exactly_once_though_a_worker_w
         tmp_path,
         PLANNER_WORKER_PAUSE_AFTER_CLAIM="60",
         PLANNER_DELIVERY_LEASE_SECONDS="3",
+        PLANNER_WEBHOOK_TIMEOUT="1",
     )
     deadline = time.monotonic() + 60
     seen = ""
@@ -399,6 +400,10 @@ def test_failures_back_off_then_disable_the_webhook_and_tell_its_managers(
         ("http://[::1]/hook", "::1"),
         ("ftp://ci.example.com/hook", "Enter an http:// or https:// URL"),
         ("https://user:pw@93.184.216.34/hook", "Put no user or password in the URL"),
+        ("http://[64:ff9b::a9fe:a9fe]/", "64:ff9b::a9fe:a9fe"),  # the metadata IP via NAT64
+        ("http://[::ffff:10.0.0.1]/", "::ffff:10.0.0.1"),
+        ("https://ci.example.com/hook/é", "Write the URL in ASCII"),
+        ("http://[::1/hook", "check the brackets"),
     ],
 )
 def test_webhooks_refuse_urls_inside_the_network(app, clients, db_session, url, words):
@@ -731,3 +736,39 @@ def test_stories_are_watched_by_creator_assignee_and_commenters(
     assert after == {"watching": True, "watchers": ["helen@example.com", "priya@example.com"]}
     assert clients["none"].post_form("/projects/FRAUD/stories/1/watch").status_code == 404
     assert db_session.scalar(select(Story.id)) is not None
+
+
+def test_a_receiver_that_answers_garbage_is_a_recorded_failure_not_a_crash(
+    wired, clients, db_session, team
+):
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def answer_garbage():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"garbage\r\n\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    hook = clients["manage"].api(
+        "POST",
+        "/api/v1/projects/FRAUD/webhooks",
+        {"url": f"http://127.0.0.1:{port}/hook", "events": ["story.created"]},
+    )
+    assert hook.status_code == 201
+    factories.story(db_session, team.project, team.editor, title="Trigger", now=utcnow())
+    db_session.commit()
+    report = run_worker(wired)
+    thread.join(timeout=5)
+    listener.close()
+    assert (report.delivered, report.retried) == (0, 1)
+    (attempt,) = db_session.scalars(select(DeliveryAttempt)).all()
+    assert attempt.ok is False and attempt.status_code is None
+    assert attempt.error.startswith("No answer: BadStatusLine")

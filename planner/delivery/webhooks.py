@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -47,16 +47,40 @@ class UnsafeURL(ValueError):
     """A webhook URL planner refuses to call; the message says why."""
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            address = address.ipv4_mapped
+        elif address in NAT64:  # 64:ff9b::a9fe:a9fe is 169.254.169.254 behind NAT64
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return not address.is_global or address.is_multicast
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
+@dataclass(frozen=True)
+class Target:
+    """A checked URL: where to connect (the address that was checked, so that a second lookup
+    cannot lead elsewhere) and what to ask for."""
+
+    scheme: str
+    host: str
+    port: int
+    address: str
+    path: str
+
+
+def check_url(url: str, *, allow_private: bool) -> Target:
     """Refuse anything but http(s) URLs whose host resolves only to public addresses (unless
     PLANNER_WEBHOOK_ALLOW_PRIVATE=1): loopback, private, link-local (cloud metadata) and
-    reserved addresses are how a webhook would reach inside the network planner runs in."""
+    reserved addresses are how a webhook would reach inside the network planner runs in.
+    Returns the address to connect to."""
+    if not url.isascii():
+        raise UnsafeURL(
+            "Write the URL in ASCII: percent-encode the path (é as %C3%A9) and give the host in "
+            "its xn-- form."
+        )
     try:
         parts = urlsplit(url)
     except ValueError:  # an unclosed [ of an IPv6 address
@@ -69,21 +93,23 @@ def check_url(url: str, *, allow_private: bool) -> None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise UnsafeURL("The port in the URL is not a number from 1 to 65535.") from None
-    if allow_private:
-        return
     try:
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
+    except (socket.gaierror, UnicodeError, OSError):
         name = parts.hostname if len(parts.hostname) <= 80 else parts.hostname[:77] + "..."
         raise UnsafeURL(f"{name} cannot be resolved to an address.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if _blocked(address):
-            raise UnsafeURL(
-                f"{parts.hostname} resolves to {address}, a loopback, private or link-local "
-                "address; planner calls only public addresses (an administrator can allow "
-                "others with PLANNER_WEBHOOK_ALLOW_PRIVATE=1)."
-            )
+    addresses = [info[4][0].split("%", 1)[0] for info in infos]
+    if not allow_private:
+        for text in addresses:
+            address = ipaddress.ip_address(text)
+            if _blocked(address):
+                raise UnsafeURL(
+                    f"{parts.hostname} resolves to {address}, a loopback, private or link-local "
+                    "address; planner calls only public addresses (an administrator can allow "
+                    "others with PLANNER_WEBHOOK_ALLOW_PRIVATE=1)."
+                )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, parts.hostname, port, addresses[0], path)
 
 
 @dataclass(frozen=True)
@@ -94,14 +120,27 @@ class CallResult:
     error: str | None
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer (3xx), never followed: it could point inside the network."""
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the checked address while the request names the host (no proxy either)."""
 
-    def redirect_request(self, *args, **kwargs):
-        return None
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.target = target
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.target.address, self.target.port), self.timeout)
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(
+            target.host, target.port, timeout=timeout, context=ssl.create_default_context()
+        )
+        self.target = target
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.target.address, self.target.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.target.host)
 
 
 def call(
@@ -114,38 +153,36 @@ def call(
     timeout: float,
     allow_private: bool,
 ) -> CallResult:
-    """POST one delivery; 2xx is success, anything else (or no answer in time) is a failure."""
+    """POST one delivery to the address just checked; 2xx is success, anything else (a 3xx
+    too: redirects are never followed) or no answer within `timeout` seconds of waiting is a
+    failure. Never raises: whatever goes wrong is the attempt's error."""
     started = time.monotonic()
 
     def took() -> int:
         return int((time.monotonic() - started) * 1000)
 
     try:
-        check_url(url, allow_private=allow_private)
+        target = check_url(url, allow_private=allow_private)
     except UnsafeURL as exc:
         return CallResult(False, None, took(), f"Refused: {exc}")
     raw = body.encode()
-    request = urllib.request.Request(
-        url,
-        data=raw,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": f"planner-webhooks/{__version__}",
-            "X-Planner-Event": event,
-            "X-Planner-Delivery": str(delivery_id),
-            "X-Planner-Signature": signature(secret, raw),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"planner-webhooks/{__version__}",
+        "X-Planner-Event": event,
+        "X-Planner-Delivery": str(delivery_id),
+        "X-Planner-Signature": signature(secret, raw),
+    }
+    connection_class = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
+    connection = connection_class(target, timeout)
     try:
-        with _OPENER.open(request, timeout=timeout) as answer:
-            answer.read(65536)
-            code = answer.status
-    except urllib.error.HTTPError as exc:
-        code = exc.code
-        exc.close()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return CallResult(False, None, took(), f"No answer: {reason}"[:500])
+        connection.request("POST", target.path, body=raw, headers=headers)
+        answer = connection.getresponse()
+        answer.read(65536)
+        code = answer.status
+    except Exception as exc:  # socket, TLS and HTTP protocol errors of every kind
+        return CallResult(False, None, took(), f"No answer: {type(exc).__name__}: {exc}"[:500])
+    finally:
+        connection.close()
     ok = 200 <= code < 300
     return CallResult(ok, code, took(), None if ok else f"The receiver answered {code}.")

@@ -46,6 +46,7 @@ from planner.models import (
 from planner.timeutil import utcnow
 
 BATCH = 50
+MAX_WAIT = 86400.0  # no retry waits longer than a day
 DIGEST_PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
 
@@ -136,6 +137,21 @@ class Worker:
                 )
                 if not events:
                     return
+                # Take the rows by marking them first, under the write lock: on SQLite (no row
+                # locks) a second worker's same UPDATE waits, then finds them taken.
+                mine = set(
+                    session.scalars(
+                        update(OutboxEvent)
+                        .where(
+                            OutboxEvent.id.in_([e.id for e in events]),
+                            OutboxEvent.state == "pending",
+                        )
+                        .values(state="dispatched", dispatched_at=now or utcnow())
+                        .returning(OutboxEvent.id)
+                        .execution_options(synchronize_session=False)
+                    )
+                )
+                events = [e for e in events if e.id in mine]
                 report.notified += fanout.dispatch(
                     session, events, now=now or utcnow(), mailer=mailer
                 )
@@ -174,7 +190,22 @@ class Worker:
                 p.id: p
                 for p in session.scalars(select(Project).where(Project.id.in_({k[1] for k in due})))
             }
+            taken = set(
+                session.scalars(
+                    update(Notification)
+                    .where(
+                        Notification.id.in_([n.id for notes in due.values() for n in notes]),
+                        Notification.digested_at.is_(None),
+                    )
+                    .values(digested_at=now)
+                    .returning(Notification.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
             for (account_id, project_id, period), notes in due.items():
+                notes = [n for n in notes if n.id in taken]  # another worker took the rest
+                if not notes:
+                    continue
                 message = mail.digest_mail(
                     accounts[account_id], projects[project_id], period, notes
                 )
@@ -188,8 +219,6 @@ class Worker:
                         created_at=now,
                     )
                 )
-                for note in notes:
-                    note.digested_at = now
                 report.digests += 1
             session.commit()
 
@@ -214,13 +243,23 @@ class Worker:
                 )
             )
             if ids:
-                session.execute(
-                    update(Delivery)
-                    .where(Delivery.id.in_(ids))
-                    .values(lease_until=now + self.lease, claimed_by=self.name)
+                # The lease is taken only where it is still free: on SQLite (no row locks) two
+                # workers may select the same rows, and only one UPDATE finds them free.
+                ids = list(
+                    session.scalars(
+                        update(Delivery)
+                        .where(
+                            Delivery.id.in_(ids),
+                            Delivery.state == "pending",
+                            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+                        )
+                        .values(lease_until=now + self.lease, claimed_by=self.name)
+                        .returning(Delivery.id)
+                        .execution_options(synchronize_session=False)
+                    )
                 )
             session.commit()
-        return ids
+        return sorted(ids)
 
     def deliver(self, report: PassReport, now: datetime | None) -> None:
         seen: set[int] = set()
@@ -236,10 +275,34 @@ class Worker:
                 self.deliver_one(delivery_id, report, now)
 
     def deliver_one(self, delivery_id: int, report: PassReport, now: datetime | None) -> None:
+        try:
+            result = self._send(delivery_id, now)
+        except Exception as exc:  # whatever it was, it is this attempt's error, and recorded
+            result = webhooks.CallResult(False, None, 0, f"{type(exc).__name__}: {exc}"[:500])
+        if result is not None:
+            self.record(delivery_id, result, report, now)
+
+    def _send(self, delivery_id: int, now: datetime | None) -> webhooks.CallResult | None:
+        """Send one claimed delivery; None when this worker no longer holds it."""
         with self._session() as session:
+            # Renew the lease right before sending, and only while it is still ours and
+            # running: a worker that outlived its lease must not send what another has taken.
+            at = now or utcnow()
+            renewed = session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id == delivery_id,
+                    Delivery.claimed_by == self.name,
+                    Delivery.state == "pending",
+                    Delivery.lease_until > at,
+                )
+                .values(lease_until=at + self.lease)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            session.commit()
+            if renewed != 1:
+                return None
             delivery = session.get(Delivery, delivery_id)
-            if delivery is None or delivery.claimed_by != self.name or delivery.state != "pending":
-                return
             hook = session.get(Webhook, delivery.webhook_id) if delivery.webhook_id else None
             channel, payload, event = delivery.channel, delivery.payload, delivery.event
             target = (hook.url, hook.secret) if hook is not None and hook.active else None
@@ -259,7 +322,7 @@ class Worker:
                 )
         else:
             result = self._send_mail(payload)
-        self.record(delivery_id, result, report, now)
+        return result
 
     def _send_mail(self, payload: str) -> webhooks.CallResult:
         started = time.monotonic()
@@ -327,27 +390,39 @@ class Worker:
                     self._disable_webhook(session, delivery, at)
             else:
                 delivery.last_error = result.error
-                delivery.next_attempt_at = at + timedelta(
-                    seconds=self.backoff * 2 ** (delivery.attempts - 1)
-                )
+                wait = min(self.backoff * 2 ** min(delivery.attempts - 1, 30), MAX_WAIT)
+                delivery.next_attempt_at = at + timedelta(seconds=wait)
                 report.retried += 1
                 self.say(f"will retry {delivery.channel} {delivery.id}: {result.error}")
             session.commit()
 
     def _disable_webhook(self, session: Session, delivery: Delivery, at: datetime) -> None:
         """After a delivery failed every retry, the webhook stops and its managers hear why."""
-        hook = session.get(Webhook, delivery.webhook_id)
-        if hook is None or not hook.active:
-            return
-        hook.active = False
-        hook.disabled_reason = (
+        reason = (
             f"Disabled on {at:%Y-%m-%d %H:%M} UTC after delivery {delivery.id} failed "
             f"{delivery.attempts} times: {delivery.last_error}"
         )
+        # Only the worker that turns it off tells the managers (two may fail at once).
+        turned_off = session.execute(
+            update(Webhook)
+            .where(Webhook.id == delivery.webhook_id, Webhook.active.is_(True))
+            .values(active=False, disabled_reason=reason)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if turned_off != 1:
+            return
+        hook = session.get(Webhook, delivery.webhook_id)
+        session.refresh(hook)
+        # Waiting deliveries stop; one another worker is sending right now records itself.
         session.execute(
             update(Delivery)
-            .where(Delivery.webhook_id == hook.id, Delivery.state == "pending")
+            .where(
+                Delivery.webhook_id == hook.id,
+                Delivery.state == "pending",
+                or_(Delivery.lease_until.is_(None), Delivery.lease_until < at),
+            )
             .values(state="failed", last_error="The webhook was disabled.")
+            .execution_options(synchronize_session=False)
         )
         project = session.get(Project, hook.project_id)
         managers = session.scalars(
@@ -357,6 +432,8 @@ class Worker:
         ).all()
         mailer = mail.mail_enabled()
         for membership in managers:
+            if not membership.account.is_active_account:
+                continue
             note = fanout.Note(
                 membership.account_id,
                 "webhook",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from planner import db
 from planner.authz import project_route
@@ -39,7 +40,11 @@ def bell() -> dict:
     if not signed_in():
         return {}
     if "planner_unread" not in g:
-        g.planner_unread = unread_count(db.session(), current_user)
+        try:
+            g.planner_unread = unread_count(db.session(), current_user)
+        except SQLAlchemyError:  # an error page about the database must still render
+            db.session().rollback()
+            g.planner_unread = 0
     return {"unread_count": g.planner_unread}
 
 
