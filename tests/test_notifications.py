@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from planner.delivery.worker import Worker
+from planner.delivery.worker import PassReport, Worker
 from planner.domain.context import load_context
 from planner.domain.milestones import create_milestone
 from planner.domain.stories import create_story
@@ -772,3 +772,24 @@ def test_a_receiver_that_answers_garbage_is_a_recorded_failure_not_a_crash(
     (attempt,) = db_session.scalars(select(DeliveryAttempt)).all()
     assert attempt.ok is False and attempt.status_code is None
     assert attempt.error.startswith("No answer: BadStatusLine")
+
+
+def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_ends(
+    wired, clients, db_session, team, receiver
+):
+    assert register_hook(clients["manage"], receiver, ["story.created"]).status_code == 201
+    factories.story(db_session, team.project, team.editor, title="Trigger", now=utcnow())
+    db_session.commit()
+    first, second = Worker(wired, name="first"), Worker(wired, name="second")
+    with wired.app_context():
+        first.dispatch(PassReport(), None)
+    now = utcnow()
+    (claimed,) = first.claim(now)
+    assert second.claim(now) == []  # taken: not even on SQLite does a second worker get it
+    assert second.claim(now + timedelta(seconds=299)) == []
+    assert second.claim(now + timedelta(seconds=301)) == [claimed]  # the first one died
+    # The first worker, back, no longer holds it: it sends nothing.
+    first.deliver_one(claimed, PassReport(), now + timedelta(seconds=302))
+    assert receiver.calls == []
+    second.deliver_one(claimed, PassReport(), now + timedelta(seconds=302))
+    assert len(receiver.calls) == 1

@@ -4,9 +4,11 @@ installs the demo, prints the sign-ins and serves planner; the printed sign-in w
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -76,7 +78,30 @@ def test_quickstart_serves_the_demo_and_the_printed_sign_in_works(tmp_path: Path
         ).encode()
         projects = opener.open(f"{base}/login", data=form, timeout=10).read().decode()
         assert "Card fraud detection" in projects
-        assert (tmp_path / "instance" / "planner.sqlite3").exists()
+        database = tmp_path / "instance" / "planner.sqlite3"
+        assert database.exists()
+
+        # The worker thread of the same process delivers: an assignment reaches the bell.
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', projects).group(1)
+        story = json.loads(opener.open(f"{base}/api/v1/stories/FRAUD-1", timeout=10).read())
+        change = urllib.request.Request(
+            f"{base}/api/v1/stories/FRAUD-1",
+            data=json.dumps(
+                {"version": story["version"], "assignee": "priya@example.com"}
+            ).encode(),
+            method="PATCH",
+            headers={"Content-Type": "application/json", "X-CSRFToken": csrf},
+        )
+        assert json.loads(opener.open(change, timeout=10).read())["assignee"] == "priya@example.com"
+        lines: list[str] = []
+        for _ in range(50):  # the thread makes a pass every 2 s
+            with sqlite3.connect(database) as connection:
+                lines = [row[0] for row in connection.execute("SELECT text FROM notification")]
+            if lines:
+                break
+            time.sleep(0.2)
+        assert email == "maya@example.com"  # the first printed sign-in: the scrum master
+        assert lines == ["Maya Okafor assigned FRAUD-1 to you"], lines
     finally:
         process.terminate()
         process.wait(timeout=10)
