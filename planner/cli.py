@@ -28,7 +28,16 @@ from planner.domain.tokens import (
 )
 from planner.interchange import MAX_FILE_BYTES, ImportRefused
 from planner.interchange.export import export_project
-from planner.interchange.importer import import_document, read_document
+from planner.interchange.importer import check_size, import_document, parse_document, read_upload
+from planner.interchange.jira_csv import (
+    MAX_CSV_BYTES,
+    MAX_CSV_ROWS,
+    looks_like_jira_csv,
+    read_jira_csv,
+)
+from planner.interchange.jira_import import import_jira, outcome_lines
+from planner.models.transfer import IMPORT_FORMATS
+from planner.timeutil import is_timezone
 from planner.models import Account, Membership, Project
 from planner.paths import resource_dir
 from planner.timeutil import iso_utc, utcnow
@@ -261,19 +270,48 @@ def admin_notes(session, project) -> list[str]:
 
 @click.command(
     "import",
-    help="Import a project from an interchange FILE (docs/export-format.md): all of it or "
-    f"nothing. The file may hold at most {MAX_FILE_BYTES // 2**20} MB; every problem is listed "
-    "with its JSON path, and site admins the file makes members are named.",
+    help="Import FILE: a planner-export JSON document (docs/export-format.md), which creates "
+    "its project, or a Jira CSV export (docs/import-jira.md) into the existing project KEY. "
+    "The format is recognised from the content unless --format says it. All of it or nothing: "
+    f"a JSON file may hold at most {MAX_FILE_BYTES // 2**20} MB, a Jira CSV "
+    f"{MAX_CSV_BYTES // 2**20} MB and {MAX_CSV_ROWS:,} issues; every problem is listed with "
+    "where it is.",
 )
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(IMPORT_FORMATS),
+    help="The file's format; recognised from its content when left out.",
+)
+@click.option("--project", "project_key", help="Jira CSV: the key of the project to import into.")
+@click.option(
+    "--timezone",
+    help="Jira CSV: the Jira site's timezone (IANA name), in which the file's dates are written. "
+    "Default: the project's timezone.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the file and say what the import would do, then change nothing.",
+)
 @with_appcontext
-def import_command(file: Path) -> None:
-    """Import a project from an interchange file (the help text above says what is checked)."""
+def import_command(
+    file: Path, format_: str | None, project_key: str | None, timezone: str | None, dry_run: bool
+) -> None:
+    """Import a planner-export document or a Jira CSV (the help text above says how)."""
     session = db.session()
     try:
+        data = read_upload(file, max(MAX_FILE_BYTES, MAX_CSV_BYTES))
+        format_ = format_ or ("jira-csv" if looks_like_jira_csv(data) else "planner-export")
+        if format_ == "jira-csv":
+            _import_jira(session, file, data, project_key, timezone, dry_run)
+            return
+        if project_key or timezone:
+            raise click.UsageError("--project and --timezone are for --format jira-csv.")
         project = import_document(
             session,
-            read_document(file),
+            parse_document(check_size(data, MAX_FILE_BYTES)),
             hash_method=current_app.config["PASSWORD_HASH_METHOD"],
         )
     except ImportRefused as exc:
@@ -283,10 +321,48 @@ def import_command(file: Path) -> None:
         )
         click.echo(exc.report(limit=200), err=True)
         sys.exit(1)
+    if dry_run:
+        session.rollback()
+        click.echo(f"Dry run: {file} would create project {project.key} ({project.name}).")
+        return
     session.commit()
     click.echo(f"Imported project {project.key} ({project.name}).")
     for line in admin_notes(session, project):
         click.echo(line)
+
+
+def _import_jira(session, file, data, project_key, timezone, dry_run) -> None:
+    if not project_key:
+        raise click.UsageError(
+            "A Jira CSV is imported into an existing project: add --project KEY (create the "
+            "project in the web first, or import a planner-export file)."
+        )
+    project = session.scalar(select(Project).where(Project.key == project_key.strip().upper()))
+    if project is None:
+        raise click.ClickException(f"No project with the key {project_key.strip().upper()}.")
+    timezone = timezone or project.timezone
+    if not is_timezone(timezone):
+        raise click.BadParameter(
+            f"{timezone!r} is not an IANA timezone name, like Europe/Berlin.",
+            param_hint="--timezone",
+        )
+    jira = read_jira_csv(data, timezone=timezone, name=str(file))
+    with click.progressbar(
+        length=len(jira.issues), label=f"Importing {len(jira.issues):,} issues", file=sys.stderr
+    ) as bar:
+        outcome = import_jira(session, project, jira, by=None, now=utcnow(), progress=bar.update)
+    for line in outcome_lines(outcome):
+        click.echo(line)
+    for problem in outcome.problems[:200]:
+        click.echo(f"{file}: {problem}", err=True)
+    if len(outcome.problems) > 200:
+        click.echo(f"... and {len(outcome.problems) - 200} more", err=True)
+    if dry_run:
+        session.rollback()
+        click.echo(f"Dry run: nothing was written to {project.key}.")
+        return
+    session.commit()
+    click.echo(f"Imported {file} into {project.key}.")
 
 
 @click.command("export")

@@ -7,14 +7,15 @@ query strings, form fields and JSON bodies before any view runs.
 - JSON bodies are read with planner.inputs.parse_json: too deep or not JSON answers 400, a
   duplicate key or unstorable text answers 422, each saying where.
 
-Request sizes are bounded by MAX_CONTENT_LENGTH (413), set in config.py.
+Request sizes are bounded by MAX_CONTENT_LENGTH (413), set in config.py; a view marked with
+`planner.web.imports.accepts_upload` takes a larger file.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Request, abort, request
+from flask import Flask, Request, abort, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 
@@ -59,6 +60,9 @@ def check_request():
     """before_request: refuse what no view could store, naming the field."""
     if not storable(request.path) or any(ord(ch) < 32 or ord(ch) == 127 for ch in request.path):
         abort(404)
+    view = current_app.view_functions.get(request.endpoint or "")
+    if (limit := getattr(view, "upload_limit", None)) is not None:
+        request.max_content_length = limit  # an import upload (planner.web.imports)
     sources = [request.args]
     if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in FORM_TYPES:
         sources.append(request.form)

@@ -101,6 +101,7 @@ def story_json(
         "created_at": iso_utc(story.created_at),
         "updated_at": iso_utc(story.updated_at),
         "updated_by": _email(ctx, story.updated_by_id),
+        "imported_from": story.external_ref,
     }
     if history is not None:
         body["history"] = [event_json(ctx, event) for event in history]

@@ -77,6 +77,8 @@ def filter_clauses(ctx: ProjectContext, filters: Mapping[str, str], me: int) -> 
 
 def _text_or_key(ctx: ProjectContext, words: str) -> ColumnElement:
     in_title = func.lower(Story.title).contains(words.lower(), autoescape=True)
+    # A Jira key an import kept (the story's "imported from" reference) finds the story too.
+    in_title = in_title | (Story.external_ref == words.strip().upper())
     prefix, _, tail = words.upper().rpartition("-")
     number = parse_id(tail) if prefix == ctx.project.key else None
     return in_title | (Story.number == number) if number is not None else in_title

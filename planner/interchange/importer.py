@@ -45,28 +45,39 @@ EPIC_NUMBER_RE = re.compile(r"^E(\d+)$")
 def read_document(path: str | Path) -> Any:
     """Read a JSON file of at most MAX_FILE_BYTES; raise ImportRefused with a readable problem
     when it cannot be imported."""
+    return parse_document(read_upload(path, MAX_FILE_BYTES))
+
+
+def read_upload(path: str | Path, limit: int) -> bytes:
+    """Read a file of at most `limit` bytes; raise ImportRefused saying why it cannot be read."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ImportRefused([_too_large(size)])
+        check_size(b"", limit, size=path.stat().st_size)
         # Read one byte past the limit: a file that grows, or a device whose size says 0 (like
         # /dev/zero), is refused too instead of being read into memory.
         with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise ImportRefused([_too_large(None)])
+            data = stream.read(limit + 1)
     except FileNotFoundError:
         raise ImportRefused([Problem("$", f"no file at {path}")]) from None
     except IsADirectoryError:
         raise ImportRefused([Problem("$", f"{path} is a folder, not a file")]) from None
     except OSError as exc:
         raise ImportRefused([Problem("$", f"cannot read {path}: {exc.strerror}")]) from None
-    return parse_document(data)
+    if len(data) > limit:
+        raise ImportRefused([_too_large(None, limit)])
+    return data
 
 
-def _too_large(size: int | None) -> Problem:
-    limit = f"{MAX_FILE_BYTES / 2**20:g} MB ({MAX_FILE_BYTES:,} bytes)"
+def check_size(data: bytes, limit: int, *, size: int | None = None) -> bytes:
+    """Return `data` when it (or `size`) is within `limit` bytes; else raise ImportRefused."""
+    size = len(data) if size is None else size
+    if size > limit:
+        raise ImportRefused([_too_large(size, limit)])
+    return data
+
+
+def _too_large(size: int | None, limit_bytes: int = MAX_FILE_BYTES) -> Problem:
+    limit = f"{limit_bytes / 2**20:g} MB ({limit_bytes:,} bytes)"
     found = f"is {size / 2**20:.1f} MB ({size:,} bytes)" if size is not None else "is larger"
     return Problem("$", f"the file {found}; planner imports files of at most {limit}")
 

@@ -15,7 +15,8 @@ from planner.models.notify import (
 from planner.models.project import Holiday, Membership, MembershipRole, Project, ShareLink, Stage
 from planner.models.risk import Risk, risk_story
 from planner.models.sprint import Sprint, SprintCapacity
-from planner.models.story import Comment, Epic, Story, StoryEvent
+from planner.models.story import Comment, Epic, Label, Story, StoryEvent, story_label
+from planner.models.transfer import PendingImport
 
 __all__ = [
     "Webhook",
@@ -30,6 +31,9 @@ __all__ = [
     "Base",
     "Comment",
     "Epic",
+    "Label",
+    "PendingImport",
+    "story_label",
     "Holiday",
     "Membership",
     "MembershipRole",

@@ -59,6 +59,9 @@ class Sprint(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set on sprints an import created: a Jira CSV keeps no sprint dates or history, so their
+    # charts are approximate for the days before this moment.
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     stories: Mapped[list[Story]] = relationship(back_populates="sprint", lazy="raise_on_sql")
     capacities: Mapped[list[SprintCapacity]] = relationship(

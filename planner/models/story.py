@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Column,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     event,
@@ -40,7 +42,10 @@ if TYPE_CHECKING:
 
 class Epic(Base):
     __tablename__ = "epic"
-    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "key"),
+        UniqueConstraint("project_id", "external_ref"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(
@@ -55,6 +60,8 @@ class Epic(Base):
     )
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where an import took it from (a Jira issue key); re-imports find it by this.
+    external_ref: Mapped[str | None] = mapped_column(String(100))
 
     stage: Mapped[Stage | None] = relationship(lazy="raise_on_sql")
     milestone: Mapped[Milestone | None] = relationship(lazy="raise_on_sql")
@@ -80,6 +87,7 @@ class Story(Base):
         ),
         CheckConstraint("version >= 1", name="version_positive"),
         Index("ix_story_project_rank", "project_id", "rank"),
+        UniqueConstraint("project_id", "external_ref"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -116,6 +124,11 @@ class Story(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    # Imported stories: the issue key they came from (FRAUD-31 in Jira), when they were imported,
+    # and the source's own "updated" time, so importing the same export again changes nothing.
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    external_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
@@ -136,6 +149,9 @@ class Story(Base):
         passive_deletes=True,
         order_by="(StoryEvent.at, StoryEvent.id)",
         lazy="raise_on_sql",
+    )
+    labels: Mapped[list[Label]] = relationship(
+        secondary="story_label", order_by="Label.name", lazy="raise_on_sql"
     )
     comments: Mapped[list[Comment]] = relationship(
         back_populates="story",
@@ -176,6 +192,25 @@ class StoryEvent(Base):
 
     story: Mapped[Story] = relationship(back_populates="events", lazy="raise_on_sql")
     by: Mapped[Account | None] = relationship(lazy="raise_on_sql")
+
+
+class Label(Base):
+    """A simple tag of a project's stories ("needs-data", "gdpr")."""
+
+    __tablename__ = "label"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+
+
+story_label = Table(
+    "story_label",
+    Base.metadata,
+    Column("story_id", ForeignKey("story.id", ondelete="CASCADE"), primary_key=True),
+    Column("label_id", ForeignKey("label.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
 
 class Comment(Base):

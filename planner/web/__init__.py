@@ -96,6 +96,7 @@ def init_app(app: Flask) -> None:
         board,
         dashboard,
         epics,
+        imports,
         milestones,
         notifications,
         projects,
@@ -126,6 +127,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(notifications.public)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(imports.bp)
     app.context_processor(notifications.bell)
 
     @app.get("/assets/plotly.min.js")

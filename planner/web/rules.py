@@ -48,3 +48,15 @@ def page():
 def webhooks_doc():
     """docs/webhooks.md: every event's payload and how to check a signature. Public."""
     return render_template("rules.html", rules=doc_html("webhooks"), title="Webhooks")
+
+
+@bp.get("/docs/import-jira")
+def import_doc():
+    """docs/import-jira.md: how a Jira CSV export maps onto planner. Public."""
+    return render_template("rules.html", rules=doc_html("import-jira"), title="Importing from Jira")
+
+
+@bp.get("/docs/export-format")
+def export_format_doc():
+    """docs/export-format.md: planner's own interchange format. Public."""
+    return render_template("rules.html", rules=doc_html("export-format"), title="Export format")

@@ -8,7 +8,7 @@ import json
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from planner import db
 from planner.authz import project_route
@@ -68,14 +68,29 @@ def mentions_json(ctx: ProjectContext) -> str:
 
 
 def _load_story(access: ProjectAccess, number: int) -> Story:
-    story = db.session().scalar(
-        select(Story)
-        .where(Story.project_id == access.project.id, Story.number == number)
-        .options(selectinload(Story.events).selectinload(StoryEvent.by))
+    story = (
+        db.session()
+        .scalars(
+            select(Story)
+            .where(Story.project_id == access.project.id, Story.number == number)
+            .options(
+                selectinload(Story.events).selectinload(StoryEvent.by),
+                joinedload(Story.labels),
+            )
+        )
+        .unique()
+        .one_or_none()
     )
     if story is None:
         abort(404)
     return story
+
+
+def _nobody(story: Story, event: StoryEvent) -> str:
+    """Who made a change with no author: an import writes the history it could recover."""
+    if story.imported_at is not None and event.at <= story.imported_at:
+        return "Imported:"
+    return "Someone"
 
 
 def history_lines(ctx: ProjectContext, story: Story) -> list[dict]:
@@ -85,7 +100,7 @@ def history_lines(ctx: ProjectContext, story: Story) -> list[dict]:
         lines.append(
             {
                 "at": event.at,
-                "who": event.by.name if event.by else "Someone",
+                "who": event.by.name if event.by else _nobody(story, event),
                 "what": describe_change(
                     ctx, event.field, event.from_value, event.to_value, event.by_id
                 ),

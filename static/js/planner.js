@@ -41,7 +41,15 @@
   // Buttons that destroy something ask first (the form names what goes).
   document.addEventListener("submit", function (event) {
     const message = event.target.dataset && event.target.dataset.confirm;
-    if (message && !window.confirm(message)) { event.preventDefault(); }
+    if (message && !window.confirm(message)) { event.preventDefault(); return; }
+    // A form that takes a while (an import) shows its progress line and cannot be sent twice.
+    const busy = event.target.querySelector && event.target.querySelector("[data-busy]");
+    if (busy) {
+      busy.hidden = false;
+      event.target.querySelectorAll("button[type=submit], button:not([type])").forEach((b) => {
+        window.setTimeout(() => { b.disabled = true; }, 0);
+      });
+    }
   });
 
   // "@" in a comment or a description offers the project's members (their handle is the part of

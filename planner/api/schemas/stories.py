@@ -67,6 +67,9 @@ class StoryOut(Out):
     created_at: Moment
     updated_at: Moment
     updated_by: str | None
+    imported_from: str | None = Field(
+        default=None, description="The issue key an import took it from (a Jira key), or null."
+    )
     history: list[Event] | None = None
 
 

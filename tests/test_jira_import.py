@@ -1,0 +1,298 @@
+"""Jira CSV import: the quirks of real exports, every mapped field against hand-written values,
+all or nothing, and a second import that changes nothing. Project FRAUD (team fixture): Maya Okafor
+manages, Priya Raman edits, Helen Brooks views."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from planner.interchange import ImportRefused
+from planner.interchange.jira_csv import parse_jira_datetime, read_jira_csv
+from planner.interchange.jira_import import import_jira, round_points
+from planner.models import Comment, Epic, Label, Sprint, Story, StoryEvent, story_label
+from planner.timeutil import zone
+
+NOW = datetime(2024, 3, 20, 15, 0, tzinfo=UTC)  # a Wednesday; Europe/Berlin is UTC+1 then
+
+HEADER = (
+    "Summary,Issue key,Issue id,Issue Type,Status,Priority,Assignee,Reporter,Created,Updated,"
+    "Resolved,Labels,Labels,Description,Custom field (Story point estimate),Sprint,Sprint,"
+    "Parent,Status Category,Comment,Comment"
+)
+ROWS = [
+    # An epic.
+    "Gold labels,FRAUD-1,10001,Epic,In Progress,Medium,,Maya Okafor,1/Mar/24 9:00 AM,"
+    "2/Mar/24 9:00 AM,,,,Everything about labels,,,,,In Progress,,",
+    # A done story carried from Sprint 1 to Sprint 2, two labels, a multi-line wiki description
+    # with doubled quotes, two comments (one holding a semicolon).
+    "Label batch 7,FRAUD-2,10002,Story,Done,High,Priya Raman,Maya Okafor,4/Mar/24 10:15 AM,"
+    '15/Mar/24 4:05 PM,15/Mar/24 4:00 PM,gdpr,needs-data,"h2. Goal\r\nLabel the ""hard"" '
+    'cases\r\n* first\r\n* second",4,FRAUD Sprint 1,FRAUD Sprint 2,10001,Done,'
+    '"5/Mar/24 9:41 AM;Priya Raman;Looks noisy; see batch 7","6/Mar/24 1:00 PM;ghost;ok"',
+    # An unfinished story in the current sprint, assigned to someone who is not a member.
+    "Train baseline,FRAUD-3,10003,Task,Waiting for data,Low,Tom Unknown,Priya Raman,"
+    "11/Mar/24 11:00 AM,18/Mar/24 8:30 AM,,,,,0.5,FRAUD Sprint 2,,10001,In Progress,,",
+    # A sub-task of FRAUD-2: it lands in FRAUD-2's epic; a backlog story with 40 points.
+    "Check batch 7 twice,FRAUD-4,10004,Sub-task,To Do,Medium,,,12/Mar/24 9:00 AM,"
+    "12/Mar/24 9:00 AM,,,,,40,,,10002,To Do,,",
+]
+
+
+def csv_bytes(rows=ROWS, header=HEADER, *, bom=True, newline="\r\n") -> bytes:
+    text = newline.join([header, *rows]) + newline
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+
+
+def run(db_session, team, data: bytes, chosen=None, tz="Europe/Berlin", now=NOW):
+    jira = read_jira_csv(data, timezone=tz)
+    outcome = import_jira(db_session, team.project, jira, chosen, by=team.manager, now=now)
+    db_session.commit()
+    return outcome
+
+
+def story(db_session, team, ref: str) -> Story:
+    return db_session.scalar(
+        select(Story).where(Story.project_id == team.project.id, Story.external_ref == ref)
+    )
+
+
+def counts(db_session) -> tuple[int, ...]:
+    return tuple(
+        db_session.scalar(select(func.count()).select_from(table))
+        for table in (Story, StoryEvent, Epic, Sprint, Comment, Label, story_label)
+    )
+
+
+def test_dates_in_each_style_read_in_the_sites_timezone():
+    berlin = zone("Europe/Berlin")
+    # 12 Mar 2024 is before Berlin's switch to summer time (31 Mar): UTC+1.
+    assert parse_jira_datetime("12/Mar/24 9:41 AM", berlin) == datetime(
+        2024, 3, 12, 8, 41, tzinfo=UTC
+    )
+    assert parse_jira_datetime("3/Apr/24 4:05 PM", berlin) == datetime(
+        2024, 4, 3, 14, 5, tzinfo=UTC
+    )
+    assert parse_jira_datetime("12/Mar/24 12:10 AM", berlin) == datetime(
+        2024, 3, 11, 23, 10, tzinfo=UTC
+    )
+    assert parse_jira_datetime("2024-03-12 09:41", zone("America/New_York")) == datetime(
+        2024, 3, 12, 13, 41, tzinfo=UTC
+    )
+    assert parse_jira_datetime("12.03.2024 09:41", berlin) == datetime(
+        2024, 3, 12, 8, 41, tzinfo=UTC
+    )
+    assert parse_jira_datetime("12/Mär/24 9:41 AM", berlin) == datetime(
+        2024, 3, 12, 8, 41, tzinfo=UTC
+    )
+    assert parse_jira_datetime("31/Feb/24 9:41 AM", berlin) is None
+    assert parse_jira_datetime("yesterday", berlin) is None
+
+
+def test_points_round_up_to_the_scale():
+    assert [round_points(v) for v in (0, 0.5, 1, 4, 5, 6, 14, 21, 40)] == [
+        0,
+        1,
+        1,
+        5,
+        5,
+        8,
+        21,
+        21,
+        21,
+    ]
+
+
+def test_every_mapped_field_of_a_cloud_style_file(db_session, team):
+    outcome = run(db_session, team, csv_bytes())
+    assert (outcome.stories_created, outcome.epics_created) == (3, 1)
+    epic = db_session.scalar(select(Epic).where(Epic.external_ref == "FRAUD-1"))
+    assert (epic.key, epic.title, epic.description) == (
+        "E1",
+        "Gold labels",
+        "Everything about labels",
+    )
+
+    done = story(db_session, team, "FRAUD-2")
+    # Same project key and a free number: the story keeps its Jira number.
+    assert done.number == 2
+    assert done.title == "Label batch 7"
+    assert done.type == "feature"
+    assert done.status == "done"
+    assert done.points == 5  # 4 rounds up
+    assert done.assignee_id == team.editor.id
+    assert done.created_by_id == team.manager.id
+    assert done.epic_id == epic.id
+    assert done.created_at == datetime(2024, 3, 4, 9, 15, tzinfo=UTC)
+    assert done.description == '## Goal\n\nLabel the "hard" cases\n\n- first\n- second'
+    sprint2 = db_session.scalar(select(Sprint).where(Sprint.name == "FRAUD Sprint 2"))
+    sprint1 = db_session.scalar(select(Sprint).where(Sprint.name == "FRAUD Sprint 1"))
+    assert done.sprint_id == sprint2.id
+    labels = db_session.scalars(
+        select(Label.name)
+        .join(story_label, story_label.c.label_id == Label.id)
+        .where(story_label.c.story_id == done.id)
+        .order_by(Label.name)
+    ).all()
+    assert labels == ["gdpr", "needs-data"]
+    comments = db_session.scalars(
+        select(Comment).where(Comment.story_id == done.id).order_by(Comment.created_at)
+    ).all()
+    assert [(c.created_at, c.author_id) for c in comments] == [
+        (datetime(2024, 3, 5, 8, 41, tzinfo=UTC), team.editor.id),
+        (datetime(2024, 3, 6, 12, 0, tzinfo=UTC), None),
+    ]
+    assert comments[0].body == "Looks noisy; see batch 7"
+    assert comments[1].body == "*From Jira, by ghost:*\n\nok"
+    events = db_session.scalars(
+        select(StoryEvent).where(StoryEvent.story_id == done.id).order_by(StoryEvent.at)
+    ).all()
+    # Carried from Sprint 1 at its close, then done when Jira says it was resolved.
+    assert [(e.field, e.from_value, e.to_value) for e in events] == [
+        ("sprint", str(sprint1.id), str(sprint2.id)),
+        ("status", "todo", "done"),
+    ]
+    assert events[0].at == datetime(2024, 3, 15, 0, 0, tzinfo=UTC)
+    assert events[1].at == datetime(2024, 3, 15, 15, 0, tzinfo=UTC)
+    assert all(e.by_id is None for e in events)
+
+    waiting = story(db_session, team, "FRAUD-3")
+    assert (waiting.type, waiting.status, waiting.points) == ("chore", "in_progress", 1)
+    assert waiting.assignee_id is None and waiting.epic_id == epic.id
+    assert outcome.unassigned == {"Tom Unknown": 1}
+
+    sub = story(db_session, team, "FRAUD-4")
+    assert (sub.type, sub.status, sub.points, sub.sprint_id) == ("chore", "todo", 21, None)
+    assert sub.epic_id == epic.id  # its parent story's epic
+
+    # Sprint days are the project's (FRAUD keeps UTC), whatever the Jira site's timezone.
+    # Sprint 2 holds an unfinished story: it is active, from the day its first story was
+    # resolved (Friday 15 Mar, within one sprint length of today), 14 days to Thursday 28 Mar.
+    assert (sprint2.state, sprint2.start_date, sprint2.end_date) == (
+        "active",
+        date(2024, 3, 15),
+        date(2024, 3, 28),
+    )
+    assert sprint2.started_at == datetime(2024, 3, 15, 0, 0, tzinfo=UTC)
+    # Sprint 1 closed the day before, lasting 14 days; none of its stories ended in it.
+    assert (sprint1.state, sprint1.start_date, sprint1.end_date) == (
+        "closed",
+        date(2024, 3, 1),
+        date(2024, 3, 14),
+    )
+    assert sprint1.closed_at == datetime(2024, 3, 15, 0, 0, tzinfo=UTC)
+    assert sprint1.imported_at == NOW and sprint2.imported_at == NOW
+    assert [(key, was, now) for key, _row, was, now in outcome.rounded] == [
+        ("FRAUD-2", "4", 5),
+        ("FRAUD-3", "0.5", 1),
+        ("FRAUD-4", "40", 21),
+    ]
+    assert [(p.row, p.column) for p in outcome.problems] == [(5, "Story points")]
+
+
+def test_the_same_file_again_changes_nothing(db_session, team):
+    run(db_session, team, csv_bytes())
+    before = counts(db_session)
+    versions = dict(db_session.execute(select(Story.external_ref, Story.version)).all())
+    # Work goes on in planner in between: the re-import must not undo it.
+    moved = story(db_session, team, "FRAUD-3")
+    from planner.domain.context import load_context
+    from planner.domain.stories import update_story
+
+    update_story(
+        db_session,
+        load_context(db_session, team.project),
+        moved,
+        {"status": "review"},
+        by=team.editor,
+        now=NOW,
+    )
+    db_session.commit()
+    outcome = run(db_session, team, csv_bytes(), now=datetime(2026, 11, 21, tzinfo=UTC))
+    assert not outcome.changed
+    assert (outcome.stories_created, outcome.stories_updated, outcome.stories_unchanged) == (
+        0,
+        0,
+        3,
+    )
+    assert counts(db_session)[0] == before[0]
+    assert counts(db_session)[1] == before[1] + 1  # only the team's own move
+    assert counts(db_session)[2:] == before[2:]
+    assert story(db_session, team, "FRAUD-3").status == "review"
+    assert story(db_session, team, "FRAUD-2").version == versions["FRAUD-2"]
+
+
+def test_a_newer_export_changes_what_changed_with_history(db_session, team):
+    run(db_session, team, csv_bytes())
+    newer = list(ROWS)
+    newer[2] = (
+        "Train the baseline,FRAUD-3,10003,Task,Done,Low,Maya Okafor,Priya Raman,"
+        "11/Mar/24 11:00 AM,25/Mar/24 8:30 AM,25/Mar/24 8:00 AM,,,,3,FRAUD Sprint 2,,10001,Done,"
+        '"24/Mar/24 5:00 PM;Maya Okafor;Done, finally",'
+    )
+    later = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    outcome = run(db_session, team, csv_bytes(newer), now=later)
+    assert (outcome.stories_updated, outcome.stories_unchanged, outcome.comments_added) == (1, 2, 1)
+    updated = story(db_session, team, "FRAUD-3")
+    assert (updated.title, updated.status, updated.points, updated.assignee_id) == (
+        "Train the baseline",
+        "done",
+        3,
+        team.manager.id,
+    )
+    events = db_session.scalars(
+        select(StoryEvent)
+        .where(StoryEvent.story_id == updated.id, StoryEvent.at == later)
+        .order_by(StoryEvent.field)
+    ).all()
+    assert [(e.field, e.from_value, e.to_value, e.by_id) for e in events] == [
+        ("assignee", None, str(team.manager.id), team.manager.id),
+        ("points", "1", "3", team.manager.id),
+        ("status", "in_progress", "done", team.manager.id),
+    ]
+
+
+def test_quirks_bom_crlf_multiline_repeated_columns_and_extra_cells(db_session, team):
+    header = "Summary,Issue key,Issue Type,Status,Labels,Labels,Comment,Comment"
+    rows = [
+        'Multi,FRAUD-7,Story,To Do,a,b,"1/Mar/24 9:00 AM;x;line one\nline ""two""",'
+        '"2/Mar/24 9:00 AM;y;second",3/Mar/24 9:00 AM;z;third,,',
+        "Short,FRAUD-8,Story,To Do,,,",
+    ]
+    jira = read_jira_csv(csv_bytes(rows, header), timezone="UTC")
+    multi, short = jira.issues
+    assert multi.labels == ["a", "b"]
+    # The extra cell after the last (repeated) Comment column is one more comment.
+    assert [c.body for c in multi.comments] == ['line one\nline "two"', "second", "third"]
+    assert short.labels == [] and short.comments == []
+    assert jira.problems == []
+
+
+def test_extra_cells_after_a_single_column_are_reported(db_session, team):
+    jira = read_jira_csv(
+        csv_bytes(["Extra,FRAUD-9,Story,To Do,surprise"], "Summary,Issue key,Issue Type,Status"),
+        timezone="UTC",
+    )
+    assert [(p.row, p.column) for p in jira.problems] == [(2, "column 5")]
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "binary"),
+        ("Summary,Issue key\nCaf\xe9,X-1\n".encode("latin-1"), "not UTF-8"),
+        (b'{"format": "planner-export"}', "no “Summary”"),
+        (b"Title,Key\nA,FRAUD-1\n", "not a Jira CSV export"),
+        (b"Summary,Issue key\n", "no issues"),
+        (b'Summary,Issue key\n"unclosed,FRAUD-1\n', "not a well-formed CSV"),
+    ],
+)
+def test_files_that_are_not_jira_csv_are_refused_and_change_nothing(db_session, team, data, says):
+    before = counts(db_session)
+    with pytest.raises(ImportRefused) as refused:
+        read_jira_csv(data, timezone="UTC")
+    assert says in refused.value.problems[0].message
+    assert counts(db_session) == before
