@@ -148,7 +148,9 @@ def test_the_demo_file_imports_as_it_is_shipped(runner, db_session):
 def test_the_import_help_gives_the_file_size_limit(runner):
     result = runner.invoke(args=["import", "--help"])
     assert result.exit_code == 0
-    assert "The file may hold at most 50 MB" in " ".join(result.output.split())
+    assert "a JSON file may hold at most 50 MB, a Jira CSV 20 MB and 20,000 issues" in " ".join(
+        result.output.split()
+    )
 
 
 def test_export_of_an_unknown_project_says_so(runner):

@@ -189,7 +189,9 @@ def test_every_mapped_field_of_a_cloud_style_file(db_session, team):
         ("FRAUD-3", "0.5", 1),
         ("FRAUD-4", "40", 21),
     ]
-    assert [(p.row, p.column) for p in outcome.problems] == [(5, "Story points")]
+    assert [(p.row, p.column) for p in outcome.problems] == [
+        (5, "Custom field (Story point estimate)")
+    ]
 
 
 def test_the_same_file_again_changes_nothing(db_session, team):

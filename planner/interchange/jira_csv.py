@@ -101,6 +101,7 @@ class JiraIssue:
     status_category: str | None
     points: float | None
     points_text: str | None
+    points_column: str
     parents: list[str]
     sprints: list[str]
     assignee: str | None
@@ -352,6 +353,7 @@ class _Reader:
             status_category=self.one(cells, "Status Category"),
             points=points,
             points_text=points_text,
+            points_column=points_column,
             parents=[v for column in EPIC_LINK_COLUMNS for v in self.values(cells, column)],
             sprints=list(dict.fromkeys(name[:80].strip() for name in self.values(cells, "Sprint"))),
             assignee=(self.one(cells, "Assignee") or "")[:120] or None,

@@ -569,7 +569,7 @@ class _Import:
             if issue.points > POINTS_SCALE[-1]:
                 self.problem(
                     issue,
-                    "Story points",
+                    issue.points_column,
                     f"{issue.points_text} is above planner's largest estimate, "
                     f"{POINTS_SCALE[-1]}; set to {POINTS_SCALE[-1]}. Consider splitting it.",
                 )
@@ -858,17 +858,23 @@ def outcome_lines(outcome: Outcome) -> list[str]:
     if outcome.comments_added:
         lines.append(f"Comments: {outcome.comments_added} added.")
     if outcome.labels_created:
-        lines.append(f"New labels: {', '.join(outcome.labels_created)}.")
+        lines.append(f"New labels: {_some(outcome.labels_created)}.")
     if outcome.rounded:
         lines.append(
-            "Points rounded up to planner's scale: "
-            + ", ".join(f"{key} {was} → {now}" for key, _row, was, now in outcome.rounded)
+            f"Points rounded up to planner's scale ({len(outcome.rounded)}): "
+            + _some([f"{key} {was} → {now}" for key, _row, was, now in outcome.rounded])
             + "."
         )
     if outcome.unassigned:
         lines.append(
             "Not matched to a member, their stories left unassigned: "
-            + ", ".join(f"{name} ({count})" for name, count in outcome.unassigned.items())
+            + _some([f"{name} ({count})" for name, count in outcome.unassigned.items()])
             + "."
         )
     return lines
+
+
+def _some(items: list[str], shown: int = 8) -> str:
+    """A list short enough for a sentence: the first few, then how many more."""
+    text = ", ".join(items[:shown])
+    return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
