@@ -36,11 +36,10 @@ from planner.interchange.jira_csv import (
     read_jira_csv,
 )
 from planner.interchange.jira_import import import_jira, outcome_lines
-from planner.models.transfer import IMPORT_FORMATS
-from planner.timeutil import is_timezone
 from planner.models import Account, Membership, Project
+from planner.models.transfer import IMPORT_FORMATS
 from planner.paths import resource_dir
-from planner.timeutil import iso_utc, utcnow
+from planner.timeutil import is_timezone, iso_utc, utcnow
 
 
 def alembic_config(app: Flask) -> AlembicConfig:

@@ -283,15 +283,18 @@ FILLER = (
 
 def five_thousand_rows() -> bytes:
     lines = [
-        "Summary,Issue key,Issue Type,Status,Created,Updated,Resolved,Custom field (Story Points),Sprint,Labels,Description"
+        "Summary,Issue key,Issue Type,Status,Created,Updated,Resolved,"
+        "Custom field (Story Points),Sprint,Labels,Description"
     ]
     for n in range(1, 5001):
         status = ("To Do", "In Progress", "Done")[n % 3]
         resolved = "14/Mar/24 5:00 PM" if status == "Done" else ""
         sprint = f"BIG Sprint {1 + n % 5}" if n % 4 else ""
         lines.append(
-            f"Story {n},BIG-{n},Story,{status},1/Mar/24 9:00 AM,14/Mar/24 5:00 PM,{resolved},{n % 9},{sprint},l{n % 7},"
-            f'"h2. Story {n}\r\nA *bold* line with ""quotes"" and a [link|https://example.com/{n}]\r\n{FILLER}"'
+            f"Story {n},BIG-{n},Story,{status},1/Mar/24 9:00 AM,14/Mar/24 5:00 PM,{resolved},"
+            f"{n % 9},{sprint},l{n % 7},"
+            f'"h2. Story {n}\r\nA *bold* line with ""quotes"" and '
+            f'a [link|https://example.com/{n}]\r\n{FILLER}"'
         )
     return ("\r\n".join(lines) + "\r\n").encode()
 

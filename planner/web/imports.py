@@ -333,7 +333,7 @@ def _run_jira(pending: PendingImport, project: Project | None, options: dict, *,
     return project, outcome
 
 
-# --- planner's own format --------------------------------------------------------------------------
+# --- planner's own format ----------------------------------------------------------------------
 
 
 @bp.get("/projects/<key>/export.json")
