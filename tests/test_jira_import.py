@@ -298,3 +298,36 @@ def test_files_that_are_not_jira_csv_are_refused_and_change_nothing(db_session, 
         read_jira_csv(data, timezone="UTC")
     assert says in refused.value.problems[0].message
     assert counts(db_session) == before
+
+
+def test_the_open_sprint_runs_through_the_day_of_the_import(db_session, team):
+    """Imported on Sunday 7 Apr 2024: Sprint 2 may begin no earlier than 14 days before (Monday
+    25 Mar); 14 days from then end on Sunday, a rest day, so its last working day is Friday 5 Apr,
+    before today. It is moved to end today: 27 Mar to 7 Apr, still 12 days."""
+    run(db_session, team, csv_bytes(), now=datetime(2024, 4, 7, 10, 0, tzinfo=UTC))
+    sprint2 = db_session.scalar(select(Sprint).where(Sprint.name == "FRAUD Sprint 2"))
+    assert (sprint2.state, sprint2.start_date, sprint2.end_date) == (
+        "active",
+        date(2024, 3, 27),
+        date(2024, 4, 7),
+    )
+
+
+def test_the_export_format_refuses_two_stories_from_one_jira_issue():
+    from planner.interchange.validate import check_document
+    from tests.samples import full_document
+
+    document = full_document()
+    document["stories"][0]["imported_from"] = "JIRA-1"
+    document["stories"][1]["imported_from"] = "JIRA-1"
+    plan, problems = check_document(document, existing_project_keys=set())
+    assert plan is None
+    assert [(p.path, p.message) for p in problems] == [
+        ("$.stories[1].imported_from", "two stories were imported from JIRA-1"),
+    ]
+    document["stories"][1]["imported_from"] = "JIRA-2"
+    document["stories"][1]["labels"] = ["ok", "x" * 61]
+    plan, problems = check_document(document, existing_project_keys=set())
+    assert [(p.path, p.message) for p in problems] == [
+        ("$.stories[1].labels[1]", "Keep it to 60 characters (it has 61)."),
+    ]

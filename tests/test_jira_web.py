@@ -12,16 +12,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from planner.interchange.jira_csv import read_jira_csv
+from planner.interchange.jira_import import import_jira
 from planner.models import (
     Comment,
     Epic,
+    Label,
     Membership,
     PendingImport,
     Project,
     Sprint,
     Story,
     StoryEvent,
+    story_label,
 )
+from planner.timeutil import utcnow
 from tests import factories
 from tests.conftest import sign_in
 
@@ -246,7 +251,9 @@ def test_export_download_and_the_admins_import_of_it(db_session, team, clients, 
 
     # A site admin creates a project from it (under another key, as FRAUD exists here).
     document["project"]["key"] = "FRAUD2"
-    body = json.dumps(document).replace('"FRAUD-', '"FRAUD2-').encode()
+    for item in document["stories"]:
+        item["key"] = item["key"].replace("FRAUD-", "FRAUD2-")
+    body = json.dumps(document).encode()
     assert upload(clients["manage"], "/admin/import", body, "fraud.json").status_code == 403
     admin = factories.account(db_session, "root@example.com", "Site Admin", admin=True)
     db_session.commit()
@@ -265,6 +272,23 @@ def test_export_download_and_the_admins_import_of_it(db_session, team, clients, 
     assert (
         db_session.scalar(select(func.count(Story.id)).where(Story.project_id == fraud2.id)) == 12
     )
+    # Labels and the Jira references travel with the export: FRAUD-14 (infra, security) is
+    # FRAUD2-14, and the Jira file imported into FRAUD2 finds every story already there.
+    fraud14 = db_session.scalar(
+        select(Story).where(Story.project_id == fraud2.id, Story.external_ref == "FRAUD-14")
+    )
+    assert fraud14.number == 14
+    names = db_session.scalars(
+        select(Label.name)
+        .join(story_label, story_label.c.label_id == Label.id)
+        .where(story_label.c.story_id == fraud14.id)
+        .order_by(Label.name)
+    ).all()
+    assert names == ["infra", "security"]
+    jira = read_jira_csv(FIXTURE.read_bytes(), timezone="Europe/Berlin")
+    again = import_jira(db_session, fraud2, jira, by=admin, now=utcnow())
+    assert (again.stories_created, again.stories_unchanged, again.epics_created) == (0, 12, 0)
+    db_session.rollback()
 
     # The same file again: FRAUD2 exists now, so the preview lists the problem and offers no import.
     answer = upload(root, "/admin/import", body, "fraud.json")

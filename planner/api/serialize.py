@@ -36,6 +36,7 @@ def sprint_json(sprint: Sprint) -> dict[str, Any]:
         "state": sprint.state,
         "started_at": iso_utc(sprint.started_at),
         "closed_at": iso_utc(sprint.closed_at),
+        "imported_at": iso_utc(sprint.imported_at),
     }
 
 

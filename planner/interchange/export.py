@@ -15,6 +15,7 @@ from planner.models import (
     Comment,
     Epic,
     Holiday,
+    Label,
     Membership,
     Milestone,
     Project,
@@ -24,6 +25,7 @@ from planner.models import (
     Story,
     StoryEvent,
     risk_story,
+    story_label,
 )
 from planner.timeutil import iso_utc
 from planner.vocab import DEFAULT_STAGES
@@ -99,6 +101,14 @@ def export_project(session: Session, project: Project) -> dict[str, Any]:
         .order_by(Comment.created_at, Comment.id)
     ):
         comments[comment.story_id].append(comment)
+    labels: dict[int, list[str]] = defaultdict(list)
+    for story_id, name in session.execute(
+        select(story_label.c.story_id, Label.name)
+        .join(Label, Label.id == story_label.c.label_id)
+        .where(Label.project_id == project.id)
+        .order_by(Label.name)
+    ):
+        labels[story_id].append(name)
     story_key = {s.id: s.key_in(project.key) for s in stories}
     risks = list(
         session.scalars(select(Risk).where(Risk.project_id == project.id).order_by(Risk.id))
@@ -154,6 +164,7 @@ def export_project(session: Session, project: Project) -> dict[str, Any]:
                 "stage": stage_key.get(e.stage_id),
                 "milestone": milestone_name.get(e.milestone_id),
                 "archived": e.archived,
+                **({"imported_from": e.external_ref} if e.external_ref else {}),
             }
             for e in epics
         ],
@@ -166,6 +177,7 @@ def export_project(session: Session, project: Project) -> dict[str, Any]:
                 "state": s.state,
                 "started_at": iso_utc(s.started_at),
                 "closed_at": iso_utc(s.closed_at),
+                **({"imported_at": iso_utc(s.imported_at)} if s.imported_at else {}),
                 "capacity": [
                     {"member": email(c.account_id), "points": c.points}
                     for c in sorted(s.capacities, key=lambda c: email(c.account_id) or "")
@@ -208,6 +220,16 @@ def export_project(session: Session, project: Project) -> dict[str, Any]:
                     {"author": email(c.author_id), "at": iso_utc(c.created_at), "body": c.body}
                     for c in comments[s.id]
                 ],
+                **({"labels": labels[s.id]} if labels.get(s.id) else {}),
+                **(
+                    {
+                        "imported_from": s.external_ref,
+                        "imported_at": iso_utc(s.imported_at),
+                        "source_updated": iso_utc(s.external_updated),
+                    }
+                    if s.external_ref
+                    else {}
+                ),
             }
             for s in stories
         ],

@@ -26,6 +26,7 @@ from planner.models import (
     Account,
     Comment,
     Epic,
+    Label,
     Milestone,
     MilestoneForecast,
     Project,
@@ -36,6 +37,7 @@ from planner.models import (
     Story,
     StoryEvent,
     risk_story,
+    story_label,
 )
 from planner.timeutil import local_start_of, utcnow
 
@@ -190,6 +192,7 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
             description=e.description,
             stage_id=stages[e.stage].id if e.stage else None,
             archived=e.archived,
+            external_ref=e.imported_from,
         )
         if e.milestone:
             epic.milestone = milestones[e.milestone]
@@ -210,6 +213,7 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
             state=s.state,
             started_at=s.started_at,
             closed_at=s.closed_at,
+            imported_at=s.imported_at,
         )
         sprint.capacities = [
             SprintCapacity(account_id=account_id(email), points=points)
@@ -258,6 +262,9 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
             outcome=s.outcome,
             result=s.result,
             version=1,
+            external_ref=s.imported_from,
+            imported_at=s.imported_at,
+            external_updated=s.source_updated,
             created_at=s.created_at,
             updated_at=max([s.created_at, *(event.at for event in s.history)])
             if s.history
@@ -294,6 +301,22 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
     ]
     if comment_rows:
         session.execute(insert(Comment), comment_rows)
+    names = sorted({name for s in plan.stories for name in s.labels})
+    if names:
+        session.execute(insert(Label), [{"project_id": project.id, "name": n} for n in names])
+        label_id = dict(
+            session.execute(
+                select(Label.name, Label.id).where(Label.project_id == project.id)
+            ).all()
+        )
+        session.execute(
+            insert(story_label),
+            [
+                {"story_id": stories[s.number].id, "label_id": label_id[name]}
+                for s in plan.stories
+                for name in s.labels
+            ],
+        )
 
     for r in plan.risks:
         risk = Risk(

@@ -498,6 +498,9 @@ class _Import:
             if start > today and not self.calendar.is_working(start):
                 start = self.calendar.next_working_day(start)
             end = end_for(self.calendar, start, length)
+            if start <= today and end < today:
+                # An open sprint runs through today (today may be past its last working day).
+                start, end = add_days(start, (today - end).days), today
             active = not has_active and start <= today
             sprint = Sprint(
                 project_id=self.project.id,

@@ -32,6 +32,7 @@ class EpicPlan:
     stage: str | None
     milestone: str | None
     archived: bool
+    imported_from: str | None = None
 
 
 @dataclass
@@ -44,6 +45,7 @@ class SprintPlan:
     started_at: datetime | None
     closed_at: datetime | None
     capacity: list[tuple[str, int]]
+    imported_at: datetime | None = None
 
 
 @dataclass
@@ -85,6 +87,10 @@ class StoryPlan:
     result: str | None
     history: list[EventPlan]
     comments: list[CommentPlan]
+    labels: list[str] = field(default_factory=list)
+    imported_from: str | None = None
+    imported_at: datetime | None = None
+    source_updated: datetime | None = None
 
 
 @dataclass

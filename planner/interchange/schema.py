@@ -194,6 +194,7 @@ def build_schema() -> dict:
             "stage": _NAME_OR_NULL,
             "milestone": _NAME_OR_NULL,
             "archived": _BOOLEAN,
+            "imported_from": _text("short", nullable=True, max_len=100),
         },
     )
     sprint = _object(
@@ -207,6 +208,7 @@ def build_schema() -> dict:
             "goal": _text("goal", nullable=True),
             "started_at": _TIMESTAMP_OR_NULL,
             "closed_at": _TIMESTAMP_OR_NULL,
+            "imported_at": _TIMESTAMP_OR_NULL,
             "capacity": _list(_object({"member": _EMAIL, "points": _integer(0, 1000)})),
         },
     )
@@ -244,6 +246,10 @@ def build_schema() -> dict:
             "result": _text("long", nullable=True),
             "history": _list(event),
             "comments": _list(comment),
+            "labels": _list(_text("short", max_len=60)),
+            "imported_from": _text("short", nullable=True, max_len=100),
+            "imported_at": _TIMESTAMP_OR_NULL,
+            "source_updated": _TIMESTAMP_OR_NULL,
         },
     )
     forecast = _object(

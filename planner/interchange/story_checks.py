@@ -43,6 +43,7 @@ class StoryRefs:
 def check_stories(c: Checker, value: Any, refs: StoryRefs) -> list[StoryPlan]:
     stories: list[StoryPlan] = []
     numbers: set[int] = set()
+    imported_refs: set[str] = set()
     key_re = re.compile(rf"{re.escape(refs.project_key)}-([1-9][0-9]{{0,8}})")
     for i, item in enumerate(c.items("$.stories", value)):
         path = f"$.stories[{i}]"
@@ -93,7 +94,32 @@ def check_stories(c: Checker, value: Any, refs: StoryRefs) -> list[StoryPlan]:
             c, f"{path}.history", obj.get("history"), current, created_at, refs
         )
         comments = _check_comments(c, f"{path}.comments", obj.get("comments"), refs.members)
-        planned = ok(number, epic, created_at, *texts.values(), *current.values())
+        labels = [
+            c.text(f"{path}.labels[{j}]", label, kind="short", max_len=60)
+            for j, label in enumerate(c.items(f"{path}.labels", obj.get("labels")))
+        ]
+        imported = {
+            "imported_from": c.text(
+                f"{path}.imported_from", obj.get("imported_from"), kind="short", max_len=100
+            ),
+            "imported_at": c.a_timestamp(f"{path}.imported_at", obj.get("imported_at")),
+            "source_updated": c.a_timestamp(f"{path}.source_updated", obj.get("source_updated")),
+        }
+        ref = imported["imported_from"]
+        if ref not in (None, MISSING) and ref in imported_refs:
+            c.add(f"{path}.imported_from", f"two stories were imported from {ref}")
+            imported["imported_from"] = MISSING
+        elif ref not in (None, MISSING):
+            imported_refs.add(ref)
+        planned = ok(
+            number,
+            epic,
+            created_at,
+            *texts.values(),
+            *current.values(),
+            *labels,
+            *imported.values(),
+        )
         if planned and history is not None:
             stories.append(
                 StoryPlan(
@@ -106,6 +132,8 @@ def check_stories(c: Checker, value: Any, refs: StoryRefs) -> list[StoryPlan]:
                     outcome=outcome,
                     history=history,
                     comments=comments,
+                    labels=list(dict.fromkeys(labels)),
+                    **imported,
                     **texts,
                     **current,
                 )

@@ -243,9 +243,25 @@ def _check_epics(
             milestone_names,
             "milestone {value} not found in $.milestones",
         )
-        if ok(title, description, stage, milestone):
+        imported_from = c.text(
+            f"{path}.imported_from", obj.get("imported_from"), kind="short", max_len=100
+        )
+        if imported_from not in (None, MISSING) and any(
+            e.imported_from == imported_from for e in epics
+        ):
+            c.add(f"{path}.imported_from", f"two epics were imported from {imported_from}")
+            imported_from = MISSING
+        if ok(title, description, stage, milestone, imported_from):
             epics.append(
-                EpicPlan(key, title, description, stage, milestone, obj.get("archived", False))
+                EpicPlan(
+                    key,
+                    title,
+                    description,
+                    stage,
+                    milestone,
+                    obj.get("archived", False),
+                    imported_from,
+                )
             )
     return epics
 
@@ -292,9 +308,12 @@ def _check_sprints(c: Checker, value: Any, members: Container[str]) -> list[Spri
                 c.add(f"{entry_path}.member", f"{member} has two capacity entries")
             elif member is not MISSING:
                 capacity.append((member, entry["points"]))
-        if ok(name, goal, start, end, started_at, closed_at):
+        imported_at = c.a_timestamp(f"{path}.imported_at", obj.get("imported_at"))
+        if ok(name, goal, start, end, started_at, closed_at, imported_at):
             sprints.append(
-                SprintPlan(name, goal, start, end, state, started_at, closed_at, capacity)
+                SprintPlan(
+                    name, goal, start, end, state, started_at, closed_at, capacity, imported_at
+                )
             )
     return sprints
 

@@ -52,6 +52,11 @@ class SprintOut(Out):
     state: Literal["planned", "active", "closed"]
     started_at: Moment | None
     closed_at: Moment | None
+    imported_at: Moment | None = Field(
+        default=None,
+        description="Set when an import created the sprint (a Jira CSV has no sprint history): "
+        "its chart numbers before this moment are approximate.",
+    )
 
 
 class ProjectDetail(ProjectSummary):
