@@ -104,6 +104,10 @@ def init_app(app: Flask) -> None:
         if code >= 500:
             _rollback()
         message = exc.description if _custom_description(exc) else TITLES.get(code, exc.name)
+        if code == 413 and request.max_content_length:
+            # Say the limit of this very request (an import upload takes more than a form).
+            limit = request.max_content_length / 2**20
+            message = f"The request is larger than {limit:.0f} MB, the most planner takes here."
         response = error_response(code, message)
         if code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
             body, status = response

@@ -294,6 +294,7 @@ def test_a_body_over_the_request_limit_answers_413(clients, db_session, story_on
     assert response.json["error"]["code"] == "too_large"
     page = clients["edit"].post_form("/projects/FRAUD", {"title": huge})
     assert page.status_code == 413
+    assert "larger than 2 MB, the most planner takes here" in page.get_data(as_text=True)
     assert counts(db_session) == before
 
 

@@ -160,6 +160,15 @@ def test_a_bad_file_is_refused_on_the_form_and_nothing_is_kept(
     assert db_session.scalar(select(func.count(PendingImport.id))) == 0
 
 
+def test_an_upload_over_the_import_limit_answers_413_naming_it(db_session, team, clients):
+    """A Jira CSV may be 20 MB (more than the 2 MB of other requests), not 21."""
+    too_big = b"Summary,Issue key\r\n" + b"x" * (21 * 1024 * 1024)
+    answer = upload(clients["manage"], "/projects/FRAUD/import", too_big, timezone="UTC")
+    assert answer.status_code == 413
+    assert "larger than 20 MB, the most planner takes here" in answer.get_data(as_text=True)
+    assert db_session.scalar(select(func.count(PendingImport.id))) == 0
+
+
 def test_a_bad_timezone_is_named(db_session, team, clients):
     answer = upload(
         clients["manage"], "/projects/FRAUD/import", FIXTURE.read_bytes(), timezone="Mars/Olympus"
