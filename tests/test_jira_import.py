@@ -331,3 +331,31 @@ def test_the_export_format_refuses_two_stories_from_one_jira_issue():
     assert [(p.path, p.message) for p in problems] == [
         ("$.stories[1].labels[1]", "Keep it to 60 characters (it has 61)."),
     ]
+
+
+def test_dates_after_the_import_are_taken_as_its_moment(db_session, team):
+    header = "Summary,Issue key,Issue Type,Status,Created,Resolved"
+    rows = ["From the future,FRAUD-20,Story,Done,1/Mar/24 9:00 AM,1/Jan/99 9:00 AM"]
+    outcome = run(db_session, team, csv_bytes(rows, header), tz="UTC")
+    assert [(p.row, p.column) for p in outcome.problems] == [(2, "Resolved")]
+    done = db_session.scalar(
+        select(StoryEvent).where(StoryEvent.field == "status", StoryEvent.to_value == "done")
+    )
+    assert done.at == NOW
+
+
+def test_status_and_type_choices_match_in_any_case_and_spacing(db_session, team):
+    from planner.domain.context import load_context
+    from planner.interchange.jira_import import propose
+
+    header = "Summary,Issue key,Issue Type,Status"
+    jira = read_jira_csv(csv_bytes(["A,FRAUD-1,Story,Straße  Frei"], header), timezone="UTC")
+    chosen = {"statuses": {"strasse frei": "review"}, "types": {"STORY": "bug"}}
+    ctx = load_context(db_session, team.project)
+    proposal = propose(
+        jira, ctx, {k: {key.casefold(): v for key, v in d.items()} for k, d in chosen.items()}
+    )
+    assert [(c.name, c.status, c.how) for c in proposal.statuses] == [
+        ("Straße Frei", "review", "chosen")
+    ]
+    assert [(c.name, c.type) for c in proposal.types] == [("Story", "bug")]

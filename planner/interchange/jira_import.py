@@ -218,7 +218,7 @@ def propose(
                 if chosen_statuses[status_key] != status:
                     how = "chosen"
                 status = chosen_statuses[status_key]
-            statuses[status_key] = StatusChoice(issue.status or "(none)", category, 1, status, how)
+            statuses[status_key] = StatusChoice(issue.status, category, 1, status, how)
         person(issue.assignee)
         person(issue.reporter)
         for comment in issue.comments:
@@ -359,7 +359,23 @@ class _Import:
         name = person_name(self.jira, raw)
         return None if name is None else self.person_of.get(name)
 
+    def _no_future(self) -> None:
+        """A date after the import (a wrong clock, a typo) would put history in the future."""
+        for issue in self.jira.issues:
+            for column in ("created", "updated", "resolved"):
+                moment = getattr(issue, column)
+                if moment is not None and moment > self.now:
+                    self.problem(
+                        issue, column.capitalize(), "after the import; taken as the import's time"
+                    )
+                    setattr(issue, column, self.now)
+            for comment in issue.comments:
+                if comment.at is not None and comment.at > self.now:
+                    self.problem(issue, "Comment", "dated after the import; taken as now")
+                    comment.at = self.now
+
     def run(self) -> Outcome:
+        self._no_future()
         epics_in_file = [i for i in self.jira.issues if self.kind(i) == "epic"]
         stories_in_file = [i for i in self.jira.issues if self.kind(i) != "epic"]
         self.epics = self._epics(epics_in_file)

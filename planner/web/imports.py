@@ -31,6 +31,7 @@ from planner.interchange.importer import import_document, parse_document
 from planner.interchange.jira_csv import MAX_CSV_BYTES, MAX_CSV_ROWS, read_jira_csv
 from planner.interchange.jira_import import (
     TYPE_CHOICES,
+    key_of,
     import_jira,
     outcome_lines,
     propose,
@@ -300,7 +301,9 @@ def _chosen_from_form() -> dict[str, dict]:
     for name, value in request.form.items():
         for prefix, part in (("status:", "statuses"), ("type:", "types"), ("person:", "people")):
             if name.startswith(prefix):
-                chosen[part][name[len(prefix) :]] = value
+                key = name[len(prefix) :]
+                # Statuses and types are matched as the import matches them (any case, spaces).
+                chosen[part][key if part == "people" else key_of(key)] = value
     return chosen
 
 
