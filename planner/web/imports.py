@@ -31,8 +31,8 @@ from planner.interchange.importer import import_document, parse_document
 from planner.interchange.jira_csv import MAX_CSV_BYTES, MAX_CSV_ROWS, read_jira_csv
 from planner.interchange.jira_import import (
     TYPE_CHOICES,
-    key_of,
     import_jira,
+    key_of,
     outcome_lines,
     propose,
 )
