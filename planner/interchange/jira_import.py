@@ -306,27 +306,6 @@ def import_jira(
     ).run()
 
 
-def preview_jira(
-    session: Session,
-    project: Project,
-    jira: JiraFile,
-    chosen: Mapping[str, Any] | None = None,
-    *,
-    by: Account | None,
-    now: datetime,
-) -> tuple[Proposal, Outcome]:
-    """Run the import in a savepoint and roll it back: the proposal and what the import would do."""
-    ctx = load_context(session, project)
-    proposal = propose(jira, ctx, chosen)
-    savepoint = session.begin_nested()
-    try:
-        outcome = import_jira(session, project, jira, proposal.choices(), by=by, now=now)
-    finally:
-        savepoint.rollback()
-    session.expire_all()
-    return proposal, outcome
-
-
 class _Import:
     def __init__(self, session, ctx, calendar, jira, proposal, by, now, progress) -> None:
         self.session: Session = session
