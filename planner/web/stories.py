@@ -15,13 +15,14 @@ from planner.authz import project_route
 from planner.domain import StaleVersionError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.board import comments_of
+from planner.domain.labels import parse_labels, set_labels
 from planner.domain.context import ProjectContext, load_context
 from planner.domain.stories import create_story, describe_change, update_story
 from planner.domain.watching import mention_choices, watchers_of
 from planner.models import Story, StoryEvent
 from planner.signin import require_login
 from planner.timeutil import utcnow
-from planner.web.forms import EmptyForm, StoryForm, submit
+from planner.web.forms import EmptyForm, StoryForm, act, submit
 
 bp = Blueprint("stories", __name__)
 bp.before_request(require_login)
@@ -162,4 +163,23 @@ def show(access: ProjectAccess, number: int):
             mentions_json=mentions_json(ctx),
         ),
         status,
+    )
+
+
+@bp.post("/projects/<key>/stories/<int:number>/labels")
+@project_route(write="edit")
+def labels(access: ProjectAccess, number: int):
+    """Set a story's labels from "gdpr, needs-data" (edit access)."""
+    session = db.session()
+    story = session.scalar(
+        select(Story).where(Story.project_id == access.project.id, Story.number == number)
+    )
+    if story is None:
+        abort(404)
+    key = story.key_in(access.project.key)
+    return act(
+        lambda: set_labels(session, story, parse_labels(request.form.get("labels"))),
+        then=url_for("stories.show", key=access.project.key, number=number),
+        done=f"{key}: labels saved.",
+        failed=f"{key}: labels not saved. ",
     )
