@@ -15,8 +15,8 @@ from planner.authz import project_route
 from planner.domain import StaleVersionError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.board import comments_of
-from planner.domain.labels import parse_labels, set_labels
 from planner.domain.context import ProjectContext, load_context
+from planner.domain.labels import parse_labels, set_labels
 from planner.domain.stories import create_story, describe_change, update_story
 from planner.domain.watching import mention_choices, watchers_of
 from planner.models import Story, StoryEvent
