@@ -14,6 +14,7 @@ from planner.interchange.jira_csv import parse_jira_datetime, read_jira_csv
 from planner.interchange.jira_import import import_jira, round_points
 from planner.models import Comment, Epic, Label, Sprint, Story, StoryEvent, story_label
 from planner.timeutil import zone
+from tests import factories
 
 NOW = datetime(2024, 3, 20, 15, 0, tzinfo=UTC)  # a Wednesday; Europe/Berlin is UTC+1 then
 
@@ -359,3 +360,163 @@ def test_status_and_type_choices_match_in_any_case_and_spacing(db_session, team)
         ("Straße Frei", "review", "chosen")
     ]
     assert [(c.name, c.type) for c in proposal.types] == [("Story", "bug")]
+
+
+# --- what a review found: re-imports never revert the team's work, and nothing breaks --------
+
+
+def test_sprints_near_the_start_of_the_date_window_stay_valid(db_session, team):
+    header = "Summary,Issue key,Issue Type,Status,Resolved,Sprint,Sprint"
+    rows = ["A,FRAUD-1,Story,Done,2000-01-01 05:00,S1,S2"]
+    run(db_session, team, csv_bytes(rows, header), tz="UTC")
+    sprints = db_session.execute(select(Sprint.name, Sprint.start_date, Sprint.end_date)).all()
+    assert sorted(sprints) == [
+        ("S1", date(2000, 1, 1), date(2000, 1, 1)),
+        ("S2", date(2000, 1, 1), date(2000, 1, 1)),
+    ]
+
+
+def test_open_sprints_that_would_run_past_2099_refuse_the_import(db_session, team):
+    team.project.sprint_length_days = 56
+    db_session.commit()
+    names = [f"Z{n}" for n in range(500)]
+    header = "Summary,Issue key,Issue Type,Status" + ",Sprint" * 501
+    rows = ["Open,FRAUD-1,Story,To Do,A", "Done,FRAUD-2,Story,To Do," + ",".join(["A", *names])]
+    with pytest.raises(ImportRefused) as refused:
+        run(db_session, team, csv_bytes(rows, header), tz="UTC")
+    assert "would run past 2099-12-31" in refused.value.problems[0].message
+
+
+def edit(db_session, team, ref: str, **changes):
+    from planner.domain.context import load_context
+    from planner.domain.stories import update_story
+
+    target = story(db_session, team, ref)
+    ctx = load_context(db_session, team.project)
+    update_story(db_session, ctx, target, changes, by=team.editor, now=NOW)
+    db_session.commit()
+
+
+def test_the_same_file_without_updated_keeps_the_teams_changes(db_session, team):
+    header = "Summary,Issue key,Issue Type,Status,Custom field (Story Points)"
+    data = csv_bytes(["A,FRAUD-2,Story,To Do,3"], header)
+    run(db_session, team, data, tz="UTC")
+    edit(db_session, team, "FRAUD-2", status="in_progress", title="A, renamed", points=5)
+    outcome = run(db_session, team, data, tz="UTC", now=datetime(2024, 3, 21, tzinfo=UTC))
+    assert (outcome.stories_updated, outcome.stories_unchanged) == (0, 1)
+    kept = story(db_session, team, "FRAUD-2")
+    assert (kept.status, kept.title, kept.points) == ("in_progress", "A, renamed", 5)
+
+
+def test_a_newer_export_changes_only_what_jira_changed(db_session, team):
+    header = "Summary,Issue key,Issue Type,Status,Updated,Assignee,Custom field (Story Points)"
+    run(db_session, team, csv_bytes(["A,FRAUD-2,Story,To Do,1/Mar/24 9:00 AM,,3"], header))
+    edit(db_session, team, "FRAUD-2", status="in_progress", assignee=team.editor.id, points=5)
+    newer = csv_bytes(["A renamed,FRAUD-2,Story,To Do,2/Mar/24 9:00 AM,,3"], header)
+    outcome = run(db_session, team, newer, now=datetime(2024, 3, 21, tzinfo=UTC))
+    assert outcome.stories_updated == 1
+    changed = story(db_session, team, "FRAUD-2")
+    assert (changed.title, changed.status, changed.assignee_id, changed.points) == (
+        "A renamed",
+        "in_progress",
+        team.editor.id,
+        5,
+    )
+
+
+def test_a_rename_of_an_epic_or_a_sprint_in_planner_survives_the_same_file(db_session, team):
+    data = csv_bytes()
+    run(db_session, team, data)
+    epic = db_session.scalar(select(Epic).where(Epic.external_ref == "FRAUD-1"))
+    epic.title = "Gold labels (renamed in planner)"
+    sprint1 = db_session.scalar(select(Sprint).where(Sprint.name == "FRAUD Sprint 1"))
+    sprint1.name = "Sprint 1"
+    db_session.commit()
+    before = counts(db_session)
+    outcome = run(db_session, team, data, now=datetime(2024, 3, 21, tzinfo=UTC))
+    assert not outcome.changed
+    assert counts(db_session) == before
+    assert epic.title == "Gold labels (renamed in planner)"
+
+
+def test_comments_are_added_once_whatever_their_date_or_author_mapping(db_session, team):
+    header = "Summary,Issue key,Issue Type,Status,Updated,Comment,Comment"
+    rows = ['A,FRAUD-2,Story,To Do,1/Mar/24 9:00 AM,"1/Mar/30 1:00 AM;someone;later",x;Sam New;hi']
+    for _ in range(2):
+        run(db_session, team, csv_bytes(rows, header))
+    sam = factories.account(db_session, "sam@example.com", "Sam New")
+    factories.member(db_session, team.project, sam, "edit")
+    db_session.commit()
+    rows = [rows[0].replace("1/Mar/24", "2/Mar/24")]  # a newer export, Sam now a member
+    run(db_session, team, csv_bytes(rows, header), now=datetime(2024, 3, 22, tzinfo=UTC))
+    assert db_session.scalar(select(func.count(Comment.id))) == 2
+
+
+def test_a_newer_export_can_bring_the_epic_of_a_story(db_session, team):
+    header = "Summary,Issue key,Issue Type,Status,Updated,Parent"
+    run(db_session, team, csv_bytes(["A,FRAUD-2,Story,To Do,1/Mar/24 9:00 AM,"], header))
+    rows = [
+        "Ep,FRAUD-1,Epic,To Do,2/Mar/24 9:00 AM,",
+        "A renamed,FRAUD-2,Story,Done,2/Mar/24 9:00 AM,FRAUD-1",
+    ]
+    outcome = run(db_session, team, csv_bytes(rows, header), now=datetime(2024, 3, 21, tzinfo=UTC))
+    assert (outcome.epics_created, outcome.stories_updated, outcome.problems) == (1, 1, [])
+    changed = story(db_session, team, "FRAUD-2")
+    epic = db_session.scalar(select(Epic).where(Epic.external_ref == "FRAUD-1"))
+    assert (changed.title, changed.status, changed.epic_id) == ("A renamed", "done", epic.id)
+
+
+def test_new_stories_never_change_a_sprint_the_project_already_had(db_session, team):
+    closed = factories.sprint(
+        db_session,
+        team.project,
+        "Sprint 1",
+        date(2024, 3, 4),
+        date(2024, 3, 15),
+        state="closed",
+        started_at=datetime(2024, 3, 4, 9, tzinfo=UTC),
+        closed_at=datetime(2024, 3, 15, 17, tzinfo=UTC),
+    )
+    active = factories.sprint(
+        db_session,
+        team.project,
+        "Sprint 2",
+        date(2024, 3, 18),
+        date(2024, 3, 29),
+        state="active",
+        started_at=datetime(2024, 3, 18, 9, tzinfo=UTC),
+    )
+    db_session.commit()
+    header = (
+        "Summary,Issue key,Issue Type,Status,Created,Resolved,Sprint,Custom field (Story Points)"
+    )
+    rows = [
+        "Old,FRAUD-9,Story,Done,1/Mar/24 9:00 AM,10/Mar/24 9:00 AM,Sprint 1,8",
+        "Now,FRAUD-10,Story,To Do,1/Mar/24 9:00 AM,,Sprint 2,5",
+    ]
+    outcome = run(db_session, team, csv_bytes(rows, header), tz="UTC")
+    old, current = story(db_session, team, "FRAUD-9"), story(db_session, team, "FRAUD-10")
+    assert old.sprint_id is None  # not into the closed sprint: its chart stays as it was
+    assert [(p.row, p.column) for p in outcome.problems] == [(2, "Sprint")]
+    assert current.sprint_id == active.id
+    moves = db_session.scalars(
+        select(StoryEvent).where(StoryEvent.story_id == current.id, StoryEvent.field == "sprint")
+    ).all()
+    # In the backlog until the import moved it into the running sprint: a scope change at NOW.
+    assert [(e.from_value, e.to_value, e.at) for e in moves] == [(None, str(active.id), NOW)]
+    assert closed.state == "closed"
+
+
+def test_cut_values_are_reported(db_session, team):
+    long_sprint = "Q" * 85
+    header = "Summary,Issue key,Issue Type,Status,Sprint,Labels,Labels"
+    rows = [f'A,FRAUD-2,Story,{"S" * 70},{long_sprint},{"l" * 65},"a,b"']
+    jira = read_jira_csv(csv_bytes(rows, header), timezone="UTC")
+    assert [(p.row, p.column) for p in jira.problems] == [
+        (2, "Status"),
+        (2, "Sprint"),
+        (2, "Labels"),
+        (2, "Labels"),
+    ]
+    (issue,) = jira.issues
+    assert (len(issue.status), issue.sprints, issue.labels) == (60, ["Q" * 80], ["l" * 60, "a b"])

@@ -287,6 +287,7 @@ def test_export_download_and_the_admins_import_of_it(db_session, team, clients, 
         select(Story).where(Story.project_id == fraud2.id, Story.external_ref == "FRAUD-14")
     )
     assert fraud14.number == 14
+    assert '"title": "Rotate feature-store credentials' in fraud14.external_snapshot
     names = db_session.scalars(
         select(Label.name)
         .join(story_label, story_label.c.label_id == Label.id)

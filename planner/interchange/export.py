@@ -178,6 +178,7 @@ def export_project(session: Session, project: Project) -> dict[str, Any]:
                 "started_at": iso_utc(s.started_at),
                 "closed_at": iso_utc(s.closed_at),
                 **({"imported_at": iso_utc(s.imported_at)} if s.imported_at else {}),
+                **({"imported_from": s.external_ref} if s.external_ref else {}),
                 "capacity": [
                     {"member": email(c.account_id), "points": c.points}
                     for c in sorted(s.capacities, key=lambda c: email(c.account_id) or "")
@@ -226,6 +227,7 @@ def export_project(session: Session, project: Project) -> dict[str, Any]:
                         "imported_from": s.external_ref,
                         "imported_at": iso_utc(s.imported_at),
                         "source_updated": iso_utc(s.external_updated),
+                        "source_fields": s.external_snapshot,
                     }
                     if s.external_ref
                     else {}

@@ -214,6 +214,7 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
             started_at=s.started_at,
             closed_at=s.closed_at,
             imported_at=s.imported_at,
+            external_ref=s.imported_from,
         )
         sprint.capacities = [
             SprintCapacity(account_id=account_id(email), points=points)
@@ -265,6 +266,7 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
             external_ref=s.imported_from,
             imported_at=s.imported_at,
             external_updated=s.source_updated,
+            external_snapshot=s.source_fields,
             created_at=s.created_at,
             updated_at=max([s.created_at, *(event.at for event in s.history)])
             if s.history

@@ -19,11 +19,13 @@ that cannot be read at all raises ImportRefused.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from planner.domain.labels import LABEL_MAX, LABELS_PER_STORY
 from planner.inputs import TEXT_LIMITS, storable
 from planner.interchange import ImportRefused, Problem
 from planner.interchange.jira_markup import wiki_to_markdown
@@ -88,6 +90,8 @@ class JiraComment:
     at: datetime | None
     author: str | None
     body: str
+    # The cell's own text, hashed: how a re-import knows the comments it brought before.
+    digest: str = ""
 
 
 @dataclass
@@ -285,6 +289,33 @@ class _Reader:
             value = value[:limit].rstrip()
         return value or None
 
+    def short(self, row: int, column: str, value: str | None, limit: int) -> str | None:
+        """A one-line value of at most `limit` characters; a longer one is cut, and said."""
+        if value is not None and len(value) > limit:
+            self.problem(row, column, f"longer than {limit} characters; cut to “{value[:30]}…”")
+            value = value[:limit].strip()
+        return value or None
+
+    def labels(self, row: int, values: list[str]) -> list[str]:
+        """Labels as planner keeps them: no commas (they separate labels here), at most 60
+        characters, each once, at most 20 a story."""
+        labels: list[str] = []
+        for value in values:
+            if "," in value:
+                self.problem(row, "Labels", f"“{value[:30]}” holds a comma; it became a space")
+                value = " ".join(value.replace(",", " ").split())
+            label = self.short(row, "Labels", value, LABEL_MAX)
+            if label and label not in labels:
+                labels.append(label)
+        if len(labels) > LABELS_PER_STORY:
+            self.problem(
+                row,
+                "Labels",
+                f"{len(labels)} labels; planner keeps the first {LABELS_PER_STORY}",
+            )
+            labels = labels[:LABELS_PER_STORY]
+        return labels
+
     def when(self, row: int, column: str, value: str | None) -> datetime | None:
         if value is None:
             return None
@@ -348,19 +379,23 @@ class _Reader:
             key=key,
             issue_id=self.one(cells, "Issue id"),
             summary=self.text(row, "Summary", " ".join(summary.split()), "title") or key,
-            issue_type=self.one(cells, "Issue Type") or "Story",
-            status=self.one(cells, "Status") or "",
-            status_category=self.one(cells, "Status Category"),
+            issue_type=self.short(row, "Issue Type", self.one(cells, "Issue Type"), 60) or "Story",
+            status=self.short(row, "Status", self.one(cells, "Status"), 60) or "",
+            status_category=self.short(
+                row, "Status Category", self.one(cells, "Status Category"), 60
+            ),
             points=points,
             points_text=points_text,
             points_column=points_column,
             parents=[v for column in EPIC_LINK_COLUMNS for v in self.values(cells, column)],
-            sprints=list(dict.fromkeys(name[:80].strip() for name in self.values(cells, "Sprint"))),
-            assignee=(self.one(cells, "Assignee") or "")[:120] or None,
-            reporter=(self.one(cells, "Reporter") or "")[:120] or None,
-            labels=list(
-                dict.fromkeys(label[:60].strip() for label in self.values(cells, "Labels"))
+            sprints=list(
+                dict.fromkeys(
+                    self.short(row, "Sprint", name, 80) for name in self.values(cells, "Sprint")
+                )
             ),
+            assignee=self.short(row, "Assignee", self.one(cells, "Assignee"), 120),
+            reporter=self.short(row, "Reporter", self.one(cells, "Reporter"), 120),
+            labels=self.labels(row, self.values(cells, "Labels")),
             created=created,
             updated=self.when(row, "Updated", self.one(cells, "Updated")),
             resolved=self.when(row, "Resolved", self.one(cells, "Resolved")),
@@ -374,14 +409,16 @@ class _Reader:
 
     def comment(self, row: int, text: str) -> JiraComment:
         """A `Comment` cell: `date;author;text`, the text possibly holding more semicolons."""
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
         parts = text.split(";", 2)
         if len(parts) == 3:
             at = parse_jira_datetime(parts[0].strip(), self.tz)
             if at is not None:
                 body = self.text(row, "Comment", wiki_to_markdown(parts[2]), "comment")
-                return JiraComment(at=at, author=parts[1].strip() or None, body=body or "")
+                author = " ".join(parts[1].split())[:120] or None
+                return JiraComment(at=at, author=author, body=body or "", digest=digest)
         body = self.text(row, "Comment", wiki_to_markdown(text), "comment")
-        return JiraComment(at=None, author=None, body=body or "")
+        return JiraComment(at=None, author=None, body=body or "", digest=digest)
 
 
 def parse_jira_datetime(text: str, tz) -> datetime | None:

@@ -16,13 +16,14 @@ history at the moment of the import.
 from __future__ import annotations
 
 import heapq
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from planner.domain import ValidationError
@@ -31,6 +32,8 @@ from planner.domain.history import calendar_of
 from planner.domain.sprints import end_for
 from planner.domain.stories import RANK_STEP, update_story
 from planner.domain.watching import watch
+from planner.inputs import DATE_MAX, DATE_MIN, TEXT_LIMITS
+from planner.interchange import ImportRefused, Problem
 from planner.interchange.jira_csv import JiraFile, JiraIssue, RowProblem, row_problem
 from planner.metrics import Calendar
 from planner.models import (
@@ -324,6 +327,7 @@ class _Import:
         self.out = Outcome(problems=list(jira.problems))
         self.by_key = {issue.key: issue for issue in jira.issues}
         self.by_id = {issue.issue_id: issue for issue in jira.issues if issue.issue_id}
+        self.new_sprint_ids: set[int] = set()
 
     def problem(self, issue: JiraIssue, column: str, message: str) -> None:
         self.out.problems.append(row_problem(issue.row, column, message))
@@ -380,6 +384,23 @@ class _Import:
         self.session.flush()
         return self.out
 
+    # --- what the file says, kept to compare the next import with ---
+
+    def snapshot(self, issue: JiraIssue) -> dict[str, Any]:
+        """The issue's fields as the file has them (before any mapping), and its comments."""
+        return {
+            "title": issue.summary,
+            "description": issue.description,
+            "type": key_of(issue.issue_type),
+            "status": key_of(issue.status),
+            "points": issue.points,
+            "assignee": person_name(self.jira, issue.assignee),
+            "epic": self.epic_ref(issue),
+            "sprints": issue.sprints,
+            "labels": issue.labels,
+            "comments": sorted(comment.digest for comment in issue.comments),
+        }
+
     # --- epics ---
 
     def _epics(self, issues: list[JiraIssue]) -> dict[str, Epic]:
@@ -393,41 +414,63 @@ class _Import:
         }
         for issue in issues:
             epic = epics.get(issue.key)
+            wanted = {"title": issue.summary, "description": issue.description}
             if epic is None:
                 self.project.epic_counter += 1
                 epic = Epic(
                     project_id=self.project.id,
                     key=f"E{self.project.epic_counter}",
-                    title=issue.summary,
-                    description=issue.description,
                     external_ref=issue.key,
                     created_at=issue.created or self.now,
+                    **wanted,
                 )
                 self.session.add(epic)
                 epics[issue.key] = epic
                 self.out.epics_created += 1
-            elif (epic.title, epic.description) != (issue.summary, issue.description):
-                epic.title, epic.description = issue.summary, issue.description
-                self.out.epics_updated += 1
+            else:
+                # Only what Jira changed since the last import; a rename in planner stays.
+                before = _loads(epic.external_snapshot) or {
+                    "title": epic.title,
+                    "description": epic.description,
+                }
+                changed = {k: v for k, v in wanted.items() if before.get(k) != v}
+                if changed:
+                    for name, value in changed.items():
+                        setattr(epic, name, value)
+                    self.out.epics_updated += 1
+            epic.external_snapshot = _dumps(wanted)
         self.session.flush()
+        for epic in epics.values():
+            self.ctx.epics[epic.key] = epic
         return epics
 
-    def epic_of(self, issue: JiraIssue, depth: int = 0) -> int | None:
-        """The epic of a story: its Epic Link or Parent when that is an epic; a sub-task takes its
-        parent story's epic."""
+    def epic_ref(self, issue: JiraIssue, depth: int = 0) -> str | None:
+        """The Jira key of the story's epic: its Epic Link or Parent when that is an epic; a
+        sub-task takes its parent story's epic."""
         for ref in issue.parents:
             target = self.by_key.get(ref.upper()) or self.by_id.get(ref)
             if target is not None and self.kind(target) == "epic":
-                return self.epics[target.key].id
+                return target.key
             if target is not None and depth < 3:
-                if (epic_id := self.epic_of(target, depth + 1)) is not None:
-                    return epic_id
+                if (found := self.epic_ref(target, depth + 1)) is not None:
+                    return found
                 continue
-            if (epic := self.epics.get(ref.upper())) is not None:
-                return epic.id
-            if depth == 0 and target is None:
-                self.problem(issue, "Parent", f"{ref} is not in this file; no epic was set")
+            if ref.upper() in self.epics:
+                return ref.upper()
         return None
+
+    def epic_of(self, issue: JiraIssue) -> int | None:
+        key = self.epic_ref(issue)
+        if key is None:
+            missing = [
+                ref
+                for ref in issue.parents
+                if (self.by_key.get(ref.upper()) or self.by_id.get(ref)) is None
+            ]
+            if missing:
+                self.problem(issue, "Parent", f"{missing[0]} is not in this file; no epic was set")
+            return None
+        return self.epics[key].id
 
     # --- sprints ---
 
@@ -437,15 +480,20 @@ class _Import:
         current sprint of an unfinished story are open (the first one active when the project has
         none), earlier ones closed, and dates are laid out by the project's sprint length."""
         order = _sprint_order([i.sprints for i in issues])
-        existing = {s.name: s for s in self.ctx.sprints.values()}
+        existing: dict[str, Sprint] = {}
+        for sprint in self.ctx.sprints.values():
+            existing.setdefault(sprint.name, sprint)
+        for sprint in self.ctx.sprints.values():
+            if sprint.external_ref:
+                existing[sprint.external_ref] = sprint  # found again after a rename
         open_names = {i.sprints[-1] for i in issues if i.sprints and self.status(i) != "done"}
         first_open = next((k for k, name in enumerate(order) if name in open_names), len(order))
         closed_new = [n for n in order[:first_open] if n not in existing]
         open_new = [n for n in order[first_open:] if n not in existing]
         length = self.project.sprint_length_days
         today = local_date(self.now, self.tz)
-        starts = [s.start_date for s in existing.values()]
-        ends = [s.end_date for s in existing.values()]
+        starts = [s.start_date for s in self.ctx.sprints.values()]
+        ends = [s.end_date for s in self.ctx.sprints.values()]
         resolved: dict[str, date] = {}  # sprint -> its stories' earliest resolution
         last_resolved: dict[str, date] = {}
         for issue in issues:
@@ -462,32 +510,28 @@ class _Import:
         else:
             first_start = max(first_start, today)
         # Closed sprints: back to back before it, the last ending where its stories were last
-        # resolved, and never into a sprint the project already has.
+        # resolved, never into a sprint the project already has, never before 2000.
         upper = add_days(min([first_start, today, *starts]), -1)
-        resolved = last_resolved
-        sprints = dict(existing)
         counted = {name: 0 for name in order}
         for issue in issues:
             if issue.sprints:
                 counted[issue.sprints[-1]] += 1
         laid: list[Sprint] = []
         for name in reversed(closed_new):
-            end = min(resolved.get(name, upper), upper)
-            start = max(add_days(end, 1 - length), date(2000, 1, 1))
+            end = max(min(last_resolved.get(name, upper), upper), DATE_MIN)
+            start = max(add_days(end, 1 - length), DATE_MIN)
             upper = add_days(start, -1)
-            sprint = Sprint(
-                project_id=self.project.id,
-                name=name,
-                start_date=start,
-                end_date=end,
-                state="closed",
-                started_at=local_start_of(start, self.tz),
-                closed_at=min(local_midnight_after(end, self.tz), self.now),
-                imported_at=self.now,
-                created_at=self.now,
+            laid.append(
+                self._new_sprint(
+                    name,
+                    start,
+                    end,
+                    "closed",
+                    local_start_of(start, self.tz),
+                    min(local_midnight_after(end, self.tz), self.now),
+                )
             )
-            laid.append(sprint)
-        has_active = any(s.state == "active" for s in existing.values())
+        has_active = any(s.state == "active" for s in self.ctx.sprints.values())
         start = first_start
         for name in open_new:
             if start > today and not self.calendar.is_working(start):
@@ -496,30 +540,35 @@ class _Import:
             if start <= today and end < today:
                 # An open sprint runs through today (today may be past its last working day).
                 start, end = add_days(start, (today - end).days), today
+            if end > DATE_MAX:
+                raise ImportRefused(
+                    [
+                        Problem(
+                            "Sprint",
+                            f"{len(open_new)} open sprints laid end to end would run past "
+                            f"{DATE_MAX} ({name}); import fewer sprints at a time",
+                        )
+                    ]
+                )
             active = not has_active and start <= today
-            sprint = Sprint(
-                project_id=self.project.id,
-                name=name,
-                start_date=start,
-                end_date=end,
-                state="active" if active else "planned",
-                started_at=min(local_start_of(start, self.tz), self.now) if active else None,
-                imported_at=self.now,
-                created_at=self.now,
+            started = min(local_start_of(start, self.tz), self.now) if active else None
+            laid.append(
+                self._new_sprint(name, start, end, "active" if active else "planned", started)
             )
             has_active = has_active or active
-            laid.append(sprint)
             start = add_days(end, 1)
         self.session.add_all(laid)
         self.session.flush()
+        sprints = dict(existing)
         for sprint in laid:
             sprints[sprint.name] = sprint
             self.ctx.sprints[sprint.id] = sprint
+            self.new_sprint_ids.add(sprint.id)
         for name in order:
             sprint = sprints[name]
             self.out.sprints.append(
                 SprintOutcome(
-                    name,
+                    sprint.name,
                     sprint.state,
                     sprint.start_date,
                     sprint.end_date,
@@ -529,28 +578,55 @@ class _Import:
             )
         return sprints
 
+    def _new_sprint(self, name, start, end, state, started_at, closed_at=None) -> Sprint:
+        return Sprint(
+            project_id=self.project.id,
+            name=name,
+            start_date=start,
+            end_date=end,
+            state=state,
+            started_at=started_at,
+            closed_at=closed_at,
+            imported_at=self.now,
+            external_ref=name,
+            created_at=self.now,
+        )
+
     def sprint_moves(self, issue: JiraIssue, created: datetime) -> tuple[int | None, list[dict]]:
-        """The story's current sprint and the events that carried it there."""
+        """The new story's current sprint and the events that carried it there. Only sprints
+        this import creates get a past: a sprint the project already had gets the story at the
+        moment of the import (or, when it is closed, not at all), so its chart stays as it was."""
         names = [n for n in issue.sprints if n in self.sprints]
         if not names:
             return None, []
+        past = [n for n in names[:-1] if self.sprints[n].id in self.new_sprint_ids]
+        current = self.sprints[names[-1]]
         events = []
-        for earlier, later in zip(names, names[1:], strict=False):
+        for earlier, later in zip(past, past[1:], strict=False):
             was = self.sprints[earlier]
             at = was.closed_at if was.state == "closed" and was.closed_at else self.now
             events.append(
                 self._event("sprint", str(was.id), str(self.sprints[later].id), max(at, created))
             )
-        current = self.sprints[names[-1]]
-        if current.state == "closed" and self.status(issue) != "done":
+        if current.id in self.new_sprint_ids:
+            if past:
+                was = self.sprints[past[-1]]
+                at = was.closed_at if was.state == "closed" and was.closed_at else self.now
+                events.append(self._event("sprint", str(was.id), str(current.id), max(at, created)))
+            return current.id, events
+        # A sprint the project had before this import.
+        last = str(self.sprints[past[-1]].id) if past else None
+        if current.state == "closed":
             self.problem(
                 issue,
                 "Sprint",
-                f"{current.name} is closed in planner and {issue.key} is unfinished; it was put "
-                "in the backlog",
+                f"{current.name} is closed in planner; {issue.key} was left out of it so its "
+                "chart does not change",
             )
-            events.append(self._event("sprint", str(current.id), None, max(self.now, created)))
+            if last is not None:
+                events.append(self._event("sprint", last, None, max(self.now, created)))
             return None, events
+        events.append(self._event("sprint", last, str(current.id), max(self.now, created)))
         return current.id, events
 
     def _event(self, field: str, was: str | None, now_: str | None, at: datetime) -> dict:
@@ -584,7 +660,8 @@ class _Import:
         author = self.account(comment.author)
         body = comment.body
         if author is None and comment.author:
-            body = f"*From Jira, by {person_name(self.jira, comment.author)}:*\n\n{body}"
+            prefix = f"*From Jira, by {person_name(self.jira, comment.author)}:*\n\n"
+            body = prefix + body[: TEXT_LIMITS["comment"] - len(prefix)]
         return author, body
 
     def _numbers(self, issues: list[JiraIssue]) -> dict[str, int]:
@@ -659,6 +736,7 @@ class _Import:
                     "external_ref": issue.key,
                     "imported_at": self.now,
                     "external_updated": issue.updated,
+                    "external_snapshot": _dumps(self.snapshot(issue)),
                 }
             )
             pending.append((issue, events))
@@ -711,22 +789,19 @@ class _Import:
         return label
 
     def _update(self, pairs: list[tuple[JiraIssue, Story]]) -> None:
-        """Stories imported before: change what a newer export changed, with history."""
-        stale = [
-            (issue, story)
-            for issue, story in pairs
-            if issue.updated is None
-            or story.external_updated is None
-            or issue.updated > story.external_updated
-        ]
-        self.out.stories_unchanged += len(pairs) - len(stale)
-        if not stale:
+        """Stories imported before: change only what the file changed since the last import
+        (not what the team changed in planner since), with history, through update_story."""
+        work = []
+        for issue, story in pairs:
+            before = _loads(story.external_snapshot)
+            after = self.snapshot(issue)
+            if before == after:
+                self.out.stories_unchanged += 1
+            else:
+                work.append((issue, story, before, after))
+        if not work:
             return
-        ids = [story.id for _, story in stale]
-        known_comments = {
-            (c.story_id, c.created_at, c.body)
-            for c in self.session.scalars(select(Comment).where(Comment.story_id.in_(ids)))
-        }
+        ids = [story.id for _, story, _, _ in work]
         label_rows = self.session.execute(
             select(story_label.c.story_id, Label.name)
             .join(Label, Label.id == story_label.c.label_id)
@@ -735,44 +810,46 @@ class _Import:
         labels_of: dict[int, set[str]] = {}
         for story_id, name in label_rows:
             labels_of.setdefault(story_id, set()).add(name)
-        epic_keys = {epic.id: epic.key for epic in self.epics.values()}
-        epic_keys.update({e.id: e.key for e in self.ctx.epics.values()})
-        for issue, story in stale:
+        for issue, story, before, after in work:
+            if before is None:
+                # Imported before planner kept what the file said (an older export): compare
+                # with the story as it is, but only when Jira says it changed since.
+                if (
+                    issue.updated is not None
+                    and story.external_updated is not None
+                    and issue.updated <= story.external_updated
+                ):
+                    story.external_snapshot = _dumps(after)
+                    self.out.stories_unchanged += 1
+                    continue
+                before = {}
+            differs = {name for name in after if before.get(name, _UNSET) != after[name]}
             changes: dict[str, Any] = {}
-            wanted = {
-                "title": issue.summary,
-                "description": issue.description,
-                "type": self.kind(issue),
-                "status": self.status(issue),
-                "points": self.points_of(issue),
-                "assignee": self.assignee_of(issue),
-                "epic": self.epic_of(issue),
-            }
-            current = {
-                "title": story.title,
-                "description": story.description,
-                "type": story.type,
-                "status": story.status,
-                "points": story.points,
-                "assignee": story.assignee_id,
-                "epic": story.epic_id,
-            }
-            for name, value in wanted.items():
-                if value != current[name]:
-                    changes[name] = value
-            if changes.get("epic") is not None:
-                changes["epic"] = epic_keys.get(changes["epic"])
-            names = [n for n in issue.sprints if n in self.sprints]
-            sprint = self.sprints[names[-1]] if names else None
-            if (sprint.id if sprint else None) != story.sprint_id:
+            if "title" in differs:
+                changes["title"] = issue.summary
+            if "description" in differs:
+                changes["description"] = issue.description
+            if "type" in differs and story.type != "experiment":
+                changes["type"] = self.kind(issue)
+            if "status" in differs:
+                changes["status"] = self.status(issue)
+            if "points" in differs:
+                changes["points"] = self.points_of(issue)
+            if "assignee" in differs:
+                changes["assignee"] = self.assignee_of(issue)
+            if "epic" in differs:
+                epic_id = self.epic_of(issue)
+                changes["epic"] = self.ctx.epic_by_id(epic_id).key if epic_id else None
+            if "sprints" in differs:
+                names = [n for n in issue.sprints if n in self.sprints]
+                sprint = self.sprints[names[-1]] if names else None
                 if sprint is not None and sprint.state == "closed":
                     self.problem(
                         issue, "Sprint", f"{sprint.name} is closed in planner; the sprint was kept"
                     )
                 else:
                     changes["sprint"] = sprint.id if sprint else None
-            if story.type == "experiment":
-                changes.pop("type", None)
+            changes = {k: v for k, v in changes.items() if self._current(story, k) != v}
             changed = False
             if changes:
                 try:
@@ -782,24 +859,41 @@ class _Import:
                         self.problem(issue, column, f"{issue.key} not updated: {message}")
                     continue
                 changed = True
-            have = labels_of.get(story.id, set())
-            missing = [n for n in issue.labels if n not in have]
-            if missing:
-                self.session.execute(
-                    insert(story_label),
-                    [{"story_id": story.id, "label_id": self.label(n).id} for n in missing],
-                )
-                changed = True
-            for comment in issue.comments:
-                author, body = self.comment_body(issue, comment)
-                at = comment.at or story.created_at
-                if (story.id, at, body) not in known_comments:
-                    self.session.add(
-                        Comment(story_id=story.id, author_id=author, body=body, created_at=at)
+            if "labels" in differs:
+                have = labels_of.get(story.id, set())
+                dropped = set((before or {}).get("labels") or []) - set(issue.labels)
+                for name in dropped & have:
+                    self.session.execute(
+                        delete(story_label).where(
+                            story_label.c.story_id == story.id,
+                            story_label.c.label_id == self.label(name).id,
+                        )
                     )
-                    known_comments.add((story.id, at, body))
-                    self.out.comments_added += 1
                     changed = True
+                missing = [n for n in issue.labels if n not in have]
+                if missing:
+                    self.session.execute(
+                        insert(story_label),
+                        [{"story_id": story.id, "label_id": self.label(n).id} for n in missing],
+                    )
+                    changed = True
+            seen = set((before or {}).get("comments") or [])
+            for comment in issue.comments:
+                if comment.digest in seen:
+                    continue
+                author, body = self.comment_body(issue, comment)
+                self.session.add(
+                    Comment(
+                        story_id=story.id,
+                        author_id=author,
+                        body=body,
+                        created_at=comment.at or story.created_at,
+                    )
+                )
+                seen.add(comment.digest)
+                self.out.comments_added += 1
+                changed = True
+            story.external_snapshot = _dumps(after)
             story.external_updated = issue.updated
             if changed:
                 self.out.stories_updated += 1
@@ -807,6 +901,33 @@ class _Import:
             else:
                 self.out.stories_unchanged += 1
         self.session.flush()
+
+    def _current(self, story: Story, field: str) -> Any:
+        """The story's value of an update_story field, as update_story takes it."""
+        if field == "assignee":
+            return story.assignee_id
+        if field == "sprint":
+            return story.sprint_id
+        if field == "epic":
+            epic = self.ctx.epic_by_id(story.epic_id)
+            return epic.key if epic else None
+        return getattr(story, field)
+
+
+_UNSET = object()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _loads(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _sprint_order(lists: list[list[str]]) -> list[str]:

@@ -46,6 +46,7 @@ class SprintPlan:
     closed_at: datetime | None
     capacity: list[tuple[str, int]]
     imported_at: datetime | None = None
+    imported_from: str | None = None
 
 
 @dataclass
@@ -91,6 +92,7 @@ class StoryPlan:
     imported_from: str | None = None
     imported_at: datetime | None = None
     source_updated: datetime | None = None
+    source_fields: str | None = None
 
 
 @dataclass

@@ -81,6 +81,8 @@ def _list(items: dict) -> dict:
     return {"type": ["array", "null"], "items": items}
 
 
+# What the source said at the last import, as JSON text (planner/interchange/jira_import.py).
+SOURCE_FIELDS_MAX = 200_000
 _DATE = {"type": "string", "format": "date"}
 _DATE_OR_NULL = {"type": ["string", "null"], "format": "date"}
 _TIMESTAMP = {"type": "string", "format": "date-time"}
@@ -209,6 +211,7 @@ def build_schema() -> dict:
             "started_at": _TIMESTAMP_OR_NULL,
             "closed_at": _TIMESTAMP_OR_NULL,
             "imported_at": _TIMESTAMP_OR_NULL,
+            "imported_from": _text("name", nullable=True, max_len=80),
             "capacity": _list(_object({"member": _EMAIL, "points": _integer(0, 1000)})),
         },
     )
@@ -250,6 +253,7 @@ def build_schema() -> dict:
             "imported_from": _text("short", nullable=True, max_len=100),
             "imported_at": _TIMESTAMP_OR_NULL,
             "source_updated": _TIMESTAMP_OR_NULL,
+            "source_fields": _text("description", nullable=True, max_len=SOURCE_FIELDS_MAX),
         },
     )
     forecast = _object(

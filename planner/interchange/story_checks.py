@@ -11,7 +11,7 @@ from typing import Any
 from planner.domain.stories import needs_outcome
 from planner.interchange.checker import MISSING, Checker, ok
 from planner.interchange.plan import CommentPlan, EventPlan, StoryPlan
-from planner.interchange.schema import shown
+from planner.interchange.schema import SOURCE_FIELDS_MAX, shown
 from planner.vocab import STORY_TYPES
 
 
@@ -104,6 +104,12 @@ def check_stories(c: Checker, value: Any, refs: StoryRefs) -> list[StoryPlan]:
             ),
             "imported_at": c.a_timestamp(f"{path}.imported_at", obj.get("imported_at")),
             "source_updated": c.a_timestamp(f"{path}.source_updated", obj.get("source_updated")),
+            "source_fields": c.text(
+                f"{path}.source_fields",
+                obj.get("source_fields"),
+                kind="description",
+                max_len=SOURCE_FIELDS_MAX,
+            ),
         }
         ref = imported["imported_from"]
         if ref not in (None, MISSING) and ref in imported_refs:

@@ -309,10 +309,20 @@ def _check_sprints(c: Checker, value: Any, members: Container[str]) -> list[Spri
             elif member is not MISSING:
                 capacity.append((member, entry["points"]))
         imported_at = c.a_timestamp(f"{path}.imported_at", obj.get("imported_at"))
-        if ok(name, goal, start, end, started_at, closed_at, imported_at):
+        source = c.text(f"{path}.imported_from", obj.get("imported_from"), kind="name", max_len=80)
+        if ok(name, goal, start, end, started_at, closed_at, imported_at, source):
             sprints.append(
                 SprintPlan(
-                    name, goal, start, end, state, started_at, closed_at, capacity, imported_at
+                    name,
+                    goal,
+                    start,
+                    end,
+                    state,
+                    started_at,
+                    closed_at,
+                    capacity,
+                    imported_at,
+                    source,
                 )
             )
     return sprints

@@ -62,6 +62,8 @@ class Sprint(Base):
     # Set on sprints an import created: a Jira CSV keeps no sprint dates or history, so their
     # charts are approximate for the days before this moment.
     imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The sprint's name in the source (Jira), so a re-import finds it after a rename here.
+    external_ref: Mapped[str | None] = mapped_column(String(80))
 
     stories: Mapped[list[Story]] = relationship(back_populates="sprint", lazy="raise_on_sql")
     capacities: Mapped[list[SprintCapacity]] = relationship(

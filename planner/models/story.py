@@ -60,8 +60,10 @@ class Epic(Base):
     )
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Where an import took it from (a Jira issue key); re-imports find it by this.
+    # Where an import took it from (a Jira issue key); re-imports find it by this, and compare
+    # the file with what was imported last (JSON), so planner edits are not reverted.
     external_ref: Mapped[str | None] = mapped_column(String(100))
+    external_snapshot: Mapped[str | None] = mapped_column(Text)
 
     stage: Mapped[Stage | None] = relationship(lazy="raise_on_sql")
     milestone: Mapped[Milestone | None] = relationship(lazy="raise_on_sql")
@@ -129,6 +131,9 @@ class Story(Base):
     external_ref: Mapped[str | None] = mapped_column(String(100))
     imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     external_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the source said when last imported (JSON): a re-import changes only what the source
+    # changed since, never what the team changed in planner.
+    external_snapshot: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from planner import db
 from planner.authz import project_route
@@ -248,7 +249,7 @@ def _jira_step(pending: PendingImport, project: Project | None):
     if action == "import":
         try:
             target, outcome = _run_jira(pending, project, options, preview=False)
-        except (ImportRefused, DomainError) as exc:
+        except (ImportRefused, DomainError, SQLAlchemyError) as exc:
             session.rollback()
             flash(f"Not imported, nothing was changed: {_why(exc)}", "error")
             return redirect(back)
@@ -262,7 +263,7 @@ def _jira_step(pending: PendingImport, project: Project | None):
         return redirect(back)
     try:
         target, outcome, proposal = _run_jira(pending, project, options, preview=True)
-    except (ImportRefused, DomainError) as exc:
+    except (ImportRefused, DomainError, SQLAlchemyError) as exc:
         session.rollback()
         return render_template(
             "imports/refused.html", pending=pending, project=project, reason=_why(exc)
@@ -291,6 +292,9 @@ def _jira_step(pending: PendingImport, project: Project | None):
 
 
 def _why(exc: Exception) -> str:
+    if isinstance(exc, SQLAlchemyError):
+        # A safety net: the checks above should have refused what the database refuses.
+        return "the database refused part of it (" + type(exc).__name__ + "); please report it"
     if isinstance(exc, ImportRefused):
         return "; ".join(str(p.message) for p in exc.problems[:5])
     return getattr(exc, "message", str(exc))
