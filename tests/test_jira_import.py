@@ -155,7 +155,7 @@ def test_every_mapped_field_of_a_cloud_style_file(db_session, team):
         ("sprint", str(sprint1.id), str(sprint2.id)),
         ("status", "todo", "done"),
     ]
-    assert events[0].at == datetime(2024, 3, 15, 0, 0, tzinfo=UTC)
+    assert events[0].at == datetime(2024, 3, 14, 23, 59, 59, tzinfo=UTC)
     assert events[1].at == datetime(2024, 3, 15, 15, 0, tzinfo=UTC)
     assert all(e.by_id is None for e in events)
 
@@ -183,7 +183,8 @@ def test_every_mapped_field_of_a_cloud_style_file(db_session, team):
         date(2024, 3, 1),
         date(2024, 3, 14),
     )
-    assert sprint1.closed_at == datetime(2024, 3, 15, 0, 0, tzinfo=UTC)
+    # Closed a second before Sprint 2 began: the story carried over is in its commitment.
+    assert sprint1.closed_at == datetime(2024, 3, 14, 23, 59, 59, tzinfo=UTC)
     assert sprint1.imported_at == NOW and sprint2.imported_at == NOW
     assert [(key, was, now) for key, _row, was, now in outcome.rounded] == [
         ("FRAUD-2", "4", 5),
@@ -520,3 +521,19 @@ def test_cut_values_are_reported(db_session, team):
     ]
     (issue,) = jira.issues
     assert (len(issue.status), issue.sprints, issue.labels) == (60, ["Q" * 80], ["l" * 60, "a b"])
+
+
+def test_stories_carried_into_the_active_sprint_are_in_its_commitment(db_session, team):
+    """FRAUD-2 (4 points, rounded to 5) was carried from Sprint 1 and FRAUD-3 (0.5, rounded to 1)
+    was in Sprint 2 from its creation: both are in Sprint 2's commitment at its start, 6 points,
+    none done. FRAUD-2 was created after Sprint 1 began (4 Mar): added after the start there, and
+    still in it, unfinished, at its close."""
+    from planner.domain.history import load_series
+
+    run(db_session, team, csv_bytes())
+    sprint1 = db_session.scalar(select(Sprint).where(Sprint.name == "FRAUD Sprint 1"))
+    sprint2 = db_session.scalar(select(Sprint).where(Sprint.name == "FRAUD Sprint 2"))
+    series = load_series(db_session, team.project, [sprint1, sprint2], now=NOW)
+    two, one = series[sprint2.id].committed, series[sprint1.id]
+    assert (two.scope_points, two.done_points) == (6, 0)
+    assert (one.committed.scope_points, one.final.scope_points, one.final.done_points) == (0, 5, 0)

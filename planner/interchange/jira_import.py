@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -528,7 +528,9 @@ class _Import:
                     end,
                     "closed",
                     local_start_of(start, self.tz),
-                    min(local_midnight_after(end, self.tz), self.now),
+                    # A second before the next day: the stories it carries over are moved then,
+                    # so they count in the next sprint's commitment (read at its start).
+                    min(local_midnight_after(end, self.tz) - timedelta(seconds=1), self.now),
                 )
             )
         has_active = any(s.state == "active" for s in self.ctx.sprints.values())
