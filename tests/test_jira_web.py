@@ -422,3 +422,11 @@ def test_cli_refuses_what_it_cannot_do_and_changes_nothing(runner, db_session, t
     )
     assert "Not matched to a member, their stories left unassigned: " in dry.output
     assert counts(db_session) == before
+
+
+def test_the_mapping_is_documented_in_the_app(client):
+    page = client.get("/docs/import-jira")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<h2 id="how-the-fields-map">How the fields map</h2>' in html
+    assert client.get("/docs/export-format").status_code == 200
