@@ -377,6 +377,7 @@ class _Import:
                 select(Label).where(Label.project_id == self.project.id)
             )
         }
+        self._create_labels({name for issue in stories_in_file for name in issue.labels})
         new = [i for i in stories_in_file if i.key not in existing]
         old = [(i, existing[i.key]) for i in stories_in_file if i.key in existing]
         self._update(old)
@@ -779,6 +780,22 @@ class _Import:
             self.session.execute(insert(story_label), links[chunk : chunk + 1000])
         self.out.stories_created = len(rows)
         self.out.comments_added += len(comments)
+
+    def _create_labels(self, names: set[str]) -> None:
+        """The file's labels the project lacks, in one statement (their ids in one more)."""
+        missing = sorted(names - set(self.labels))
+        if not missing:
+            return
+        self.session.execute(
+            insert(Label), [{"project_id": self.project.id, "name": n} for n in missing]
+        )
+        self.labels.update(
+            (label.name, label)
+            for label in self.session.scalars(
+                select(Label).where(Label.project_id == self.project.id)
+            )
+        )
+        self.out.labels_created += missing
 
     def label(self, name: str) -> Label:
         label = self.labels.get(name)
