@@ -171,11 +171,7 @@ def show(access: ProjectAccess, number: int):
 def labels(access: ProjectAccess, number: int):
     """Set a story's labels from "gdpr, needs-data" (edit access)."""
     session = db.session()
-    story = session.scalar(
-        select(Story).where(Story.project_id == access.project.id, Story.number == number)
-    )
-    if story is None:
-        abort(404)
+    story = _load_story(access, number)
     key = story.key_in(access.project.key)
     return act(
         lambda: set_labels(session, story, parse_labels(request.form.get("labels"))),
