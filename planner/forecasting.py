@@ -22,6 +22,16 @@ class ForecastPoint:
 
 
 @dataclass(frozen=True)
+class SlipStep:
+    """One re-forecast (or the achieved date) and how many days it moved the date."""
+
+    reported_on: date | None  # None for the achieved date
+    forecast: date
+    days: int  # against the date before it (the baseline for the first)
+    note: str | None
+
+
+@dataclass(frozen=True)
 class MilestoneState:
     baseline: date
     current: date  # the achieved date, else the latest forecast, else the baseline
@@ -30,6 +40,8 @@ class MilestoneState:
     achieved: date | None
     slipping_since: date | None  # first report of the current run of reports later than baseline
     reason: str | None  # the note of the forecast that decides `current`, if any
+    # Every move of the date since the baseline, in report order; their days add up to the slip.
+    steps: tuple[SlipStep, ...] = ()
 
     @property
     def status_words(self) -> str:
@@ -80,9 +92,33 @@ def milestone_state(
     reason = deciding.note if deciding else None
     if reason is None and achieved is None and ordered:
         reason = ordered[-1][1].note
+    steps: list[SlipStep] = []
+    previous = baseline
+    for _, point in ordered:
+        if point.forecast != previous:
+            steps.append(
+                SlipStep(
+                    point.reported_on, point.forecast, (point.forecast - previous).days, point.note
+                )
+            )
+        previous = point.forecast
+    if achieved is not None and achieved != previous:
+        steps.append(SlipStep(None, achieved, (achieved - previous).days, "reached"))
     return MilestoneState(
-        baseline, current, slip, slip_status(slip, tolerance_days), achieved, since, reason
+        baseline,
+        current,
+        slip,
+        slip_status(slip, tolerance_days),
+        achieved,
+        since,
+        reason,
+        tuple(steps),
     )
+
+
+def move_words(days: int) -> str:
+    """Say one move of a date: "2 weeks later", "3 days earlier"."""
+    return slip_words(days).replace(" late", " later").replace(" early", " earlier")
 
 
 def slip_words(days: int) -> str:

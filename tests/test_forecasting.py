@@ -157,3 +157,28 @@ def test_heat_map_counts_per_cell():
     cells = heat_map([(4, 5), (4, 5), (1, 1), (3, 2)])
     assert cells[3][4] == 2 and cells[0][0] == 1 and cells[2][1] == 1
     assert sum(map(sum, cells)) == 4
+
+
+def test_every_move_since_the_baseline_adds_up_to_the_slip():
+    """Baseline 13 Feb. 30 Jan: to 20 Feb (+7, "late"); 6 Feb: back to 13 Feb (-7); 13 Feb: to
+    27 Feb (+14, "feature leakage"); a report that keeps the date is no move; 20 Feb: to 6 Mar
+    (+7, "more leakage"). Slip 21 = 7 - 7 + 14 + 7."""
+    forecasts = [
+        F("2026-01-30", "2026-02-20", "late"),
+        F("2026-02-06", "2026-02-13", "back"),
+        F("2026-02-13", "2026-02-27", "feature leakage"),
+        F("2026-02-16", "2026-02-27", "still"),
+        F("2026-02-20", "2026-03-06", "more leakage"),
+    ]
+    state = milestone_state(BASE, forecasts, None, 7)
+    assert [(s.reported_on, s.days, s.note) for s in state.steps] == [
+        (date(2026, 1, 30), 7, "late"),
+        (date(2026, 2, 6), -7, "back"),
+        (date(2026, 2, 13), 14, "feature leakage"),
+        (date(2026, 2, 20), 7, "more leakage"),
+    ]
+    assert sum(s.days for s in state.steps) == state.slip_days == 21
+    # Reached three days after the last forecast: that move is the last step.
+    reached = milestone_state(BASE, forecasts, date(2026, 3, 9), 7)
+    assert [(s.reported_on, s.days) for s in reached.steps][-1] == (None, 3)
+    assert sum(s.days for s in reached.steps) == reached.slip_days == 24

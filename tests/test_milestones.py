@@ -350,8 +350,24 @@ def test_the_dashboard_says_in_plain_words_what_slips_by_how_much_since_when_and
         "Now expected Fri 15 May 2026: 3 weeks late against the promised Fri 24 Apr 2026, "
         "slipping since the report of Fri 27 Feb 2026."
     ) in page
-    assert "Why: API gateway slot only from 14 April: +1 week." in page
+    # Every move since the baseline, with its reason, adding up to the slip (14 + 7 = 21 days).
+    assert (
+        "Why, report by report: Fri 27 Feb 2026: 2 weeks later , DPIA delays PII-masked data: "
+        "+2 weeks. Wed 4 Mar 2026: 1 week later , API gateway slot only from 14 April: +1 week. "
+        "Together: 3 weeks late."
+    ) in page
     assert "Reached on Tue 24 Feb 2026, 11 days late against the promised Fri 13 Feb 2026." in page
+    # Gold: +7 at the report of 13 Feb, then reached 4 days after that forecast: 11 days.
+    assert (
+        "Fri 13 Feb 2026: 1 week later , Kappa re-work. Reached on Tue 24 Feb 2026: 4 days later "
+        "than the last forecast Together: 11 days late."
+    ) in page
+    html = clients["view"].get("/projects/FRAUD/dashboard").get_data(as_text=True)
+    pilot_id = plan["pilot"].id
+    assert (
+        f'<a href="/projects/FRAUD/milestones/{pilot_id}">Pilot with fraud investigators</a>'
+        in html
+    )
     assert "Share read-only" not in page  # view members cannot share
 
 

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from planner import vocab
 from planner.domain.stories import needs_outcome
-from planner.forecasting import slip_words
+from planner.forecasting import move_words, slip_words
 from planner.signin import check_csrf, csrf, login_manager, signed_in
 from planner.timeutil import as_utc, utcnow, zone
 
@@ -163,6 +163,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["signed"] = _signed
     app.jinja_env.filters["ago"] = ago
     app.jinja_env.filters["slip_words"] = slip_words
+    app.jinja_env.filters["move_words"] = move_words
     app.jinja_env.filters["nice_date"] = nice_date
 
     @app.after_request

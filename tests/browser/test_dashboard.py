@@ -23,7 +23,15 @@ def test_a_stakeholder_reads_the_dashboard(live_server, new_page, shots, db_sess
     expect(pilot.locator(".chip.ms-late")).to_have_text("Late")
     expect(pilot).to_contain_text("3 weeks late against the promised")
     expect(pilot).to_contain_text("slipping since the report of")
-    expect(pilot).to_contain_text("Why: The platform team can put the scoring endpoint")
+    # Every re-forecast with its reason, adding up to the slip: +2 weeks, then +1 week.
+    steps = pilot.locator(".ms-steps li")
+    expect(steps).to_have_count(2)
+    expect(steps.nth(0)).to_contain_text("2 weeks later, Access to PII-masked data")
+    expect(steps.nth(1)).to_contain_text("1 week later, The platform team can put the scoring")
+    expect(pilot).to_contain_text("Together: 3 weeks late.")
+    expect(pilot.get_by_role("link", name="Pilot with fraud investigators")).to_have_attribute(
+        "href", re.compile(r"/projects/FRAUD/milestones/\d+$")
+    )
     trend = page.locator('[data-figure="fig-trend"]')
     expect(trend).to_have_attribute("data-drawn", "yes", timeout=20_000)
     names = trend.evaluate("el => el.data.map(t => t.name)")
