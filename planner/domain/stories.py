@@ -349,6 +349,11 @@ def update_story(
         errors["stage"] = f"The stage {stage.name} is archived."
     if errors:
         raise ValidationError(errors)
+    reopened_from = _reopened_in_closed_sprint(ctx, story, cleaned)
+    top = None
+    if reopened_from is not None:
+        cleaned["sprint"] = None  # to the top of the backlog, where the team sees it
+        top = top_rank(session, ctx.project)  # read before the story changes (no autoflush)
 
     before = current_tracked(ctx, story)
     events: list[StoryEvent] = []
@@ -389,6 +394,8 @@ def update_story(
                 changed = True
     if not changed:
         return []
+    if top is not None:
+        story.rank = top
     story.version = story.version + 1
     story.updated_at = now
     story.updated_by_id = by.id if by else None
@@ -405,6 +412,29 @@ def update_story(
         watch(session, story.id, [story.assignee_id], now=now)
     outbox.story_updated(session, ctx, story, changes, by=by, now=now)
     return events
+
+
+def _reopened_in_closed_sprint(ctx: ProjectContext, story: Story, cleaned: dict) -> Any:
+    """The closed sprint a done story is being reopened in, if so (docs/rules.md, "Stories"):
+    a closed sprint shows on no board and in no backlog, so the story leaves it for the top of
+    the backlog, at this moment, which leaves the closed sprint's chart as it was."""
+    if story.status != "done" or cleaned.get("status", "done") == "done":
+        return None
+    sprint = ctx.sprints.get(story.sprint_id) if story.sprint_id else None
+    if sprint is None or sprint.state != "closed":
+        return None
+    wanted = cleaned.get("sprint", sprint)
+    return sprint if wanted is not None and wanted.id == sprint.id else None
+
+
+def reopened_to_backlog(ctx: ProjectContext, events: list[StoryEvent]) -> str | None:
+    """The name of the closed sprint an update took a reopened story out of, if it did."""
+    for event in events:
+        if event.field == "sprint" and event.to_value is None and event.from_value:
+            sprint = ctx.sprints.get(int(event.from_value))
+            if sprint is not None and sprint.state == "closed":
+                return sprint.name
+    return None
 
 
 def shown_value(ctx: ProjectContext, field: str, stored: str | None) -> Any:

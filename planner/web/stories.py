@@ -17,7 +17,12 @@ from planner.domain.access import ProjectAccess
 from planner.domain.board import comments_of
 from planner.domain.context import ProjectContext, load_context
 from planner.domain.labels import parse_labels, set_labels
-from planner.domain.stories import create_story, describe_change, update_story
+from planner.domain.stories import (
+    create_story,
+    describe_change,
+    reopened_to_backlog,
+    update_story,
+)
 from planner.domain.watching import mention_choices, watchers_of
 from planner.models import Story, StoryEvent
 from planner.signin import require_login
@@ -87,6 +92,12 @@ def _load_story(access: ProjectAccess, number: int) -> Story:
     return story
 
 
+def _saved(ctx: ProjectContext, key: str, events: list[StoryEvent]) -> str:
+    if sprint := reopened_to_backlog(ctx, events):
+        return f"{key} saved. {sprint} is closed, so {key} is back at the top of the backlog."
+    return f"{key} saved."
+
+
 def _nobody(story: Story, event: StoryEvent) -> str:
     """Who made a change with no author: an import writes the history it could recover."""
     if story.imported_at is not None and event.at <= story.imported_at:
@@ -130,7 +141,7 @@ def show(access: ProjectAccess, number: int):
             lambda: update_story(
                 session, ctx, story, form.values(), by=current_user, now=utcnow(), base_version=base
             ),
-            done=f"{story.key_in(access.project.key)} saved.",
+            done=lambda events: _saved(ctx, story.key_in(access.project.key), events),
             then=url_for("stories.show", key=access.project.key, number=number),
             handled=(StaleVersionError,),
         )
