@@ -322,8 +322,17 @@ def test_two_workers_on_postgresql_never_deliver_one_row_twice(
         factories.story(db_session, team.project, team.editor, title=f"S{n}", now=utcnow())
     db_session.commit()
     receiver.delay = 0.1
-    workers = [worker_process(database_url, tmp_path) for _ in range(2)]
-    outputs = [w.communicate(timeout=120)[0] for w in workers]
+    # The first worker holds each batch of 10 it claims for 3 s before sending; the second starts
+    # once the first has claimed, so both surely work side by side, however slow the machine.
+    first = worker_process(database_url, tmp_path, PLANNER_WORKER_PAUSE_AFTER_CLAIM="3")
+    head = []
+    while not any(line.startswith("claimed deliveries") for line in head):
+        line = first.stdout.readline()
+        assert line, "the first worker ended before claiming anything"
+        head.append(line)
+    workers = [first, worker_process(database_url, tmp_path)]
+    outputs = [w.communicate(timeout=180)[0] for w in workers]
+    outputs[0] = "".join(head) + outputs[0]
     assert [w.returncode for w in workers] == [0, 0], outputs
     ids = [c.headers["x-planner-delivery"] for c in receiver.calls]
     assert len(ids) == 40
