@@ -15,7 +15,18 @@ from planner.models.notify import (
 from planner.models.project import Holiday, Membership, MembershipRole, Project, ShareLink, Stage
 from planner.models.risk import Risk, risk_story
 from planner.models.sprint import Sprint, SprintCapacity
-from planner.models.story import Comment, Epic, Label, Story, StoryEvent, story_label
+from planner.models.story import (
+    ChecklistItem,
+    Comment,
+    Epic,
+    Label,
+    SavedView,
+    Story,
+    StoryDependency,
+    StoryEvent,
+    StoryTextChange,
+    story_label,
+)
 from planner.models.transfer import PendingImport
 
 __all__ = [
@@ -29,7 +40,11 @@ __all__ = [
     "Account",
     "ApiToken",
     "Base",
+    "ChecklistItem",
     "Comment",
+    "SavedView",
+    "StoryDependency",
+    "StoryTextChange",
     "Epic",
     "Label",
     "PendingImport",

@@ -208,6 +208,8 @@ class Label(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(60))
+    # A CSS hex colour ("#2f6fb0"); None shows the neutral label colour.
+    colour: Mapped[str | None] = mapped_column(String(7))
 
 
 story_label = Table(
@@ -230,6 +232,81 @@ class Comment(Base):
 
     story: Mapped[Story] = relationship(back_populates="comments", lazy="raise_on_sql")
     author: Mapped[Account | None] = relationship(lazy="raise_on_sql")
+
+
+TEXT_FIELDS: tuple[str, ...] = ("title", "description", "hypothesis", "metric", "target", "result")
+
+
+class StoryTextChange(Base):
+    """One edit of a story's text (title, description, experiment fields), for the history.
+
+    Kept apart from StoryEvent on purpose: charts read StoryEvent only, so text edits can never
+    move a chart number (docs/rules.md).
+    """
+
+    __tablename__ = "story_text_change"
+    __table_args__ = (
+        CheckConstraint(f"field IN ({sql_in(TEXT_FIELDS)})", name="field_text"),
+        Index("ix_story_text_change_story_at", "story_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("story.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(12))
+    from_text: Mapped[str | None] = mapped_column(Text)
+    to_text: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+    by: Mapped[Account | None] = relationship(lazy="raise_on_sql")
+
+
+class StoryDependency(Base):
+    """`blocked` is blocked by `blocker`; the stories may be in different projects."""
+
+    __tablename__ = "story_dependency"
+    __table_args__ = (CheckConstraint("blocker_id <> blocked_id", name="not_self"),)
+
+    blocker_id: Mapped[int] = mapped_column(
+        ForeignKey("story.id", ondelete="CASCADE"), primary_key=True
+    )
+    blocked_id: Mapped[int] = mapped_column(
+        ForeignKey("story.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+
+    blocker: Mapped[Story] = relationship(foreign_keys=[blocker_id], lazy="raise_on_sql")
+    blocked: Mapped[Story] = relationship(foreign_keys=[blocked_id], lazy="raise_on_sql")
+
+
+class ChecklistItem(Base):
+    """One line of a story's checklist."""
+
+    __tablename__ = "checklist_item"
+    __table_args__ = (Index("ix_checklist_item_story_position", "story_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("story.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(String(200))
+    done: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SavedView(Base):
+    """A named filter of a project's Stories list, saved by a manager for the whole project."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    # The filter as a URL query string (status=todo&stage=data), as the list's URL carries it.
+    query: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # The history is complete by construction: a flush that changes a tracked field of an existing
