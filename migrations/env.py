@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from planner.models import Base, UTCDateTime
+from planner.models import Base, UTCDateTime, search_include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -37,6 +37,7 @@ def run_migrations_offline() -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=render_item,
+        include_name=search_include_name,  # search objects: not in the models
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -52,6 +53,7 @@ def run_migrations_online() -> None:
             compare_type=True,
             compare_server_default=False,
             render_item=render_item,
+            include_name=search_include_name,  # search objects: not in the models
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from planner.cli import alembic_config
-from planner.models import Base
+from planner.models import Base, search_include_name
 
 
 @pytest.fixture
@@ -59,7 +59,9 @@ def test_upgrade_downgrade_upgrade_and_no_difference_from_the_models(app, scratc
 
     command.upgrade(cfg, "head")
     with scratch_engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": search_include_name}
+        )
         assert compare_metadata(context, Base.metadata) == []
 
 

@@ -14,6 +14,7 @@ from planner.models.notify import (
 )
 from planner.models.project import Holiday, Membership, MembershipRole, Project, ShareLink, Stage
 from planner.models.risk import Risk, risk_story
+from planner.models.search import include_name as search_include_name  # + the FTS DDL hooks
 from planner.models.sprint import Sprint, SprintCapacity
 from planner.models.story import (
     ChecklistItem,
@@ -64,4 +65,5 @@ __all__ = [
     "StoryEvent",
     "UTCDateTime",
     "risk_story",
+    "search_include_name",
 ]
