@@ -5,21 +5,41 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import MultiDict
+from wtforms import StringField
 
 from planner import db
 from planner.authz import project_route
-from planner.domain import DomainError
+from planner.domain import DomainError, views
 from planner.domain import projects as rules
 from planner.domain.access import ProjectAccess, projects_of
+from planner.domain.accounts import check_email, create_account, find_account, normalise_email
 from planner.domain.context import load_context
+from planner.domain.story_filters import (
+    STATUS_CHOICES,
+    check_filters,
+    filter_clauses,
+    filter_query,
+    label_choices,
+)
 from planner.models import Membership, Sprint, Story
 from planner.signin import require_login
-from planner.timeutil import timezone_names
+from planner.timeutil import timezone_names, utcnow
 from planner.web.forms import (
     EmptyForm,
     MemberEditForm,
@@ -131,9 +151,11 @@ def new():
 @bp.route("/projects/<key>", methods=["GET", "POST"])
 @project_route(write="edit")
 def show(access: ProjectAccess):
-    """The project's stories grouped by ML stage; edit members add stories inline."""
+    """The Stories list: the project's stories, filtered (done hidden unless asked for), grouped
+    by ML stage; saved views above it; edit members add stories inline."""
     session = db.session()
-    ctx = load_context(session, access.project)
+    project = access.project
+    ctx = load_context(session, project)
     form = QuickStoryForm.for_project(ctx)
     status = 200
     if request.method == "POST":
@@ -146,30 +168,89 @@ def show(access: ProjectAccess):
         if outcome.response:
             return outcome.response
         status = outcome.status
+    labels = label_choices(ctx)
+    filters, problems = check_filters(ctx, request.args, labels=[x.name for x in labels])
+    shown = {"status": "open", **filters}  # done stories are hidden unless the filter says
     stories = list(
         session.scalars(
             select(Story)
-            .where(Story.project_id == access.project.id)
+            .where(Story.project_id == project.id, *filter_clauses(ctx, shown, current_user.id))
+            .options(selectinload(Story.labels))
             .order_by(Story.rank, Story.id)
         )
     )
+    total = session.scalar(select(func.count(Story.id)).where(Story.project_id == project.id))
+    narrowed = any(name != "status" for name in filters)
     groups: dict[int | None, list[Story]] = defaultdict(list)
     for story in stories:
         groups[story.stage_id].append(story)
     sections = [(stage, groups.get(stage.id, [])) for stage in ctx.stages.values()]
-    sections = [(stage, items) for stage, items in sections if items or not stage.archived]
+    sections = [
+        (stage, items) for stage, items in sections if items or not (stage.archived or narrowed)
+    ]
+    query = filter_query(filters)
     return (
         render_template(
             "projects/show.html",
             access=access,
-            project=access.project,
+            project=project,
             ctx=ctx,
             sections=sections,
             unstaged=groups.get(None, []),
-            total=len(stories),
+            shown=len(stories),
+            total=total,
+            filters=filters,
+            status_filter=shown["status"],
+            problems=problems,
+            narrowed=narrowed,
+            labels=labels,
+            statuses=STATUS_CHOICES,
+            views=views.views_of(session, project),
+            query=query,
             form=form,
+            button=EmptyForm(),
         ),
         status,
+    )
+
+
+@bp.post("/projects/<key>/views")
+@project_route(write="manage")
+def save_view(access: ProjectAccess):
+    """Save the Stories list's filter (sent as `query`, the list's query string) as a view."""
+    session = db.session()
+    ctx = load_context(session, access.project)
+    query = request.form.get("query", "")
+    args = MultiDict(parse_qsl(query[:2000]))
+    # Back to the list as it was filtered, rebuilt from the parsed (and bounded) filter.
+    filtered = urlencode(list(args.items(multi=True)))
+    back = url_for("projects.show", key=access.project.key) + (f"?{filtered}" if filtered else "")
+    return act(
+        lambda: views.save_view(
+            session, ctx, request.form.get("name"), args, by=current_user, now=utcnow()
+        ),
+        done=lambda view: f"View “{view.name}” saved; everyone in {access.project.key} sees it.",
+        failed="View not saved: ",
+        then=lambda view: (
+            url_for("projects.show", key=access.project.key)
+            + (f"?{view.query}" if view and view.query else "")
+        ),
+        failed_then=back,
+    )
+
+
+@bp.post("/projects/<key>/views/<int:view_id>/delete")
+@project_route(write="manage")
+def delete_view(access: ProjectAccess, view_id: int):
+    session = db.session()
+    view = views.view_by_id(session, access.project, view_id)
+    if view is None:
+        abort(404)
+    name = view.name
+    return act(
+        lambda: views.delete_view(session, view),
+        done=f"View “{name}” deleted.",
+        then=url_for("projects.show", key=access.project.key),
     )
 
 
@@ -274,17 +355,38 @@ def edit_stage(access: ProjectAccess, stage_key: str):
     )
 
 
+class InviteMemberForm(MemberForm):
+    """The add-member form of a site admin, who may also create the account (name) first."""
+
+    name = StringField("Name")
+
+
 @bp.route("/projects/<key>/members", methods=["GET", "POST"])
 @project_route(write="manage")
 def members(access: ProjectAccess):
     session = db.session()
     project = access.project
-    form = MemberForm(prefix="add")
+    form = (InviteMemberForm if current_user.is_admin else MemberForm)(prefix="add")
     status = 200
+    invite = None  # an address with no account yet, which a site admin may create from here
+    creating = request.method == "POST" and request.form.get("action") == "create"
+    if creating and not current_user.is_admin:
+        abort(403, description="Only site admins create accounts.")
     if request.method == "POST":
 
         def add():
-            account = rules.account_to_add(session, project, current_user, form.email.data or "")
+            if creating:
+                account = create_account(
+                    session,
+                    email=form.email.data or "",
+                    name=form.name.data or "",
+                    password=None,
+                    hash_method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"),
+                )
+            else:
+                account = rules.account_to_add(
+                    session, project, current_user, form.email.data or ""
+                )
             rules.add_member(
                 session, project, account, access=form.access.data, roles=form.roles.data or []
             )
@@ -293,13 +395,27 @@ def members(access: ProjectAccess):
         outcome = submit(
             form,
             add,
-            done=lambda account: f"{account.name} added with {form.access.data} access.",
+            done=lambda account: (
+                f"Account for {account.email} created without a password (set one under "
+                f"Users) and added with {form.access.data} access."
+                if creating
+                else f"{account.name} added with {form.access.data} access."
+            ),
             then=url_for("projects.members", key=project.key),
             blame="email",
         )
         if outcome.response:
             return outcome.response
         status = outcome.status
+        address = normalise_email(form.email.data or "")
+        if (
+            current_user.is_admin
+            and not check_email(address)
+            and find_account(session, address) is None
+        ):
+            invite = address
+            if not creating:
+                form.email.errors = [f"There is no account for {address} yet."]
     memberships = rules.members_of(session, project)
     edit_forms = {}
     for membership in memberships:
@@ -314,6 +430,7 @@ def members(access: ProjectAccess):
             project=project,
             memberships=memberships,
             form=form,
+            invite=invite,
             edit_forms=edit_forms,
             button=EmptyForm(),
             addable=rules.addable_accounts(session, project, current_user)
