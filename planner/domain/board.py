@@ -14,11 +14,17 @@ from sqlalchemy.orm import Session, selectinload
 from planner.domain import AccessDenied, ValidationError, outbox, required_text
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext
+from planner.domain.story_filters import (
+    BOARD_FILTERS,
+    check_filters,
+    filter_clauses,
+    label_choices,
+)
 from planner.domain.watching import watch
 from planner.inputs import TEXT_LIMITS
 from planner.models import Account, Comment, Membership, Project, Sprint, Story
 from planner.timeutil import parse_iso_datetime
-from planner.vocab import ROLES, STATUSES
+from planner.vocab import STATUSES
 
 LANES = ("none", "stage", "assignee", "epic")
 BOARD_PREFERENCE = ("active", "planned")  # without a choice, show the running sprint
@@ -36,25 +42,37 @@ class Lane:
         return sum(len(cards) for cards in self.columns.values())
 
 
-def sprint_stories(session: Session, sprint: Sprint) -> list[Story]:
-    """Return the sprint's stories in rank order."""
+def sprint_stories(session: Session, sprint: Sprint, *where) -> list[Story]:
+    """Return the sprint's stories (those meeting the `where` conditions) in rank order, with
+    their labels."""
     return list(
         session.scalars(
-            select(Story).where(Story.sprint_id == sprint.id).order_by(Story.rank, Story.id)
+            select(Story)
+            .where(Story.sprint_id == sprint.id, *where)
+            .options(selectinload(Story.labels))
+            .order_by(Story.rank, Story.id)
         )
     )
 
 
 def board_filters(ctx: ProjectContext, args) -> dict:
-    """Read the board's view settings from the query string, ignoring what is not valid."""
+    """Read the board's view settings from the query string, ignoring what is not valid. The
+    filters are the stories' filters (planner.domain.story_filters) the board offers; "mine=1"
+    is the assignee filter "me"."""
     lanes = args.get("lanes", "none")
-    role = args.get("role", "")
-    stage = args.get("stage", "")
+    labels = label_choices(ctx)
+    filters, _ = check_filters(ctx, args, only=BOARD_FILTERS, labels=[x.name for x in labels])
+    mine = args.get("mine") == "1"
+    if mine:
+        filters["assignee"] = "me"
     return {
         "lanes": lanes if lanes in LANES else "none",
-        "mine": args.get("mine") == "1",
-        "role": role if role in ROLES or role == "none" else "",
-        "stage": stage if stage in ctx.stages or stage == "none" else "",
+        "mine": mine,
+        "role": filters.get("role", ""),
+        "stage": filters.get("stage", ""),
+        "label": filters.get("label", ""),
+        "filters": filters,
+        "labels": labels,  # the label filter's choices
     }
 
 
@@ -62,31 +80,7 @@ def board_cards(
     session: Session, ctx: ProjectContext, sprint: Sprint, view: dict, me: int
 ) -> list[Story]:
     """The sprint's cards that pass the board's filters."""
-    return filter_cards(
-        sprint_stories(session, sprint),
-        ctx,
-        mine=me if view["mine"] else None,
-        role=view["role"],
-        stage=view["stage"],
-    )
-
-
-def filter_cards(
-    stories: Sequence[Story], ctx: ProjectContext, *, mine: int | None, role: str, stage: str
-) -> list[Story]:
-    """Keep the cards assigned to `mine` (when given), needing `role`, in `stage` (keys or '')."""
-    kept = []
-    for story in stories:
-        if mine is not None and story.assignee_id != mine:
-            continue
-        if role and (story.role or "none") != role:
-            continue
-        if stage:
-            own = ctx.stage_by_id(story.stage_id)
-            if (own.key if own else "none") != stage:
-                continue
-        kept.append(story)
-    return kept
+    return sprint_stories(session, sprint, *filter_clauses(ctx, view["filters"], me))
 
 
 def lane_key(story: Story, by: str) -> str:
@@ -202,7 +196,7 @@ def board_totals(cards: Sequence[Story], view: dict) -> BoardTotals:
         total += story.points or 0
         if story.status == "done":
             done += story.points or 0
-    filtered = bool(view["mine"] or view["role"] or view["stage"])
+    filtered = bool(view["filters"])
     return BoardTotals(columns, done, total, filtered)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from planner import db
 from planner.authz import project_route
@@ -17,7 +18,12 @@ from planner.domain import parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, place, stories_by_keys
 from planner.domain.context import ProjectContext, load_context
-from planner.domain.story_filters import filter_clauses, read_filters
+from planner.domain.story_filters import (
+    BACKLOG_FILTERS,
+    check_filters,
+    filter_clauses,
+    label_choices,
+)
 from planner.models import Epic, Sprint, Story
 from planner.signin import require_login
 from planner.timeutil import utcnow
@@ -59,6 +65,7 @@ def open_stories(session, project) -> list[Story]:
             .outerjoin(Sprint, Sprint.id == Story.sprint_id)
             .where(Story.project_id == project.id)
             .where(or_(Story.sprint_id.is_(None), Sprint.state != "closed"))
+            .options(selectinload(Story.labels))
             .order_by(Story.rank, Story.id)
         )
     )
@@ -117,7 +124,10 @@ def index(access: ProjectAccess):
             return outcome.response
         status = outcome.status
         ctx = load_context(session, access.project)
-    filters = read_filters(ctx, request.args)
+    labels = label_choices(ctx)
+    filters, filter_problems = check_filters(
+        ctx, request.args, only=BACKLOG_FILTERS, labels=[x.name for x in labels]
+    )
     group = "epic" if request.args.get("group") == "epic" else "none"
     stories = open_stories(session, access.project)
     shown = {s.id for s in stories}
@@ -139,6 +149,8 @@ def index(access: ProjectAccess):
             ctx=ctx,
             sections=sections,
             filters=filters,
+            filter_problems=filter_problems,
+            labels=labels,
             group=group,
             form=form,
             button=EmptyForm(),

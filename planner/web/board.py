@@ -24,13 +24,14 @@ from planner.domain.board import (
     open_work,
     since_of,
 )
-from planner.domain.context import load_context
+from planner.domain.context import ProjectContext, load_context
+from planner.domain.dependencies import card_parts
 from planner.domain.sprints import choose_sprint
-from planner.domain.stories import update_story
+from planner.domain.stories import create_story, update_story
 from planner.models import Comment, Story
 from planner.signin import require_login
 from planner.timeutil import iso_utc, local_date, utcnow
-from planner.vocab import STATUSES
+from planner.vocab import POINTS_SCALE, STATUSES
 from planner.web.auth import safe_next
 from planner.web.forms import EmptyForm, act
 
@@ -58,11 +59,32 @@ def index(access: ProjectAccess):
         sprint=sprint,
         view=view,
         lanes=lanes_of(cards, ctx, view["lanes"]),
+        card_parts=card_parts(session, [s.id for s in cards], current_user),  # story_parts
         totals=totals,
         today=today,
         now_iso=iso_utc(now),
         here=request.full_path.rstrip("?"),
+        choices=edit_choices(ctx),
     )
+
+
+def edit_choices(ctx: ProjectContext) -> dict[str, list[list[str]]]:
+    """What the in-place editors of a card offer (board.js): points, stages, people taking work."""
+    return {
+        "points": [["", "Unestimated"], *([str(p), str(p)] for p in POINTS_SCALE)],
+        "stage": [
+            ["", "No stage"],
+            *([s.key, s.name] for s in ctx.stages.values() if not s.archived),
+        ],
+        "assignee": [
+            ["", "Nobody"],
+            *(
+                [str(m.account_id), m.account.name]
+                for m in sorted(ctx.members.values(), key=lambda m: m.account.name.lower())
+                if m.access != "view"
+            ),
+        ],
+    }
 
 
 @bp.get("/projects/<key>/board/changes")
@@ -80,6 +102,7 @@ def changes(access: ProjectAccess):
         session, ctx, sprint, view, current_user.id, since=since_of(request.args), now=utcnow()
     )
     here = safe_next(request.args.get("here")) or ""
+    parts = card_parts(session, [s.id for s in found.changed], current_user)  # story_parts
     return jsonify(
         {
             "now": iso_utc(found.now),
@@ -96,6 +119,7 @@ def changes(access: ProjectAccess):
                         project=access.project,
                         access=access,
                         here=here,
+                        card_parts=parts,
                     ),
                 }
                 for s in found.changed
@@ -132,6 +156,28 @@ def move(access: ProjectAccess, number: int):
         done=lambda _: f"{key} moved to {STATUSES[story.status]}.",
         failed=f"{key} not moved: ",
         then=back + f"#c{number}",
+    )
+
+
+# The fields a column's "+ Story" form may carry: its status, the sprint, and its swimlane's value.
+COLUMN_FIELDS = ("title", "status", "sprint", "stage", "assignee", "epic")
+
+
+@bp.post("/projects/<key>/board/stories")
+@project_route(write="edit")
+def create(access: ProjectAccess):
+    """Add a story from a board column's "+ Story" form: in that column's status and the board's
+    sprint (and its swimlane's stage, assignee or epic). board.js sends the same through the API."""
+    session = db.session()
+    ctx = load_context(session, access.project)
+    values = {f: request.form[f] for f in COLUMN_FIELDS if request.form.get(f)}
+    values.setdefault("title", "")
+    back = safe_next(request.form.get("next")) or url_for("board.index", key=access.project.key)
+    return act(
+        lambda: create_story(session, ctx, values, by=current_user, now=utcnow()),
+        done=lambda story: f"{story.key_in(access.project.key)} added to {STATUSES[story.status]}.",
+        failed="Story not added: ",
+        then=lambda story: back + (f"#c{story.number}" if story else ""),
     )
 
 

@@ -61,6 +61,10 @@ def board_setup(db_session, team):
     return train, experiment
 
 
+# Cards are dragged by their top line (the key): links and in-place editors take clicks.
+GRIP = {"x": 12, "y": 10}
+
+
 def column(page, status):
     return page.locator(f'.board-list[data-status="{status}"]')
 
@@ -80,7 +84,7 @@ def test_drag_to_done_then_a_stale_window_is_told(live_server, new_page, shots, 
     card = page.locator(f"#c{train.number}")
     expect(card).to_be_visible()
     shots.take(page, "before-drag")
-    card.drag_to(column(page, "done"))
+    card.drag_to(column(page, "done"), source_position=GRIP)
     expect(page.locator("[data-board-status]")).to_have_text(f"FRAUD-{train.number} moved to Done.")
     expect(page.locator("[data-progress-text]")).to_have_text("5 of 11 points done")
     page.reload()
@@ -94,6 +98,7 @@ def test_drag_to_done_then_a_stale_window_is_told(live_server, new_page, shots, 
 
     # The stale window still shows the card in progress, drawn from version 1.
     stale_card = stale.locator(f"#c{train.number}")
+    stale_card.focus()  # the card's status form shows while the card has keyboard focus
     stale_card.locator("[data-card-status]").select_option("review")
     stale_card.get_by_role("button", name="Move").click()
     status = stale.locator("[data-board-status]")
@@ -111,7 +116,7 @@ def test_an_experiment_asks_for_its_outcome_before_done(
     page = new_page()
     sign_in(page, live_server, "priya@example.com", factories.PASSWORD)
     page.goto(f"{live_server}/projects/FRAUD/board")
-    page.locator(f"#c{experiment.number}").drag_to(column(page, "done"))
+    page.locator(f"#c{experiment.number}").drag_to(column(page, "done"), source_position=GRIP)
     dialog = page.locator("#outcome-dialog")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Outcome").select_option("refuted")
@@ -128,7 +133,7 @@ def test_a_cancelled_outcome_leaves_the_card_where_it_was(live_server, new_page,
     page = new_page()
     sign_in(page, live_server, "priya@example.com", factories.PASSWORD)
     page.goto(f"{live_server}/projects/FRAUD/board")
-    page.locator(f"#c{experiment.number}").drag_to(column(page, "done"))
+    page.locator(f"#c{experiment.number}").drag_to(column(page, "done"), source_position=GRIP)
     page.locator("#outcome-dialog").get_by_role("button", name="Cancel").click()
     expect(column(page, "review").locator(f"#c{experiment.number}")).to_be_visible()
     expect(page.locator("[data-board-status]")).to_contain_text("no outcome recorded")
@@ -143,6 +148,7 @@ def test_other_boards_pick_up_changes_without_reloading(live_server, new_page, d
     mover = new_page()
     sign_in(mover, live_server, "priya@example.com", factories.PASSWORD)
     mover.goto(f"{live_server}/projects/FRAUD/board")
+    mover.locator(f"#c{train.number}").focus()
     mover.locator(f"#c{train.number} [data-card-status]").select_option("review")
     mover.locator(f"#c{train.number}").get_by_role("button", name="Move").click()
     expect(mover.locator("[data-board-status]")).to_have_text(
@@ -161,7 +167,10 @@ def test_keyboard_users_move_a_card_with_the_status_control(
     page = new_page()
     sign_in(page, live_server, "priya@example.com", factories.PASSWORD)
     page.goto(f"{live_server}/projects/FRAUD/board")
+    # Tab reaches the card's controls; its status form shows once focus is within the card.
+    page.locator(f"#c{train.number} .card-title").focus()
     select = page.locator(f"#c{train.number} [data-card-status]")
+    expect(select).to_be_visible()
     select.focus()
     page.keyboard.press("ArrowDown")  # In progress -> Review: browsing, not moving yet
     page.keyboard.press("ArrowDown")  # Review -> Done
