@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from planner import db
 from planner.api import bp, schemas
+from planner.api.dependencies import story_parts_json
 from planner.api.projects import json_body
 from planner.api.serialize import event_json, story_json
 from planner.api.spec import answers, spec
@@ -15,11 +16,16 @@ from planner.authz import story_route
 from planner.domain import StaleVersionError, ValidationError
 from planner.domain.access import TALK, ProjectAccess
 from planner.domain.board import add_comment, comments_of, delete_comment
-from planner.domain.context import load_context
+from planner.domain.context import ProjectContext, load_context
 from planner.domain.stories import update_story
 from planner.errors import error_response
-from planner.models import Comment, Story, StoryEvent
+from planner.models import Comment, Story, StoryEvent, StoryTextChange
 from planner.timeutil import iso_utc, utcnow
+
+
+def _with_parts(body: dict, story: Story) -> dict:
+    """Add blocked_by, blocks and checklist to one story's answer (story_parts)."""
+    return {**body, **story_parts_json(db.session(), story)}
 
 
 def _history(story_id: int) -> list[StoryEvent]:
@@ -38,7 +44,7 @@ def _history(story_id: int) -> list[StoryEvent]:
 def story(access: ProjectAccess, story: Story):
     """A story with its `version` and its whole history."""
     ctx = load_context(db.session(), access.project)
-    return jsonify(story_json(ctx, story, history=_history(story.id)))
+    return jsonify(_with_parts(story_json(ctx, story, history=_history(story.id)), story))
 
 
 @bp.patch("/stories/<story_key>")
@@ -66,7 +72,7 @@ def patch_story(access: ProjectAccess, story: Story):
         response, status = error_response(409, exc.message, {"current": body}, exc.code)
         return response, status
     session.commit()
-    return jsonify(story_json(ctx, story, history=_history(story.id)))
+    return jsonify(_with_parts(story_json(ctx, story, history=_history(story.id)), story))
 
 
 def comment_json(comment: Comment) -> dict:
@@ -126,6 +132,30 @@ def delete_story_comment(access: ProjectAccess, story: Story, comment_id: int):
 @story_route()
 @spec.validate(resp=answers(200, schemas.History, 404), tags=["stories"])
 def story_history(access: ProjectAccess, story: Story):
-    """Every recorded change of the story, oldest first (the charts are computed from these)."""
-    ctx = load_context(db.session(), access.project)
-    return jsonify({"history": [event_json(ctx, e) for e in _history(story.id)]})
+    """Every recorded change of the story, oldest first: `history` holds the tracked fields the
+    charts are computed from, `text_changes` the edits of its texts (never in a chart)."""
+    session = db.session()
+    ctx = load_context(session, access.project)
+    texts = session.scalars(
+        select(StoryTextChange)
+        .where(StoryTextChange.story_id == story.id)
+        .order_by(StoryTextChange.at, StoryTextChange.id)
+    )
+    return jsonify(
+        {
+            "history": [event_json(ctx, e) for e in _history(story.id)],
+            "text_changes": [text_change_json(ctx, change) for change in texts],
+        }
+    )
+
+
+def text_change_json(ctx: ProjectContext, change: StoryTextChange) -> dict:
+    """One edit of a story's text as the history endpoint shows it; `by` is a member's e-mail."""
+    member = ctx.members.get(change.by_id) if change.by_id is not None else None
+    return {
+        "at": iso_utc(change.at),
+        "field": change.field,
+        "from": change.from_text,
+        "to": change.to_text,
+        "by": member.account.email if member else None,
+    }

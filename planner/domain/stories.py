@@ -3,6 +3,8 @@
 Every change of a tracked field (status, points, sprint, stage, role, assignee) writes a StoryEvent
 in the same transaction, so the history the charts are computed from is complete by construction.
 Nothing else in planner assigns those attributes of an existing story.
+Every change of a text field (title, description and the experiment's texts) writes a
+StoryTextChange for the story's history; charts never read those.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from planner.domain import (
 from planner.domain.context import ProjectContext
 from planner.domain.watching import watch
 from planner.inputs import TEXT_LIMITS
-from planner.models import Account, Project, Story, StoryEvent
+from planner.models import Account, Project, Story, StoryEvent, StoryTextChange
+from planner.models.story import TEXT_FIELDS
 from planner.vocab import OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES, TRACKED_FIELDS
 
 RANK_STEP = 1024
@@ -357,6 +360,8 @@ def update_story(
 
     before = current_tracked(ctx, story)
     events: list[StoryEvent] = []
+    # Text edits go to their own table: the history shows them, the charts never read them.
+    texts: list[StoryTextChange] = []
     changed = False
     changes: dict[str, tuple[Any, Any]] = {}  # for the outbox, as the API shows values
     for field, value in cleaned.items():
@@ -383,6 +388,8 @@ def update_story(
         else:
             attribute = "epic_id" if field == "epic" else field
             new_value = value.id if field == "epic" and value is not None else value
+            if field in TEXT_FIELDS and same_text(getattr(story, attribute), new_value):
+                continue  # a browser sends "\r\n" for "\n": not an edit
             if getattr(story, attribute) != new_value:
                 old_value = getattr(story, attribute)
                 if field == "epic":
@@ -390,6 +397,17 @@ def update_story(
                     changes[field] = (old_epic.key if old_epic else None, value and value.key)
                 else:
                     changes[field] = (old_value, new_value)
+                if field in TEXT_FIELDS:
+                    texts.append(
+                        StoryTextChange(
+                            story_id=story.id,
+                            field=field,
+                            from_text=old_value,
+                            to_text=new_value,
+                            at=now,
+                            by_id=by.id if by else None,
+                        )
+                    )
                 setattr(story, attribute, new_value)
                 changed = True
     if not changed:
@@ -400,6 +418,7 @@ def update_story(
     story.updated_at = now
     story.updated_by_id = by.id if by else None
     session.add_all(events)
+    session.add_all(texts)
     try:
         session.flush()
     except StaleDataError:
@@ -412,6 +431,13 @@ def update_story(
         watch(session, story.id, [story.assignee_id], now=now)
     outbox.story_updated(session, ctx, story, changes, by=by, now=now)
     return events
+
+
+def same_text(old: str | None, new: str | None) -> bool:
+    """Tell whether two versions of a text differ at most in their line endings."""
+    if old is None or new is None:
+        return old is new
+    return old.replace("\r\n", "\n") == new.replace("\r\n", "\n")
 
 
 def _reopened_in_closed_sprint(ctx: ProjectContext, story: Story, cleaned: dict) -> Any:
@@ -483,11 +509,18 @@ def stale_error(
         .where(StoryEvent.story_id == story.id, StoryEvent.at == story.updated_at)
         .order_by(StoryEvent.id)
     ).all()
+    last_texts = session.scalars(
+        select(StoryTextChange.field)
+        .where(StoryTextChange.story_id == story.id, StoryTextChange.at == story.updated_at)
+        .order_by(StoryTextChange.id)
+    ).all()
     what = "changed this"
-    if last_events:
-        parts = [
-            describe_change(ctx, e.field, e.from_value, e.to_value, e.by_id) for e in last_events
-        ]
+    parts = [describe_change(ctx, e.field, e.from_value, e.to_value, e.by_id) for e in last_events]
+    parts += [
+        "renamed this" if field == "title" else f"edited its {field}"
+        for field in sorted(last_texts, key=TEXT_FIELDS.index)
+    ]
+    if parts:
         what = "; ".join(parts)
     return StaleVersionError(
         f"{who} {what} since you opened it (you edited version {base_version}, it is now "

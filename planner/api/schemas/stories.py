@@ -17,6 +17,8 @@ from planner.api.schemas.base import (
     Title,
     _one_of,
 )
+from planner.api.schemas.story_parts import ChecklistCount
+from planner.models.story import TEXT_FIELDS
 from planner.vocab import (
     OUTCOMES,
     POINTS_SCALE,
@@ -70,6 +72,13 @@ class StoryOut(Out):
     imported_from: str | None = Field(
         default=None, description="The issue key an import took it from (a Jira key), or null."
     )
+    labels: list[str] = Field(default_factory=list, description="The story's label names, A to Z.")
+    # story_parts: one story's own answer (GET and PATCH /stories/KEY) carries these three.
+    blocked_by: list[str] | None = Field(
+        None, description="Keys of the stories that block this one (one story's answer only)."
+    )
+    blocks: list[str] | None = Field(None, description="Keys of the stories this one blocks.")
+    checklist: ChecklistCount | None = Field(None, description="Checklist items done and total.")
     history: list[Event] | None = None
 
 
@@ -121,6 +130,7 @@ class StoryQuery(BaseModel):
     role: str | None = Field(None, description="A functional role key, or 'none'.")
     assignee: str | None = Field(None, description="A member's e-mail, or 'none'.")
     epic: str | None = Field(None, description="An epic key, or 'none'.")
+    label: str | None = Field(None, description="A label's name (any case).")
     q: str | None = Field(None, description="Words the title must contain (any case).")
     limit: str | None = Field(None, description="Stories per page, 1-500 (default 200).")
     cursor: str | None = Field(None, description="`next_cursor` of the previous page.")
@@ -159,8 +169,25 @@ class CommentCreate(Body):
     body: CommentText = Field(description="Markdown; raw HTML is shown as text.")
 
 
+class TextChange(Out):
+    at: Moment
+    field: str = Field(**_one_of(TEXT_FIELDS))
+    from_: str | None = Field(alias="from", description="The text before the edit.")
+    to: str | None = Field(description="The text after the edit.")
+    by: str | None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
 class History(Out):
-    history: list[Event]
+    history: list[Event] = Field(
+        description="Changes of tracked fields (status, points, sprint, stage, role, assignee): "
+        "the charts are computed from these."
+    )
+    text_changes: list[TextChange] = Field(
+        description="Edits of the title, description and experiment texts, oldest first; "
+        "recorded for people to read, never counted in a chart."
+    )
 
 
 # --- epics ---------------------------------------------------------------------------------------
