@@ -139,28 +139,127 @@ def test_an_empty_sprint_still_draws():
 
 
 @pytest.mark.parametrize(
-    ("reported", "forecast", "achieved", "span"),
+    ("reported", "forecast", "achieved", "x_span", "y_span"),
     [
-        # 58 days apart: padded by 3 days (a twentieth would be 2) on each side.
-        (date(2026, 3, 4), date(2026, 5, 1), None, ["2026-03-01", "2026-05-04"]),
+        # One report: each axis is widened to 28 days around its dates (14 each side), then
+        # padded by 3 days (a twentieth of 28 would be 1): 4 Mar -> 15 Feb to 21 Mar.
+        (
+            date(2026, 3, 4),
+            date(2026, 5, 1),
+            None,
+            ["2026-02-15", "2026-03-21"],
+            ["2026-04-14", "2026-05-18"],
+        ),
         # Stored before dates were bounded: the padding stops at the ends of the calendar.
-        (date(2026, 3, 4), date(9999, 12, 31), None, [None, "9999-12-31"]),
-        (date(2026, 3, 4), date(1, 1, 2), None, ["0001-01-01", None]),
-        (date(1, 1, 1), date(9999, 12, 31), None, ["0001-01-01", "9999-12-31"]),
-        (date(2026, 3, 4), date(2026, 5, 1), date(9999, 12, 30), [None, "9999-12-31"]),
-        (date(9999, 12, 31), date(9999, 12, 31), date(9999, 12, 31), [None, "9999-12-31"]),
+        (
+            date(2026, 3, 4),
+            date(9999, 12, 31),
+            None,
+            ["2026-02-15", "2026-03-21"],
+            ["9999-12-14", "9999-12-31"],
+        ),
+        (
+            date(2026, 3, 4),
+            date(1, 1, 2),
+            None,
+            ["2026-02-15", "2026-03-21"],
+            ["0001-01-01", "0001-01-19"],
+        ),
+        (
+            date(1, 1, 1),
+            date(9999, 12, 31),
+            None,
+            ["0001-01-01", "0001-01-18"],
+            ["9999-12-14", "9999-12-31"],
+        ),
+        (date(2026, 3, 4), date(2026, 5, 1), date(9999, 12, 30), [None, "9999-12-31"], None),
+        (
+            date(9999, 12, 31),
+            date(9999, 12, 31),
+            date(9999, 12, 31),
+            ["9999-12-14", "9999-12-31"],
+            ["9999-12-14", "9999-12-31"],
+        ),
     ],
 )
-def test_the_trend_padding_cannot_overflow(reported, forecast, achieved, span):
+def test_the_trend_padding_cannot_overflow(reported, forecast, achieved, x_span, y_span):
     from planner.forecasting import ForecastPoint
 
     figure = charts.trend_figure([("Launch", [ForecastPoint(reported, forecast)], achieved)])
     check(figure)
-    low, high = figure["layout"]["xaxis"]["range"]
-    assert figure["layout"]["yaxis"]["range"] == [low, high]
-    assert figure["data"][0]["x"] == [low, high]  # the diagonal spans the axes
-    if span[0]:
-        assert low == span[0]
-    if span[1]:
-        assert high == span[1]
-    assert low < min(reported, forecast).isoformat() or low == "0001-01-01"
+    x_low, x_high = figure["layout"]["xaxis"]["range"]
+    y_low, y_high = figure["layout"]["yaxis"]["range"]
+    if x_span[0]:
+        assert x_low == x_span[0]
+    assert x_high == x_span[1]
+    if y_span:
+        assert [y_low, y_high] == y_span
+    assert x_low < reported.isoformat() or x_low == "0001-01-01"
+    # The diagonal runs across every date either axis shows.
+    assert figure["data"][0]["x"] == [min(x_low, y_low), max(x_high, y_high)]
+    assert figure["data"][0]["y"] == figure["data"][0]["x"]
+
+
+def test_the_trend_axes_read_as_weeks_or_months_with_a_legend_under_the_plot():
+    from planner.forecasting import ForecastPoint
+
+    figure = charts.trend_figure(
+        [
+            (
+                "Pilot",
+                [
+                    ForecastPoint(date(2026, 11, 2), date(2027, 1, 22)),
+                    ForecastPoint(date(2026, 11, 30), date(2027, 2, 12)),
+                ],
+                None,
+            ),
+            ("Launch", [ForecastPoint(date(2026, 11, 2), date(2027, 9, 30))], None),
+        ]
+    )
+    check(figure)
+    layout = figure["layout"]
+    # Reports span 2 Nov to 30 Nov (28 days, padded by 3): weekly ticks "16 Nov".
+    assert layout["xaxis"]["range"] == ["2026-10-30", "2026-12-03"]
+    assert layout["xaxis"]["dtick"] == 7 * 86_400_000
+    assert layout["xaxis"]["tickformat"] == "%-d %b"
+    # Forecasts span 22 Jan to 30 Sep 2027 (251 days, padded by 12): months "Jan 2027".
+    assert layout["yaxis"]["range"] == ["2027-01-10", "2027-10-12"]
+    assert layout["yaxis"]["tickformat"] == "%b %Y" and layout["yaxis"]["dtick"] == "M1"
+    assert layout["xaxis"]["hoverformat"] == layout["yaxis"]["hoverformat"] == "%-d %b %Y"
+    assert "scaleanchor" not in layout["yaxis"]
+    assert layout["legend"]["title"]["text"] == "Milestones"
+    assert layout["legend"]["y"] < 0  # under the plot
+    assert [t["name"] for t in figure["data"]] == ["Report date = forecast", "Pilot", "Launch"]
+
+
+def test_the_slip_chart_names_rows_on_the_axis_with_room_and_a_status_legend():
+    figure = charts.slip_figure(
+        [
+            ("Model meets target: recall >= 0.85 at 1% FPR", 7, "at_risk"),
+            ("Baseline model", -1, "on_track"),
+            ("Pilot with fraud investigators", 21, "late"),
+        ]
+    )
+    check(figure)
+    names = [t["name"] for t in figure["data"]]
+    assert names == ["On track", "At risk", "Late"]
+    late = trace(figure, "Late")
+    assert (late["x"], late["y"], late["text"]) == (
+        [21],
+        ["Pilot with fraud<br>investigators"],
+        ["+21"],
+    )
+    assert trace(figure, "On track")["text"] == ["\u22121"]  # a real minus sign
+    layout = figure["layout"]
+    # The rows keep the order given, whatever their status.
+    assert layout["yaxis"]["categoryarray"] == [
+        "Model meets target:<br>recall &gt;= 0.85 at 1%<br>FPR",
+        "Baseline model",
+        "Pilot with fraud<br>investigators",
+    ]
+    assert layout["barmode"] == "relative"
+    # 6 label lines and 3 rows: 150 + 20 * 6 + 22 * 3 = 336 pixels, so no two names touch.
+    assert layout["height"] == 336
+    # From -1 to 21 is 22 days: room for the numbers beyond the bars, 22 * 0.35 + 1 = 8.7 days
+    # left of the shortest, 22 * 0.3 + 1 = 7.6 right of the longest.
+    assert layout["xaxis"]["range"] == pytest.approx([-9.7, 28.6])

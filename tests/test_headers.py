@@ -48,7 +48,24 @@ def test_assets_stay_cacheable(clients, client):
 
 def test_pages_tell_plotly_its_styles_are_already_there(client):
     page = client.get("/login").get_data(as_text=True)
-    assert (
-        '<link rel="stylesheet" id="plotly.js-style-global" class="no-inline-styles" '
-        'href="/assets/plotly.css">' in page
+    assert re.search(
+        r'<link rel="stylesheet" id="plotly.js-style-global" class="no-inline-styles" '
+        r'href="/assets/plotly\.css\?v=[0-9a-f]{16}">',
+        page,
     )
+
+
+def test_assets_a_signed_in_person_fetches_are_compressed_and_shared_cacheable(clients):
+    person = clients["view"]
+    page = person.get("/account").get_data(as_text=True)
+    url = re.search(r'href="(/static/css/planner\.css\?v=[0-9a-f]{16})"', page).group(1)
+    response = person.get(url, headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    # The same bytes for everyone: no session cookie, nothing that varies by cookie.
+    assert response.headers["Vary"] == "Accept-Encoding"
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["ETag"].startswith('"') and "no-store" not in str(response.headers)
+    # Pages still vary by the person's cookie.
+    assert "Cookie" in person.get("/account").headers["Vary"]

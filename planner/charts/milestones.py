@@ -15,15 +15,42 @@ STATUS_COLORS = {"on_track": "#1b7f4b", "at_risk": "#b45309", "late": "#b42318"}
 LEVEL_COLORS = {"low": "#d8efe0", "medium": "#fbe6b4", "high": "#f6c09a", "critical": "#ef9a93"}
 
 
+DAY_MS = 86_400_000
+STATUS_NAMES = {"on_track": "On track", "at_risk": "At risk", "late": "Late"}
+
+
+def _padded(days: Sequence[date], least: int) -> tuple[date, date]:
+    """The span of `days` with a margin on each side (a twentieth of the span, at least 3 days),
+    widened to `least` days so that a few close reports still get a readable scale."""
+    low, high = min(days), max(days)
+    short = least - (high - low).days
+    if short > 0:
+        low, high = add_days(low, -(short // 2)), add_days(high, short - short // 2)
+    pad = max(3, (high - low).days // 20)
+    return add_days(low, -pad), add_days(high, pad)
+
+
+def _date_axis(low: date, high: date) -> dict[str, Any]:
+    """Ticks a person reads at a glance: weeks ("16 Nov") over a few months, months
+    ("Jan 2027") beyond, and unambiguous dates in the hover."""
+    if (high - low).days <= 120:
+        return {"tickformat": "%-d %b", "dtick": 7 * DAY_MS, "hoverformat": "%-d %b %Y"}
+    months = max(1, (high - low).days // 30 // 8)
+    return {"tickformat": "%b %Y", "dtick": f"M{months}", "hoverformat": "%-d %b %Y"}
+
+
 def trend_figure(milestones: Sequence[tuple[str, Sequence, date | None]]) -> dict[str, Any]:
     """Milestone trend analysis: x = report date, y = forecast date, one line per milestone
-    through its forecasts in report order, ending on the diagonal when achieved. Both axes share
-    one calendar scale; a rising line is a milestone slipping, one parallel to the diagonal is
-    never arriving. `milestones` are (name, forecasts with reported_on/forecast/note, achieved)."""
+    through its forecasts in report order, ending on the diagonal when achieved. Each axis spans
+    its own dates (reports across, forecasts up), so the lines get the whole plot; the dashed
+    diagonal (report date = forecast) shows where the dates it crosses meet. A rising line is a
+    milestone slipping. `milestones` are (name, forecasts with reported_on/forecast/note,
+    achieved)."""
     traces: list[dict[str, Any]] = []
-    days: list[date] = []
-    for position, (name, forecasts, achieved) in enumerate(milestones):
-        ordered = sorted(enumerate(forecasts), key=lambda item: (item[1].reported_on, item[0]))
+    reports: list[date] = []
+    forecasts: list[date] = []
+    for position, (name, points, achieved) in enumerate(milestones):
+        ordered = sorted(enumerate(points), key=lambda item: (item[1].reported_on, item[0]))
         xs = [f.reported_on for _, f in ordered]
         ys = [f.forecast for _, f in ordered]
         notes = [plain(f.note or "") for _, f in ordered]
@@ -33,7 +60,8 @@ def trend_figure(milestones: Sequence[tuple[str, Sequence, date | None]]) -> dic
             notes.append("Achieved")
         if not xs:
             continue
-        days.extend(xs + ys)
+        reports.extend(xs)
+        forecasts.extend(ys)
         traces.append(
             {
                 "type": "scatter",
@@ -49,10 +77,25 @@ def trend_figure(milestones: Sequence[tuple[str, Sequence, date | None]]) -> dic
                 "marker": {"size": 7},
             }
         )
-    if days:
-        low, high = min(days), max(days)
-        pad = max(3, (high - low).days // 20)
-        span = [add_days(low, -pad).isoformat(), add_days(high, pad).isoformat()]
+    layout = _layout(
+        "Milestone trend: forecasts over time",
+        "Reported on",
+        "Forecast date",
+        height=480,
+        hovermode="closest",
+    )
+    for axis in ("xaxis", "yaxis"):
+        layout[axis]["type"] = "date"
+        layout[axis].pop("rangemode", None)
+    if reports:
+        x_low, x_high = _padded(reports, least=28)
+        y_low, y_high = _padded(forecasts, least=28)
+        layout["xaxis"].update(range=[x_low.isoformat(), x_high.isoformat()])
+        layout["xaxis"].update(_date_axis(x_low, x_high))
+        layout["yaxis"].update(range=[y_low.isoformat(), y_high.isoformat()])
+        layout["yaxis"].update(_date_axis(y_low, y_high))
+        # The diagonal across every date either axis shows; the axes clip it to the plot.
+        span = [min(x_low, y_low).isoformat(), max(x_high, y_high).isoformat()]
         traces.insert(
             0,
             {
@@ -65,56 +108,75 @@ def trend_figure(milestones: Sequence[tuple[str, Sequence, date | None]]) -> dic
                 "line": {"color": "#8a93a3", "dash": "dash", "width": 1},
             },
         )
-    else:
-        span = None
-    layout = _layout(
-        "Milestone trend: forecasts over time",
-        "Reported on",
-        "Forecast date",
-        height=460,
-        hovermode="closest",
-    )
-    for axis in ("xaxis", "yaxis"):
-        layout[axis]["type"] = "date"
-        layout[axis].pop("rangemode", None)
-        if span:
-            layout[axis]["range"] = span
-    layout["yaxis"]["scaleanchor"] = "x"  # one day is the same length on both axes
-    layout["yaxis"]["scaleratio"] = 1
-    for axis in ("xaxis", "yaxis"):
-        layout[axis]["constrain"] = "domain"  # a square plot, not a stretched date range
-    layout["legend"] = {"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"}
-    layout["margin"] = {"l": 64, "r": 16, "t": 56, "b": 56}
+    # The legend under the plot, one milestone a line: the plot keeps the card's width.
+    layout["legend"] = {
+        "title": {"text": "Milestones"},
+        "orientation": "v",
+        "x": 0,
+        "xanchor": "left",
+        "y": -0.18,
+        "yanchor": "top",
+    }
+    layout["height"] = 420 + 22 * (len(traces) + 1)
+    layout["margin"] = {"l": 72, "r": 16, "t": 56, "b": 40 + 22 * (len(traces) + 1)}
     return {"data": traces, "layout": layout}
 
 
 def slip_figure(rows: Sequence[tuple[str, int, str]]) -> dict[str, Any]:
-    """Slip in days per milestone (name, slip_days, status), coloured by status."""
+    """Slip in days per milestone (name, slip_days, status): horizontal bars, one row per
+    milestone with its name on the axis (wrapped, each row tall enough for its lines), the
+    days written at the bar's end, coloured by status with a legend of the statuses."""
     names = [wrap_label(plain(name)) for name, _, _ in rows]
-    trace = {
-        "type": "bar",
-        "orientation": "h",
-        "name": "Slip (days)",
-        "x": [slip for _, slip, _ in rows],
-        "y": names,
-        "marker": {"color": [STATUS_COLORS[status] for _, _, status in rows]},
-        "hovertemplate": "%{y}: %{x} days<extra></extra>",
-    }
+    traces = []
+    for status in ("on_track", "at_risk", "late"):
+        mine = [
+            (label, slip) for label, (_, slip, s) in zip(names, rows, strict=True) if s == status
+        ]
+        if not mine:
+            continue
+        traces.append(
+            {
+                "type": "bar",
+                "orientation": "h",
+                "name": STATUS_NAMES[status],
+                "x": [slip for _, slip in mine],
+                "y": [label for label, _ in mine],
+                "text": [
+                    f"+{slip}" if slip > 0 else f"\u2212{-slip}" if slip else "0"
+                    for _, slip in mine
+                ],
+                "textposition": "outside",
+                "cliponaxis": False,
+                "marker": {"color": STATUS_COLORS[status]},
+                "hovertemplate": "%{y}: %{x} days<extra></extra>",
+            }
+        )
+    lines = sum(label.count("<br>") + 1 for label in names)
     layout = _layout(
         "Slip against the baseline",
-        "Days late (below 0: early)",
+        "Days late (− = early)",
         "Milestone",
-        height=max(240, 80 + 44 * len(rows)),
+        height=max(260, 150 + 20 * lines + 22 * len(rows)),
         hovermode="closest",
+        barmode="relative",
+        bargap=0.35,
     )
     layout["yaxis"] = {
         "title": {"text": "Milestone"},
         "automargin": True,
         "autorange": "reversed",
         "type": "category",
+        "categoryorder": "array",
+        "categoryarray": names,
     }
+    # Room beyond the longest bar each way for its "+21", clear of the names on the axis.
+    slips = [slip for _, slip, _ in rows] or [0]
+    low, high = min(0, *slips), max(0, *slips)
+    span = high - low or 1
+    layout["xaxis"]["range"] = [low - span * 0.35 - 1 if low < 0 else -0.5, high + span * 0.3 + 1]
+    layout["xaxis"]["zeroline"] = True
     layout["showlegend"] = True
-    return {"data": [trace], "layout": layout}
+    return {"data": traces, "layout": layout}
 
 
 def heat_map_figure(cells: Sequence[Sequence[int]]) -> dict[str, Any]:
