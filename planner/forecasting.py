@@ -145,23 +145,27 @@ class VelocityForecast:
 
 
 def velocity_forecast(
-    remaining: int, velocity: float | None, sprint_end: Callable[[int], date]
+    remaining: int, velocity: float | None, sprint_days: Callable[[int], Sequence[date]]
 ) -> VelocityForecast:
-    """sprints needed = remaining / average velocity; the finish is the end of the sprint that
-    completes it (`sprint_end(k)` is the end date of the k-th sprint from now, k >= 1)."""
+    """sprints needed = remaining / average velocity; the finish is the working day of the sprint
+    that completes it by which its share is done at an even pace (`sprint_days(k)` are the working
+    days of the k-th future sprint, k >= 1)."""
     if remaining <= 0:
-        return VelocityForecast(remaining, velocity, 0.0, sprint_end(1))
+        return VelocityForecast(remaining, velocity, 0.0, sprint_days(1)[0])
     if not velocity:
         return VelocityForecast(remaining, velocity, None, None)
     needed = remaining / velocity
-    return VelocityForecast(remaining, velocity, needed, sprint_end(max(1, math.ceil(needed))))
+    sprint = max(1, math.ceil(needed - 1e-9))
+    days = sprint_days(sprint)
+    finish = days[finish_day(needed - (sprint - 1), len(days)) - 1]
+    return VelocityForecast(remaining, velocity, needed, finish)
 
 
 @dataclass(frozen=True)
 class MonteCarlo:
     runs: int
     samples: tuple[int, ...]  # completed points of past closed sprints drawn from
-    p50_sprints: int | None
+    p50_sprints: int | None  # the future sprint (1 = the first) the P50 date falls in
     p85_sprints: int | None
     p50: date | None
     p85: date | None
@@ -171,41 +175,62 @@ class MonteCarlo:
 MAX_SPRINTS = 100
 
 
-def percentile(sorted_values: Sequence[int], share: float) -> int:
+def percentile(sorted_values: Sequence, share: float):
     """The smallest value with at least `share` of the values at or below it."""
     index = max(0, math.ceil(share * len(sorted_values)) - 1)
     return sorted_values[index]
 
 
+def finish_day(share: float, working_days: int) -> int:
+    """The working day (1-based) of a sprint by which `share` of its points are done, at an even
+    pace through its working days: the first day whose end reaches the share."""
+    return max(1, min(working_days, math.ceil(share * working_days - 1e-9)))
+
+
 def monte_carlo(
     remaining: int,
     completed: Sequence[int],
-    sprint_end: Callable[[int], date],
+    sprint_days: Callable[[int], Sequence[date]],
     *,
     runs: int = 10_000,
     seed: int = 2026,
 ) -> MonteCarlo:
-    """Draw each future sprint's completed points from past closed sprints (with replacement),
-    count the sprints until `remaining` is done; repeat `runs` times with a fixed seed; report the
-    50th and 85th percentiles of sprints needed, and their end dates."""
+    """Draw each future sprint's completed points from past closed sprints (with replacement) and
+    count the sprints until `remaining` is done; the run finishes inside its last sprint on the
+    working day by which the points still needed are done at that sprint's drawn pace
+    (`sprint_days(k)` are the working days of the k-th future sprint). Repeat `runs` times with a
+    fixed seed; report the 50th and 85th percentiles of the finish date and the sprint it is in."""
     samples = tuple(completed)
     if remaining <= 0:
-        return MonteCarlo(runs, samples, 0, 0, sprint_end(1), sprint_end(1), False)
+        first = sprint_days(1)
+        return MonteCarlo(runs, samples, 1, 1, first[0], first[0], False)
     if not samples or not any(samples):
         return MonteCarlo(runs, samples, None, None, None, None, True)
     rng = random.Random(seed)
-    counts = []
+    finishes: list[tuple[int, int]] = []
     capped = False
+    lengths: dict[int, int] = {}
     for _ in range(runs):
-        left, sprints = remaining, 0
-        while left > 0 and sprints < MAX_SPRINTS:
-            left -= rng.choice(samples)
-            sprints += 1
-        capped = capped or left > 0
-        counts.append(sprints)
-    counts.sort()
-    p50, p85 = percentile(counts, 0.50), percentile(counts, 0.85)
-    return MonteCarlo(runs, samples, p50, p85, sprint_end(p50), sprint_end(p85), capped)
+        left, sprint, drawn = remaining, 0, 0
+        while left > 0 and sprint < MAX_SPRINTS:
+            drawn = rng.choice(samples)
+            sprint += 1
+            if drawn >= left:
+                break
+            left -= drawn
+        if drawn < left:  # the cap: counted as the last day of the last sprint
+            capped = True
+            left = drawn = 1
+        if sprint not in lengths:
+            lengths[sprint] = len(sprint_days(sprint))
+        finishes.append((sprint, finish_day(left / drawn, lengths[sprint])))
+    finishes.sort()
+    p50, p85 = percentile(finishes, 0.50), percentile(finishes, 0.85)
+
+    def day_of(finish: tuple[int, int]) -> date:
+        return sprint_days(finish[0])[finish[1] - 1]
+
+    return MonteCarlo(runs, samples, p50[0], p85[0], day_of(p50), day_of(p85), capped)
 
 
 # --- risks -------------------------------------------------------------------------------------

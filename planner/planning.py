@@ -62,6 +62,20 @@ class PlanCheck:
     def fits(self) -> bool:
         return not self.over_roles and not self.over_capacity_by
 
+    @property
+    def verdict(self) -> str:
+        """The headline's level, the total first (docs/rules.md, "The plan verdict"):
+        over: more points than the team's capacity; pace: within capacity but above velocity;
+        roles: the total fits capacity and velocity, but one or more roles are over their own
+        capacity; fits: none of these."""
+        if self.over_capacity_by:
+            return "over"
+        if self.above_velocity_by:
+            return "pace"
+        if self.over_roles:
+            return "roles"
+        return "fits"
+
 
 def check_plan(
     stories: Iterable[tuple[str | None, int | None]],

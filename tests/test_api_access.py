@@ -27,6 +27,8 @@ IDS = {
     "link_id": 1,
     "webhook_id": 1,
     "delivery_id": 1,
+    "blocker_key": "FRAUD-1",  # story_parts: dependencies and checklist items
+    "item_id": 1,
 }
 NOT_ABOUT_A_PROJECT = {
     "/api/v1/me",

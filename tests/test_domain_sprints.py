@@ -269,6 +269,30 @@ def test_role_totals_flag_each_over_committed_role():
     assert not check.fits
 
 
+@pytest.mark.parametrize(
+    ("stories", "capacity", "velocity", "verdict"),
+    [
+        # The Sprint 5: 13 points against 35 of capacity and a velocity of 30.7, one role
+        # over by 1 (annotator 8 + 5 against Kemal's 12): the total fits, the role is named.
+        ([("annotator", 8), ("annotator", 5)], {1: 12, 2: 23}, 30.7, "roles"),
+        # The Sprint 4: 37 points within 40 of capacity but above a velocity of 30.7.
+        ([("ml_engineer", 20), ("ml_engineer", 17)], {1: 10, 2: 30}, 30.7, "pace"),
+        # 51 points against 35 of capacity: over capacity, whatever the roles and the pace.
+        ([("ml_engineer", 30), ("annotator", 21)], {1: 12, 2: 23}, 60.0, "over"),
+        # 20 points, within capacity (35) and velocity (30.7), no role over: it fits.
+        ([("ml_engineer", 12), ("annotator", 8)], {1: 12, 2: 23}, 30.7, "fits"),
+        # Exactly at velocity is not above it; no velocity yet (no closed sprint) cannot be.
+        ([("ml_engineer", 20)], {1: 12, 2: 23}, 20.0, "fits"),
+        ([("ml_engineer", 20)], {1: 12, 2: 23}, None, "fits"),
+    ],
+    ids=["one-role-over", "above-velocity", "over-capacity", "fits", "at-velocity", "no-velocity"],
+)
+def test_the_plan_verdict_weighs_the_total_first(stories, capacity, velocity, verdict):
+    roles_of = {1: ["annotator"], 2: ["ml_engineer"]}
+    check = check_plan(stories, capacity, roles_of, {1: "Kemal", 2: "Chen"}, velocity=velocity)
+    assert check.verdict == verdict
+
+
 def test_default_capacity_from_the_last_three_closed_sprints(db_session, team, closed_sprint):
     sprint, *_ = closed_sprint
     series = load_series(db_session, team.project, [sprint], now=t("2026-04-01T00:00"))

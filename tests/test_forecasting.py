@@ -101,26 +101,53 @@ def ends(k: int) -> date:
     return date(2026, 11, 27) + timedelta(days=14 * (k - 1))
 
 
+def days(k: int) -> list[date]:
+    """Sprint k's working days: Monday 16 Nov 2026 plus 14 days per sprint, two weeks of Monday
+    to Friday (10 days)."""
+    monday = date(2026, 11, 16) + timedelta(days=14 * (k - 1))
+    return [monday + timedelta(days=w * 7 + d) for w in (0, 1) for d in range(5)]
+
+
 def test_velocity_forecast():
-    forecast = velocity_forecast(49, 30.7, ends)
-    assert forecast.sprints_needed == pytest.approx(49 / 30.7)  # 1.6
-    assert forecast.finish == date(2026, 12, 11)  # the second sprint
-    assert velocity_forecast(0, 30.7, ends).finish == date(2026, 11, 27)
-    assert velocity_forecast(10, None, ends).finish is None
+    forecast = velocity_forecast(49, 30.7, days)
+    assert forecast.sprints_needed == pytest.approx(49 / 30.7)  # 1.596
+    # Sprint 2 (30 Nov - 11 Dec) does the last 0.596 of a sprint: ceil(5.96) = its 6th working
+    # day, Monday 7 December.
+    assert forecast.finish == date(2026, 12, 7)
+    # Exactly two sprints: the last day of the second.
+    assert velocity_forecast(60, 30, days).finish == date(2026, 12, 11)
+    assert velocity_forecast(0, 30.7, days).finish == date(2026, 11, 16)
+    assert velocity_forecast(10, None, days).finish is None
+
+
+def test_monte_carlo_finishes_inside_the_last_sprint():
+    # Any two of 28, 33, 31 cover 49 points and no single one does: always two sprints. The
+    # second does the 49 - d1 points left at its drawn pace d2; the finish is working day
+    # ceil(10 * (49 - d1) / d2) of it. The nine pairs, equally likely:
+    #   left 21: /28 -> 8, /33 -> 7, /31 -> 7;  left 16: /28 -> 6, /33 -> 5, /31 -> 6;
+    #   left 18: /28 -> 7, /33 -> 6, /31 -> 6.
+    # Day 5: 1/9, day 6: 4/9 (cumulative 0.56), day 7: 3/9 (0.89), day 8: 1/9.
+    # P50 = day 6 = Monday 7 Dec; P85 = day 7 = Tuesday 8 Dec: the dates differ by a day.
+    tight = monte_carlo(49, [28, 33, 31], days, seed=1)
+    assert (tight.p50_sprints, tight.p85_sprints) == (2, 2)
+    assert (tight.p50, tight.p85) == (date(2026, 12, 7), date(2026, 12, 8))
+    # 15 points from [10, 20, 20, 20]: a 20 first (3/4) finishes on day ceil(10 * 15/20) = 8 of
+    # sprint 1 (Wed 25 Nov); a 10 first leaves 5 for sprint 2: with a 20 (3/16) day
+    # ceil(2.5) = 3 (Wed 2 Dec), with a 10 (1/16) day 5. Cumulative: 0.75, 0.94, 1.
+    mixed = monte_carlo(15, [10, 20, 20, 20], days, seed=3)
+    assert (mixed.p50, mixed.p85) == (date(2026, 11, 25), date(2026, 12, 2))
+    assert (mixed.p50_sprints, mixed.p85_sprints) == (1, 2)
 
 
 def test_monte_carlo_with_a_fixed_seed_matches_the_distribution():
-    # Any two of 28, 33, 31 cover 49 points and no single one does: always two sprints.
-    tight = monte_carlo(49, [28, 33, 31], ends, seed=1)
-    assert (tight.p50_sprints, tight.p85_sprints) == (2, 2)
-    assert tight.p50 == tight.p85 == date(2026, 12, 11)
-    # One sprint in four completes the 10 points: P(done within k) = 1 - 0.75^k, so
-    # k=2: 0.44, k=3: 0.58 -> P50 = 3; k=6: 0.82, k=7: 0.87 -> P85 = 7.
-    chance = monte_carlo(10, [0, 0, 0, 10], ends, seed=7)
+    # One sprint in four completes the 10 points (on its last day): P(done within k) =
+    # 1 - 0.75^k, so k=2: 0.44, k=3: 0.58 -> P50 = 3; k=6: 0.82, k=7: 0.87 -> P85 = 7.
+    chance = monte_carlo(10, [0, 0, 0, 10], days, seed=7)
     assert (chance.p50_sprints, chance.p85_sprints) == (3, 7)
+    assert chance.p50 == ends(3)
     assert chance.p85 == date(2026, 11, 27) + timedelta(days=14 * 6)
-    assert monte_carlo(10, [0, 0, 0, 10], ends, seed=7) == chance  # seeded: repeatable
-    nothing = monte_carlo(10, [0, 0], ends)
+    assert monte_carlo(10, [0, 0, 0, 10], days, seed=7) == chance  # seeded: repeatable
+    nothing = monte_carlo(10, [0, 0], days)
     assert (nothing.p50, nothing.capped) == (None, True)
 
 
@@ -130,7 +157,7 @@ def test_p50_is_never_after_p85_whatever_the_history():
         samples = [rng.choice([0, 1, 2, 3, 5, 8, 13, 21, 30]) for _ in range(rng.randint(1, 8))]
         if not any(samples):
             samples.append(1)
-        result = monte_carlo(rng.randint(1, 300), samples, ends, runs=500, seed=rng.randint(0, 99))
+        result = monte_carlo(rng.randint(1, 300), samples, days, runs=500, seed=rng.randint(0, 99))
         assert result.p50_sprints <= result.p85_sprints
         assert result.p50 <= result.p85
 

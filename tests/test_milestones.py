@@ -220,23 +220,49 @@ def test_the_milestone_page_suggests_a_date_from_velocity(db_session, clients, t
     ]:
         factories.story(db_session, team.project, by, points=points, status=status, epic="E6")
     db_session.commit()
-    page = re.sub(
-        r"\s+",
-        " ",
-        clients["manage"]
-        .get(f"/projects/FRAUD/milestones/{plan['pilot'].id}")
-        .get_data(as_text=True),
+    url = f"/projects/FRAUD/milestones/{plan['pilot'].id}"
+
+    def page() -> str:
+        return re.sub(r"\s+", " ", clients["manage"].get(url).get_data(as_text=True))
+
+    # The project's estimated stories: 8, 2 | 13, 5, 2 | 13, 8, 5, 3: sorted 2 2 3 5 5 8 8 13 13,
+    # median 5. The unestimated story counts 5: 13 + 8 + 5 + 5 = 31 points left.
+    far = page()
+    assert (
+        "4 open stories, <strong>31 points</strong> left, of which 1 unestimated story counted "
+        "at the project's median story size of 5 points (5 points)." in far
     )
-    assert "26 points left in 4 stories (1 unestimated, counted as 0)" in page
-    assert "26 ÷ 15.0 points per sprint (average of S1, S2) = 1.7 sprints" in page
-    # Monte Carlo over 10 and 20: one sprint never covers 26, two always do unless both are
-    # 10 (1 in 4): P50 = 2 sprints, P85 = 3.
-    assert "50% chance by" in page and "(2 sprints)" in page and "(3 sprints)" in page
-    # No active sprint: the first sprint ends 13 days from today, the next ones 14 days apart.
+    # The team still says 15 May 2026 (the fixture's last report): months away from the pace, so
+    # no date is proposed and the gap is said.
+    assert "The team's date, <strong>Fri 15 May 2026</strong>, is" in far
+    assert "planner proposes no date" in far and "data-p50" not in far
+    # No active sprint: sprint k of the pace runs from today + 14(k - 1), two weeks of 10 working
+    # days. Velocity 15: 31 / 15 = 2.07 sprints -> 0.07 of sprint 3 -> its 1st working day.
+    # Monte Carlo over 10 and 20 for 31 points (each draw 1/2):
+    #   20, 20: 11 left for sprint 2 at 20 -> day ceil(5.5) = 6 of sprint 2     p = 1/4
+    #   20, 10 or 10, 20: 1 left for sprint 3 -> day 1 of sprint 3              p = 1/2
+    #   10, 10, 20: 11/20 -> day 6 of sprint 3; 10, 10, 10: day 1 of sprint 4  p = 1/8 each
+    # Cumulative 0.25, 0.75, 0.875, 1: P50 = day 1 of sprint 3, P85 = day 6 of sprint 3.
     today = local_date(utcnow(), "UTC")
-    first_end = today + timedelta(days=13)
-    velocity_date = _last_working_day(first_end + timedelta(days=14))
-    assert f'data-use-date="{velocity_date.isoformat()}"' in page
+    start = today + timedelta(days=28)
+    sprint3 = [start + timedelta(days=d) for d in range(14)]
+    sprint3 = [d for d in sprint3 if d.isoweekday() <= 5]
+    assert len(sprint3) == 10
+    add_forecast(
+        db_session,
+        team.project,
+        plan["pilot"],
+        {"reported_on": today.isoformat(), "forecast": sprint3[5].isoformat(), "note": "Re-plan."},
+        by_id=team.manager.id,
+        today=today,
+    )
+    db_session.commit()
+    near = page()
+    assert "31 ÷ 15.0 points per sprint (average of S1, S2) = 2.1 sprints" in near
+    assert f'data-use-date="{sprint3[0].isoformat()}"' in near  # velocity and P50
+    assert f'data-use-date="{sprint3[5].isoformat()}"' in near  # P85
+    assert near.count("(in sprint 3 from today)") == 2
+    assert "Unestimated stories count at the median size of the project's estimated stories" in near
 
 
 def test_milestone_pages_refuse_bad_input_next_to_the_field(clients, plan, db_session):
@@ -449,3 +475,45 @@ def test_dashboard_runs_a_bounded_number_of_queries(
     with count_queries() as counter:
         assert client.get("/projects/FRAUD/dashboard").status_code == 200
     assert counter.count <= 18, counter.count
+
+
+def test_the_suggestion_counts_work_in_the_active_sprint_as_done_by_its_end(
+    db_session, clients, team, plan
+):
+    db_session.add(
+        Epic(project_id=team.project.id, key="E7", title="Pilot", milestone_id=plan["pilot"].id)
+    )
+    db_session.flush()
+    today = local_date(utcnow(), team.project.timezone)
+    active = factories.sprint(
+        db_session,
+        team.project,
+        "Sprint 9",
+        today - timedelta(days=3),
+        today + timedelta(days=10),
+        state="active",
+        started_at=datetime.now(UTC) - timedelta(days=3),
+    )
+    # The only estimated story of the project is 5 points: the median size is 5.
+    for points in (5, None):
+        factories.story(
+            db_session, team.project, team.manager, points=points, epic="E7", sprint=active.id
+        )
+    db_session.commit()
+    url = f"/projects/FRAUD/milestones/{plan['pilot'].id}"
+    page = re.sub(r"\s+", " ", clients["manage"].get(url).get_data(as_text=True))
+    # 5 + 5 (the unestimated one at the median), all in Sprint 9: its end is the date.
+    assert "2 open stories, <strong>10 points</strong> left" in page
+    end = today + timedelta(days=10)
+    assert "All the work left is planned in Sprint 9" in page
+    assert f'data-use-date="{end.isoformat()}"' in page
+
+    # A 3-point story outside the sprint: the pace applies to it only.
+    factories.story(db_session, team.project, team.manager, points=3, epic="E7")
+    db_session.commit()
+    page = re.sub(r"\s+", " ", clients["manage"].get(url).get_data(as_text=True))
+    # Estimated now 5 and 3: the lower middle is 3, so the unestimated story counts 3.
+    assert "3 open stories, <strong>11 points</strong> left" in page
+    assert "8 of these points are planned in Sprint 9" in page
+    assert "the pace applies to the other 3." in page
+    assert "Velocity: no closed sprint yet" in page

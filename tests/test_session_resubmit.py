@@ -116,7 +116,7 @@ def test_passwords_are_never_carried(app, db_session, team):
 
 
 def test_a_next_that_only_accepts_post_lands_on_the_projects_page(client, team, story_one):
-    page = client.get("/login?next=/projects/FRAUD/sprints/2/start").get_data(as_text=True)
+    page = client.get("/login?next=/projects/FRAUD/backlog/rank").get_data(as_text=True)
     token = CSRF_META.search(page).group(1)
     response = client.post(
         "/login",
@@ -124,7 +124,7 @@ def test_a_next_that_only_accepts_post_lands_on_the_projects_page(client, team, 
             "csrf_token": token,
             "email": "maya@example.com",
             "password": factories.PASSWORD,
-            "next": "/projects/FRAUD/sprints/2/start",
+            "next": "/projects/FRAUD/backlog/rank",
         },
     )
     assert response.status_code == 302

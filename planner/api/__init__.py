@@ -14,6 +14,7 @@ bp.before_request(require_api_user)
 from planner.api import (  # noqa: E402,F401  (routes register on bp)
     backlog,
     board,
+    dependencies,
     epics,
     milestones,
     notify,

@@ -7,6 +7,7 @@ import base64
 from flask import abort, jsonify, request
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from planner import db
 from planner.api import bp, schemas
@@ -17,7 +18,7 @@ from planner.domain import ValidationError, parse_id
 from planner.domain.access import ProjectAccess, projects_of
 from planner.domain.context import load_context
 from planner.domain.stories import create_story
-from planner.domain.story_filters import filter_clauses, read_filters
+from planner.domain.story_filters import API_FILTERS, filter_clauses, read_filters
 from planner.interchange.export import export_project
 from planner.models import Story
 from planner.signin import current_bearer
@@ -91,9 +92,14 @@ def stories(access: ProjectAccess):
     `next_cursor` of each answer as `cursor`)."""
     session = db.session()
     ctx = load_context(session, access.project)
-    query = select(Story).where(
-        Story.project_id == access.project.id,
-        *filter_clauses(ctx, read_filters(ctx, request.args, strict=True), current_user.id),
+    filters = read_filters(ctx, request.args, strict=True, only=API_FILTERS)
+    query = (
+        select(Story)
+        .where(
+            Story.project_id == access.project.id,
+            *filter_clauses(ctx, filters, current_user.id),
+        )
+        .options(selectinload(Story.labels))
     )
     status = request.args.get("status")
     if status is not None:

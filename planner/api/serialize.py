@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import inspect
+from sqlalchemy.orm import object_session
+
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext
+from planner.domain.labels import labels_of
 from planner.domain.stories import needs_outcome
 from planner.models import ApiToken, Project, Sprint, Story, StoryEvent
 from planner.timeutil import iso_utc
@@ -103,10 +107,19 @@ def story_json(
         "updated_at": iso_utc(story.updated_at),
         "updated_by": _email(ctx, story.updated_by_id),
         "imported_from": story.external_ref,
+        "labels": _label_names(story),
     }
     if history is not None:
         body["history"] = [event_json(ctx, event) for event in history]
     return body
+
+
+def _label_names(story: Story) -> list[str]:
+    """The story's label names, A to Z: as loaded with the story (lists load them at once),
+    else in one query (a single story)."""
+    if "labels" in inspect(story).unloaded:
+        return sorted(labels_of(object_session(story), story))
+    return sorted(label.name for label in story.labels)
 
 
 def token_json(token: ApiToken) -> dict[str, Any]:

@@ -3,6 +3,7 @@ suggest a forecast from the team's pace."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -288,32 +289,55 @@ def set_achieved(
 @dataclass(frozen=True)
 class Suggestion:
     epics: list[Epic]
-    remaining: int
-    unestimated: int
+    remaining: int  # points left, unestimated stories counted at the median size
+    estimated: int  # points left in estimated stories
+    unestimated: int  # open stories without points
+    median_size: int | None  # the project's median story size (None: nothing estimated yet)
     stories_left: int
+    in_active: int  # points of the remaining work planned in the active sprint
+    after_active: int  # points of the remaining work not in it: the pace applies to these
+    active: Sprint | None
     velocity: VelocityForecast
     monte_carlo: MonteCarlo
     window: list[str]  # the sprints the average velocity is taken over
-    first_sprint_end: date
+    first_sprint: tuple[date, date]  # the first sprint the pace is applied to
+    team_forecast: date  # the milestone's current date: the latest report, else the baseline
+    gap_days: int  # how far the team's date lies outside the suggestion's P50-P85 (0: inside)
+
+    @property
+    def far(self) -> bool:
+        """The team's date and the suggestion disagree by more than two sprints: one of them
+        misses work (unlinked epics, stories not written yet), so no date is proposed."""
+        return self.gap_days > 2 * self.sprint_length
+
+    sprint_length: int = 14
 
 
-def sprint_ends(calendar: Calendar, project: Project, active: Sprint | None, today: date):
-    """Return k -> the end date of the k-th sprint from now: the active sprint is the first; the
-    following ones last the project's sprint length and end on a working day."""
-    if active is not None:
-        first_end = max(active.end_date, today)
-    else:
-        first_end = add_days(today, project.sprint_length_days - 1)
+def future_sprints(calendar: Calendar, project: Project, active: Sprint | None, today: date):
+    """Return k -> the working days of the k-th sprint the pace applies to (k >= 1): the sprints
+    after the active one, or from today when none is active; they last the project's sprint
+    length. A sprint with no working day at all counts its last day."""
+    first_start = add_days(active.end_date, 1) if active is not None else today
+    first_start = max(first_start, today)
+    length = project.sprint_length_days
 
-    def end(k: int) -> date:
-        day = add_days(first_end, (k - 1) * project.sprint_length_days)
-        for _ in range(14):
-            if calendar.is_working(day):
-                return day
-            day = add_days(day, -1)
-        return day
+    def days(k: int) -> list[date]:
+        start = add_days(first_start, (k - 1) * length)
+        end = add_days(start, length - 1)
+        return calendar.working_days_between(start, end) or [end]
 
-    return end
+    return days
+
+
+def median_story_size(session: Session, project: Project) -> int | None:
+    """The median points of the project's estimated stories (the lower middle of an even count,
+    so the size is always one of the scale's values); None when nothing is estimated."""
+    sizes = sorted(
+        session.scalars(
+            select(Story.points).where(Story.project_id == project.id, Story.points.is_not(None))
+        )
+    )
+    return statistics.median_low(sizes) if sizes else None
 
 
 def suggest_forecast(
@@ -328,31 +352,60 @@ def suggest_forecast(
     active: Sprint | None,
     today: date,
 ) -> Suggestion:
-    """Propose a date from the remaining points of the milestone's epics and the team's pace:
+    """Propose a date from the remaining work of the milestone's epics and the team's pace
+    (docs/rules.md, "Suggested forecast"): unestimated stories count at the project's median
+    story size; work planned in the active sprint is done by its end, the rest starts after it;
     velocity (remaining / average of the last three closed sprints) and a Monte Carlo over the
-    completed points of past closed sprints."""
+    completed points of past closed sprints give the dates."""
     epics = [e for e in ctx.epics.values() if e.milestone_id == milestone.id]
-    remaining = unestimated = left = 0
+    median = median_story_size(session, ctx.project)
+    estimated = unestimated = left = in_active = after_active = 0
     if epics:
         rows = session.execute(
-            select(Story.points).where(
+            select(Story.points, Story.sprint_id).where(
                 Story.epic_id.in_([e.id for e in epics]), Story.status != "done"
             )
         ).all()
-        for (points,) in rows:
+        for points, sprint_id in rows:
             left += 1
-            remaining += points or 0
+            estimated += points or 0
             unestimated += points is None
-    ends = sprint_ends(calendar, ctx.project, active, today)
+            size = points if points is not None else (median or 0)
+            if active is not None and sprint_id == active.id:
+                in_active += size
+            else:
+                after_active += size
+    days = future_sprints(calendar, ctx.project, active, today)
+
+    pace = velocity_forecast(after_active, average, days)
+    chance = monte_carlo(after_active, completed, days, seed=milestone.id)
+    if after_active == 0 and active is not None and in_active:
+        # Everything left is planned in the active sprint: its end is the date.
+        pace = VelocityForecast(0, average, 0.0, active.end_date)
+        chance = MonteCarlo(
+            chance.runs, chance.samples, 0, 0, active.end_date, active.end_date, False
+        )
+    team = state_of(milestone, ctx.project.slip_tolerance_days).current
+    gap = 0
+    if chance.p50 is not None and chance.p85 is not None:
+        gap = max((chance.p50 - team).days, (team - chance.p85).days, 0)
     return Suggestion(
         epics=epics,
-        remaining=remaining,
+        remaining=in_active + after_active,
+        estimated=estimated,
         unestimated=unestimated,
+        median_size=median,
         stories_left=left,
-        velocity=velocity_forecast(remaining, average, ends),
-        monte_carlo=monte_carlo(remaining, completed, ends, seed=milestone.id),
+        in_active=in_active,
+        after_active=after_active,
+        active=active,
+        velocity=pace,
+        monte_carlo=chance,
         window=list(window),
-        first_sprint_end=ends(1),
+        first_sprint=(days(1)[0], days(1)[-1]),
+        team_forecast=team,
+        gap_days=gap,
+        sprint_length=ctx.project.sprint_length_days,
     )
 
 

@@ -200,6 +200,16 @@ def active_sprint(session: Session, project: Project) -> Sprint | None:
     )
 
 
+def start_dates(calendar: Calendar, sprint: Sprint, today: date) -> tuple[date, date]:
+    """The dates proposed when a sprint starts (docs/rules.md, "Starting a sprint"): it starts
+    today; it keeps its end when it was planned to start today, else it keeps its planned length
+    from today, ending on the last working day within it."""
+    if sprint.start_date == today:
+        return today, sprint.end_date
+    length = (sprint.end_date - sprint.start_date).days + 1
+    return today, end_for(calendar, today, length)
+
+
 def start_sprint(
     session: Session,
     project: Project,
@@ -207,8 +217,11 @@ def start_sprint(
     *,
     now: datetime,
     by: Account | None = None,
+    dates: Mapping[str, Any] | None = None,
 ) -> None:
-    """Start a planned sprint: what it holds now is its commitment. One active sprint at a time."""
+    """Start a planned sprint: what it holds now is its commitment. One active sprint at a time.
+    With `dates` ({"start", "end"}, as confirmed by the person starting it), the sprint takes
+    them first: it cannot start after today, and the usual date checks apply."""
     if sprint.state != "planned":
         raise DomainError(f"{sprint.name} is {sprint.state}; only a planned sprint can start.")
     running = active_sprint(session, project)
@@ -217,6 +230,26 @@ def start_sprint(
             f"{running.name} is still active. Close it before starting {sprint.name}: a project "
             "runs one sprint at a time."
         )
+    if dates is not None:
+        cleaned = _check(
+            session,
+            project,
+            {"start": dates.get("start") or "", "end": dates.get("end") or ""},
+            sprint,
+        )
+        today = local_date(now, project.timezone)
+        if cleaned["start"] > today:
+            raise ValidationError(
+                {
+                    "start": f"{cleaned['start']} has not come yet: a sprint starts today "
+                    f"({today}) or earlier. Start it on that day, or keep it planned."
+                }
+            )
+        if cleaned["end"] < today:
+            raise ValidationError(
+                {"end": f"{cleaned['end']} is already past: the sprint would end before today."}
+            )
+        sprint.start_date, sprint.end_date = cleaned["start"], cleaned["end"]
     sprint.state = "active"
     sprint.started_at = now
     try:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import plotly
-from flask import Flask, abort, request, send_from_directory
+from flask import Flask, request
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -17,6 +17,7 @@ from planner.domain.stories import needs_outcome
 from planner.forecasting import move_words, slip_words
 from planner.signin import check_csrf, csrf, login_manager, signed_in
 from planner.timeutil import as_utc, utcnow, zone
+from planner.web import assets
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 PLOTLY_JS_DIR = Path(plotly.__file__).resolve().parent / "package_data"
@@ -38,6 +39,11 @@ _PLOTLY_RULE = re.compile(
 
 
 @functools.cache
+def _plotly_css_asset() -> assets.Asset | None:
+    css = _plotly_css()
+    return None if css is None else assets.Asset(css.encode("utf-8"), "text/css")
+
+
 def _plotly_css() -> str | None:
     """The style rules plotly.js would add to the page itself, read once from the served bundle:
     its rule table (selectors written with X for .js-plotly-plot .plotly and Y for
@@ -96,14 +102,18 @@ def init_app(app: Flask) -> None:
         board,
         dashboard,
         epics,
+        experiments,
         imports,
+        labels,
         milestones,
         notifications,
         projects,
         reports,
         rules,
+        search,
         sprints,
         stories,
+        story_parts,
         webhooks,
     )
 
@@ -113,6 +123,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(projects.bp)
     app.register_blueprint(stories.bp)
+    app.register_blueprint(story_parts.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(backlog.bp)
     app.register_blueprint(sprints.bp)
@@ -123,31 +134,48 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(dashboard.public)
     app.register_blueprint(rules.bp)
+    app.register_blueprint(search.bp)
     app.register_blueprint(apidocs.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(notifications.public)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(imports.bp)
+    app.register_blueprint(labels.bp)
+    app.register_blueprint(experiments.bp)
     app.context_processor(notifications.bell)
+
+    app.session_interface = assets.AssetSessionInterface(ASSET_ENDPOINTS)
+    static_files = assets.FileAssets(app.static_folder)
+    plotly_files = assets.FileAssets(PLOTLY_JS_DIR)
+    app.view_functions["static"] = lambda filename: assets.send_asset(static_files.get(filename))
 
     @app.get("/assets/plotly.min.js")
     def plotly_js():
         """Serve the plotly.js bundle that ships inside the plotly package (no CDN)."""
-        if not (PLOTLY_JS_DIR / "plotly.min.js").is_file():
-            abort(404)
-        return send_from_directory(PLOTLY_JS_DIR, "plotly.min.js", max_age=86400)
+        return assets.send_asset(plotly_files.get("plotly.min.js"))
 
     @app.get("/assets/plotly.css")
     def plotly_css():
         """plotly.js's own style rules as a stylesheet, so that it never injects inline styles
         (the CSP forbids them): pages link it as #plotly.js-style-global.no-inline-styles."""
-        css = _plotly_css()
-        if css is None:
-            abort(404)
-        response = app.response_class(css, mimetype="text/css")
-        response.cache_control.max_age = 86400
-        response.cache_control.public = True
-        return response
+        return assets.send_asset(_plotly_css_asset())
+
+    @app.url_defaults
+    def fingerprint(endpoint: str, values: dict) -> None:
+        """url_for of an asset carries its content hash (?v=...), so it can be cached for good."""
+        if "v" in values:
+            return
+        if endpoint == "static" and "filename" in values:
+            digest = static_files.digest(values["filename"])
+        elif endpoint == "plotly_js":
+            digest = plotly_files.digest("plotly.min.js")
+        elif endpoint == "plotly_css":
+            asset = _plotly_css_asset()
+            digest = asset.digest if asset else None
+        else:
+            return
+        if digest:
+            values["v"] = digest
 
     @app.get("/healthz")
     def healthz():
@@ -165,6 +193,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["slip_words"] = slip_words
     app.jinja_env.filters["move_words"] = move_words
     app.jinja_env.filters["nice_date"] = nice_date
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = format_datetime
 
     @app.after_request
     def security_headers(response):
@@ -179,9 +209,13 @@ def init_app(app: Flask) -> None:
         return response
 
 
-def _local_time(value: datetime | None, tz: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
+def _local_time(value: datetime | None, tz: str = "UTC", fmt: str | None = None) -> str:
+    """A moment in the timezone `tz`, written as the `datetime` filter does; `fmt` only for
+    machine-readable values (pages show dates with the `date` and `datetime` filters)."""
     if value is None:
         return ""
+    if fmt is None:
+        return format_datetime(value, tz)
     return as_utc(value).astimezone(zone(tz)).strftime(fmt)
 
 
@@ -209,11 +243,33 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
     return f"{round(days / 365)} years ago" if days >= 548 else "1 year ago"
 
 
-def nice_date(value: date | None) -> str:
-    """Fri 24 Apr 2026."""
+# One way to write dates on every page: weekday, day, month name, year ("Mon 30 Nov 2026"), which
+# no reader can take for another date, whatever their locale's order of day and month (planner
+# does not guess a locale from Accept-Language: the same page reads the same for everyone).
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_date(value: date | datetime | None, tz: str = "UTC") -> str:
+    """Mon 30 Nov 2026; a moment is first put in the timezone `tz` (the project's)."""
     if value is None:
         return ""
-    return f"{value.strftime('%a')} {value.day} {value.strftime('%b %Y')}"
+    if isinstance(value, datetime):
+        value = as_utc(value).astimezone(zone(tz)).date()
+    return f"{WEEKDAYS[value.weekday()]} {value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def format_datetime(value: datetime | None, tz: str = "UTC") -> str:
+    """Mon 30 Nov 2026, 14:05 in the timezone `tz` (the project's)."""
+    if value is None:
+        return ""
+    local = as_utc(value).astimezone(zone(tz))
+    return f"{format_date(local.date())}, {local:%H:%M}"
+
+
+def nice_date(value: date | None) -> str:
+    """The same as the `date` filter (kept for templates that still use its name)."""
+    return format_date(value)
 
 
 def _plural(count: int, one: str, many: str) -> str:

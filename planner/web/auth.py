@@ -84,10 +84,13 @@ class PasswordForm(FlaskForm):
     )
 
 
+NEXT_MAX = 2000  # characters: longer is not a page of planner's, and would not fit a header
+
+
 def safe_next(target: str | None, method: str = "GET") -> str | None:
     """Return `target` when it is a path on this site that answers `method`, else None: no open
     redirects, and no landing on a POST-only address (a 405) after signing in."""
-    if not target:
+    if not target or len(target) > NEXT_MAX:
         return None
     target = target.strip()
     parts = urlsplit(target)

@@ -14,6 +14,7 @@ from planner.domain import parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, stories_by_keys
 from planner.domain.context import ProjectContext, load_context
+from planner.domain.dependencies import plan_warnings
 from planner.domain.history import calendar_of, load_series
 from planner.domain.sprints import (
     capacity_plan,
@@ -22,6 +23,7 @@ from planner.domain.sprints import (
     create_sprint,
     project_sprints,
     set_capacity,
+    start_dates,
     start_sprint,
     suggest_sprint,
     update_sprint,
@@ -198,6 +200,9 @@ def plan(access: ProjectAccess, sprint_id: int):
         backlog=backlog,
         check=check,
         button=EmptyForm(),
+        dependency_warnings=plan_warnings(  # story_parts: blockers planned too late
+            session, sprint, in_sprint, project.key, current_user
+        ),
         **capacity,
     )
 
@@ -235,17 +240,100 @@ def _plan_action(session, access: ProjectAccess, ctx: ProjectContext, sprint: Sp
     abort(400, description=f"Unknown planning action {action!r:.40}.")
 
 
-@bp.post("/projects/<key>/sprints/<int:sprint_id>/start")
+def _commitment(session, ctx: ProjectContext, sprint: Sprint, calendar):
+    """The sprint's stories, the capacity view and the plan check: what starting commits to."""
+    stories = list(
+        session.scalars(
+            select(Story).where(Story.sprint_id == sprint.id).order_by(Story.rank, Story.id)
+        )
+    )
+    capacity = _capacity_view(session, ctx, sprint, calendar)
+    check = check_plan(
+        [(s.role, s.points) for s in stories],
+        capacity["effective"],
+        {m.account_id: m.roles for m in ctx.members.values()},
+        {m.account_id: m.account.name for m in ctx.members.values()},
+        capacity["velocity"].average,
+    )
+    return stories, capacity, check
+
+
+def _fingerprint(stories: list[Story]) -> str:
+    """What the person confirming saw: the stories and their points, in a short stable form."""
+    return ",".join(
+        f"{s.id}:{s.points if s.points is not None else '-'}"
+        for s in sorted(stories, key=lambda s: s.id)
+    )
+
+
+@bp.route("/projects/<key>/sprints/<int:sprint_id>/start", methods=["GET", "POST"])
 @project_route(write="manage")
 def start(access: ProjectAccess, sprint_id: int):
+    """Start a sprint through a confirmation: today as the proposed start, the commitment against
+    velocity and capacity, and the chance to adjust the dates or the plan first."""
     session = db.session()
-    ctx = load_context(session, access.project)
+    project = access.project
+    ctx = load_context(session, project)
     sprint = _sprint(ctx, sprint_id)
-    return act(
-        lambda: start_sprint(session, access.project, sprint, now=utcnow(), by=current_user),
-        done=f"{sprint.name} started. What it holds now is the commitment.",
-        then=url_for("sprints.show", key=access.project.key, sprint_id=sprint_id),
-        failed_then=url_for("sprints.plan", key=access.project.key, sprint_id=sprint_id),
+    calendar = calendar_of(session, project)
+    today = local_date(utcnow(), project.timezone)
+    form = SprintForm()
+    status = 200
+    running = next(
+        (s for s in ctx.sprints.values() if s.state == "active" and s.id != sprint.id), None
+    )
+    stories, capacity, check = _commitment(session, ctx, sprint, calendar)
+    seen = _fingerprint(stories)
+    changed = False
+    if request.method == "GET" or sprint.state != "planned" or running is not None:
+        form.start.data, form.end.data = (
+            d.isoformat() for d in start_dates(calendar, sprint, today)
+        )
+    if request.method == "POST" and sprint.state == "planned" and running is None:
+        if request.form.get("seen", seen) != seen:
+            changed = True
+            status = 409
+        else:
+            outcome = submit(
+                form,
+                lambda: start_sprint(
+                    session,
+                    project,
+                    sprint,
+                    now=utcnow(),
+                    by=current_user,
+                    # A post without dates (a script, an older page) keeps the planned ones,
+                    # as the API does.
+                    dates={"start": form.start.data or "", "end": form.end.data or ""}
+                    if "start" in request.form or "end" in request.form
+                    else None,
+                ),
+                done=lambda _: f"{sprint.name} started. What it holds now is the commitment.",
+                then=url_for("sprints.show", key=project.key, sprint_id=sprint.id),
+            )
+            if outcome.response:
+                return outcome.response
+            status = outcome.status
+    elif request.method == "POST":
+        status = 409
+    return (
+        render_template(
+            "sprints/start.html",
+            access=access,
+            project=project,
+            sprint=sprint,
+            form=form,
+            stories=stories,
+            check=check,
+            saved=capacity["saved"],
+            velocity=capacity["velocity"],
+            running=running,
+            seen=seen,
+            changed=changed,
+            planned=(sprint.start_date, sprint.end_date),
+            today=today,
+        ),
+        status,
     )
 
 

@@ -33,8 +33,9 @@ def test_sign_in_add_a_story_and_edit_it(live_server, new_page, shots, db_sessio
     expect(page.get_by_role("heading", name="Stories by ML stage")).to_be_visible()
 
     page.get_by_label("New story").fill("Labeling batch 1: 1,000 transactions")
-    page.get_by_label("Stage", exact=True).select_option("data_labeling")
-    page.get_by_label("Points", exact=True).select_option("8")
+    quick = page.locator("form.quick-create")  # the list's filters have a Stage field too
+    quick.get_by_label("Stage", exact=True).select_option("data_labeling")
+    quick.get_by_label("Points", exact=True).select_option("8")
     page.get_by_role("button", name="Add story").click()
     expect(page.get_by_text("FRAUD-2 created.")).to_be_visible()
     labeling = page.locator("section", has=page.locator("#stage-data_labeling"))

@@ -50,13 +50,18 @@ def test_plan_start_and_close_a_sprint(live_server, new_page, shots, db_session,
     page.get_by_label("Maya Okafor").fill("")
     page.get_by_role("button", name="Save capacity").click()
     verdict = page.locator("[data-verdict]")
-    expect(verdict.get_by_role("heading", name="Over-committed")).to_be_visible()
+    # The total fits, so the headline names the overloaded role rather than crying over-committed.
+    expect(
+        verdict.get_by_role(
+            "heading", name="Fits the team, but 1 role is overloaded: Annotator / labeler"
+        )
+    ).to_be_visible()
     expect(verdict).to_contain_text(
         "Annotator / labeler: the stories need 13 points, the members holding that role have 12"
     )
     expect(verdict).to_contain_text("over by 1")
     expect(verdict).not_to_contain_text("Overall")
-    shots.take(page, "over-committed")
+    shots.take(page, "role-overloaded")
 
     # Fix it: Kemal can give one more point.
     page.get_by_label("Kemal Yilmaz").fill("7")
@@ -64,7 +69,11 @@ def test_plan_start_and_close_a_sprint(live_server, new_page, shots, db_session,
     expect(verdict.get_by_role("heading", name="The plan fits the team's capacity")).to_be_visible()
     shots.take(page, "fits")
 
-    page.get_by_role("button", name="Start sprint").click()
+    page.get_by_role("link", name="Start sprint…").click()
+    expect(
+        page.get_by_role("heading", name="The commitment: 16 points in 3 stories")
+    ).to_be_visible()
+    page.get_by_role("button", name="Start Sprint 1 with 16 points").click()
     expect(page.get_by_text("Sprint 1 started.")).to_be_visible()
     expect(page.locator(".summary-grid")).to_contain_text("Committed16 pts3 stories at the start")
 

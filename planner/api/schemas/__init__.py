@@ -7,3 +7,4 @@ from planner.api.schemas.notify import *  # noqa: F403
 from planner.api.schemas.projects import *  # noqa: F403
 from planner.api.schemas.sprints import *  # noqa: F403
 from planner.api.schemas.stories import *  # noqa: F403
+from planner.api.schemas.story_parts import *  # noqa: F403
