@@ -329,8 +329,10 @@
       const words = field === "status"
         ? key + (isUndo ? " moved back to " : " moved to ") + label("status", value) + "."
         : key + " " + NAMES[field].toLowerCase() + ": " + label(field, value) + ".";
-      K.announce(words, "success", region);
-      if (field === "status" && !isUndo) K.toast(words, function () { save("status", previous, true); });
+      // A move's words are in the Undo toast already: the region then only speaks them.
+      const toasted = field === "status" && !isUndo;
+      K.announce(words, toasted ? null : "success", region);
+      if (toasted) K.toast(words, function () { save("status", previous, true); });
     } catch (error) {
       const current = K.current(error);
       if (current) {

@@ -118,3 +118,28 @@ def test_phone_and_dark_mode(live_server, browser, shots, db_session, team):
             shots.take(page, f"labels-page-phone-{scheme}")
         finally:
             context.close()
+
+
+def test_the_stories_list_moves_with_j_and_k_and_opens_with_enter(
+    live_server, new_page, db_session, team
+):
+    _seed(db_session, team)
+    db_session.commit()
+    page = new_page(width=1280, height=800)
+    sign_in(page, live_server, "priya@example.com", factories.PASSWORD)
+    page.goto(f"{live_server}/projects/FRAUD")
+    expect(page.get_by_text("Press ? for keyboard shortcuts.")).to_be_visible()
+    # The list runs by stage: collection (FRAUD-1), labeling (FRAUD-3), preparation (FRAUD-2),
+    # modeling (FRAUD-4).
+    page.keyboard.press("j")
+    expect(page.locator("#s1")).to_be_focused()
+    page.keyboard.press("j")
+    expect(page.locator("#s3")).to_be_focused()
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    expect(page.locator("#s3")).to_be_focused()
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog")).to_contain_text("Next / previous story")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/projects/FRAUD/stories/3$"))
