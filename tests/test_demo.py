@@ -20,7 +20,16 @@ from planner.demo import (
 from planner.domain.accounts import authenticate
 from planner.interchange.export import export_project
 from planner.interchange.validate import check_document
-from planner.models import Account, Membership, Project, Sprint, Story, StoryEvent
+from planner.models import (
+    Account,
+    ChecklistItem,
+    Membership,
+    Project,
+    Sprint,
+    Story,
+    StoryDependency,
+    StoryEvent,
+)
 from planner.vocab import ROLES
 from tests import factories
 from tests.samples import normalised
@@ -149,3 +158,28 @@ def test_the_shipped_demo_file_is_exactly_what_the_generator_writes():
     spec.loader.exec_module(generator)
     written = json.dumps(generator.build_document(), indent=2, ensure_ascii=False) + "\n"
     assert written == (root / "planner/demo/demo.json").read_text(encoding="utf-8")
+
+
+def test_the_demo_has_blocker_chains_and_checklists(db_session):
+    install_demo(db_session, hash_method=factories.HASH)
+    db_session.commit()
+    number = {
+        s.id: s.number
+        for s in db_session.scalars(select(Story).where(Story.project_id.is_not(None)))
+    }
+    pairs = {
+        (number[d.blocked_id], number[d.blocker_id])
+        for d in db_session.scalars(select(StoryDependency))
+    }
+    assert (60, 57) in pairs and (60, 34) in pairs and (23, 22) in pairs
+    assert len(pairs) == 11
+    dpia = [
+        (i.text, i.done)
+        for i in db_session.scalars(
+            select(ChecklistItem)
+            .join(Story, Story.id == ChecklistItem.story_id)
+            .where(Story.number == 57)
+            .order_by(ChecklistItem.position)
+        )
+    ]
+    assert [done for _, done in dpia] == [True, True, False, False]

@@ -12,6 +12,7 @@ import pytest
 from planner.domain.context import load_context
 from planner.domain.epics import create_epic
 from planner.domain.labels import set_colour, set_labels
+from planner.domain.story_filters import check_filters
 from planner.models import Label
 from tests import factories
 
@@ -244,3 +245,12 @@ def test_the_api_lists_labels_and_filters_by_them(clients, stories):
     refused = client.get("/api/v1/projects/FRAUD/stories?label=nope")
     assert refused.status_code == 422
     assert "FRAUD has no label 'nope'." in refused.get_data(as_text=True)
+
+
+def test_an_exactly_named_label_wins_over_one_that_differs_in_case(db_session, team):
+    ctx = load_context(db_session, team.project)
+    labels = ["GDPR", "gdpr", "legal"]
+    assert check_filters(ctx, {"label": "gdpr"}, labels=labels)[0] == {"label": "gdpr"}
+    assert check_filters(ctx, {"label": "GDPR"}, labels=labels)[0] == {"label": "GDPR"}
+    # No exact match: any case finds it.
+    assert check_filters(ctx, {"label": "Legal"}, labels=labels)[0] == {"label": "legal"}

@@ -368,3 +368,22 @@ def test_text_edits_never_move_a_chart_number(clients, db_session, team):
         assert answer.status_code == 200, answer.json
     assert db_session.scalar(select(func.count(StoryTextChange.id))) == 2 + 4
     assert numbers() == expected
+
+
+def test_a_long_text_diffs_its_changed_middle_only():
+    words = [f"w{i}" for i in range(3000)]
+    before = " ".join(words)
+    after = " ".join([*words[:1500], "inserted", *words[1500:]])
+    html = str(word_diff(before, after))
+    # One insertion with 6 words (12 tokens, words and spaces) of context on each side; the rest
+    # of the 1,500 words before and after is an ellipsis.
+    gap = '<span class="diff-gap">…</span>'
+    assert html == (
+        f"{gap}w1494 w1495 w1496 w1497 w1498 w1499 <ins>inserted </ins>"
+        f"w1500 w1501 w1502 w1503 w1504 w1505 {gap}"
+    )
+    # A rewrite of the whole text beyond the matching budget (3,000 x 3,000 words): shown as
+    # removed and added as a whole.
+    rewritten = " ".join(f"v{i}" for i in range(3000))
+    whole = str(word_diff(before, rewritten))
+    assert whole == f"<del>{before}</del><ins>{rewritten}</ins>"

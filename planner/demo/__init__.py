@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from planner.domain.accounts import DEFAULT_HASH_METHOD, find_account
+from planner.domain.checklists import add_item, set_done
+from planner.domain.dependencies import add_blocker
 from planner.interchange.importer import import_document
-from planner.models import Project
+from planner.models import Project, Story
 from planner.timeutil import iso_utc, local_date, parse_iso_datetime, utcnow
 
 DEMO_FILE = Path(__file__).resolve().parent / "demo.json"
@@ -150,6 +152,7 @@ def install_demo(
         for member in document["members"]
     }
     import_document(session, document, hash_method=hash_method)
+    _add_dependencies_and_checklists(session, key, now or utcnow())
     for member in document["members"]:
         account = find_account(session, member["email"])
         if account is not None and not had_password[member["email"]]:
@@ -158,6 +161,54 @@ def install_demo(
                 account.is_admin = True
     session.flush()
     return DemoResult(key, created=True, sign_in_lines=demo_sign_ins(session))
+
+
+# What the export format does not carry: the demo's "blocked by" chains (data access before labels
+# before features before the model; the pilot waiting on its DPIA, threshold and shadow run) and
+# a few checklists. Pairs are (blocked, blocker) story numbers.
+DEMO_BLOCKERS = [
+    (12, 2),  # labeling batch 1 needed read access to the warehouse
+    (20, 8),  # velocity features needed chargebacks joined to transactions
+    (23, 22),  # the baseline needed the frozen gold set
+    (23, 20),  # ... and the velocity features
+    (34, 29),  # shadow mode needs the scoring endpoint in staging
+    (35, 34),  # the canary release follows shadow mode
+    (52, 29),  # the load test needs the endpoint
+    (59, 31),  # the alert threshold waits for the recall parity check
+    (60, 57),  # the pilot plan waits for the DPIA sign-off
+    (60, 34),  # ... and for shadow mode, which is not planned yet: Sprint 5's plan warns
+    (64, 51),  # German and English reason codes need the SHAP reason codes
+]
+DEMO_CHECKLISTS = {
+    57: [
+        ("Data-flow diagram of the alert queue", True),
+        ("Legal basis for showing cardholder details", True),
+        ("Review by the data protection officer", False),
+        ("Signed DPIA filed with the pilot plan", False),
+    ],
+    58: [
+        ("Intended use and users", True),
+        ("Training data and its time window", True),
+        ("Evaluation on the held-out months", False),
+        ("Limitations, fairness checks and monitoring", False),
+    ],
+}
+
+
+def _add_dependencies_and_checklists(session: Session, key: str, now: datetime) -> None:
+    project = session.scalar(select(Project).where(Project.key == key))
+    by_number = {
+        story.number: story
+        for story in session.scalars(select(Story).where(Story.project_id == project.id))
+    }
+    manager = find_account(session, SITE_ADMIN)
+    for blocked, blocker in DEMO_BLOCKERS:
+        add_blocker(session, by_number[blocked], by_number[blocker], by=manager, now=now)
+    for number, items in DEMO_CHECKLISTS.items():
+        for text, done in items:
+            item = add_item(session, by_number[number], text)
+            if done:
+                set_done(session, item, True)
 
 
 def demo_sign_ins(session: Session) -> list[str]:

@@ -55,7 +55,9 @@ def check_filters(
         if name == "label":
             if labels is None:
                 labels = project_label_names(ctx)
-            value = next((n for n in labels if n.lower() == value.lower()), value)
+            # The exact name first: "GDPR" and "gdpr" may both exist; any case otherwise.
+            if value not in labels:
+                value = next((n for n in labels if n.lower() == value.lower()), value)
             allowed: Collection[str] = labels
         else:
             allowed = _allowed(ctx, name)

@@ -27,13 +27,46 @@ def _kept(tokens: list[str], *, first: bool, last: bool) -> str:
     return f'{escape("".join(head))}<span class="diff-gap">…</span>{escape("".join(tail))}'
 
 
+# Matching costs up to the product of both sides' lengths: beyond this the changed middle of a
+# long text is shown as removed and added as a whole (it was rewritten anyway).
+MATCH_BUDGET = 1_000_000
+
+
+def _opcodes(before: list[str], after: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """difflib's opcodes, with the common start and end taken off first (a one-word edit of a
+    long description costs its length, not its square) and a budget on what is left."""
+    start = 0
+    while start < min(len(before), len(after)) and before[start] == after[start]:
+        start += 1
+    end = 0
+    while (
+        end < min(len(before), len(after)) - start
+        and before[len(before) - 1 - end] == after[len(after) - 1 - end]
+    ):
+        end += 1
+    a, b = before[start : len(before) - end], after[start : len(after) - end]
+    codes: list[tuple[str, int, int, int, int]] = []
+    if start:
+        codes.append(("equal", 0, start, 0, start))
+    if a or b:
+        if len(a) * len(b) > MATCH_BUDGET:
+            middle = [("replace", 0, len(a), 0, len(b))]
+        else:
+            middle = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+        codes.extend(
+            (tag, i1 + start, i2 + start, j1 + start, j2 + start) for tag, i1, i2, j1, j2 in middle
+        )
+    if end:
+        codes.append(("equal", len(before) - end, len(before), len(after) - end, len(after)))
+    return codes
+
+
 def word_diff(old: str | None, new: str | None) -> Markup:
     """Return the change from `old` to `new` word by word, HTML-escaped, with <del> and <ins>."""
     before, after = _tokens(old), _tokens(new)
-    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     # (removed, added) for a change, or (kept tokens, None) for unchanged text.
     chunks: list[tuple[list[str], list[str] | None]] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in _opcodes(before, after):
         if tag == "equal":
             chunks.append((before[i1:i2], None))
             continue
