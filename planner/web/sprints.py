@@ -181,15 +181,7 @@ def plan(access: ProjectAccess, sprint_id: int):
     in_sprint = [s for s in stories if s.sprint_id == sprint.id]
     backlog = [s for s in stories if s.sprint_id is None]
     capacity = _capacity_view(session, ctx, sprint, calendar)
-    names = {m.account_id: m.account.name for m in ctx.members.values()}
-    roles_of = {m.account_id: m.roles for m in ctx.members.values()}
-    check = check_plan(
-        [(s.role, s.points) for s in in_sprint],
-        capacity["effective"],
-        roles_of,
-        names,
-        capacity["velocity"].average,
-    )
+    check = _plan_check(ctx, in_sprint, capacity)
     return render_template(
         "sprints/plan.html",
         access=access,
@@ -248,14 +240,18 @@ def _commitment(session, ctx: ProjectContext, sprint: Sprint, calendar):
         )
     )
     capacity = _capacity_view(session, ctx, sprint, calendar)
-    check = check_plan(
+    return stories, capacity, _plan_check(ctx, stories, capacity)
+
+
+def _plan_check(ctx: ProjectContext, stories: list[Story], capacity: dict):
+    """The plan check of `stories` against the capacity view: one place for planning and start."""
+    return check_plan(
         [(s.role, s.points) for s in stories],
         capacity["effective"],
         {m.account_id: m.roles for m in ctx.members.values()},
         {m.account_id: m.account.name for m in ctx.members.values()},
         capacity["velocity"].average,
     )
-    return stories, capacity, check
 
 
 def _fingerprint(stories: list[Story]) -> str:
