@@ -53,6 +53,11 @@ class Config:
     DELIVERY_LEASE_SECONDS = 300.0  # a claimed delivery is retried by others after this
     OUTBOX_RETENTION_DAYS = 30.0  # finished deliveries and dispatched events are purged after
     WORKER_PAUSE_AFTER_CLAIM = 0.0  # seconds; only for tests that kill a worker mid-delivery
+    # MLflow (planner/mlflow_reader.py): the tracking URI of projects that set none, how long a
+    # read may take, and how long what was read is kept (an unreachable server: a quarter of it).
+    MLFLOW_TRACKING_URI: str | None = None
+    MLFLOW_TIMEOUT_SECONDS = 3.0
+    MLFLOW_CACHE_SECONDS = 60.0
 
 
 class DevelopmentConfig(Config):
@@ -99,6 +104,7 @@ def load(env_name: str | None = None) -> dict[str, object]:
         ("PLANNER_BASE_URL", "BASE_URL"),
         ("PLANNER_SMTP_URL", "SMTP_URL"),
         ("PLANNER_MAIL_FROM", "MAIL_FROM"),
+        ("PLANNER_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
     ):
         if os.environ.get(variable):
             settings[key] = os.environ[variable].strip()
@@ -107,6 +113,8 @@ def load(env_name: str | None = None) -> dict[str, object]:
         settings["WEBHOOK_ALLOW_PRIVATE"] = flag in ("1", "true", "yes", "on")
     for variable, key in (
         ("PLANNER_WEBHOOK_TIMEOUT", "WEBHOOK_TIMEOUT_SECONDS"),
+        ("PLANNER_MLFLOW_TIMEOUT", "MLFLOW_TIMEOUT_SECONDS"),
+        ("PLANNER_MLFLOW_CACHE_SECONDS", "MLFLOW_CACHE_SECONDS"),
         ("PLANNER_DELIVERY_MAX_ATTEMPTS", "DELIVERY_MAX_ATTEMPTS"),
         ("PLANNER_DELIVERY_BACKOFF_SECONDS", "DELIVERY_BACKOFF_SECONDS"),
         ("PLANNER_DELIVERY_LEASE_SECONDS", "DELIVERY_LEASE_SECONDS"),

@@ -93,6 +93,31 @@ RISK_STATUSES: dict[str, str] = {
     "realised": "Realised",
 }
 
+# Artefacts a story, epic or milestone can link (docs/rules.md, "Evidence").
+LINK_KINDS: dict[str, str] = {
+    "mlflow_run": "MLflow run",
+    "mlflow_model_version": "MLflow model version",
+    "dataset": "Dataset version",
+    "commit": "Code commit or merge request",
+    "document": "Document",
+}
+
+# A target such as ">= 0.85": the comparison and which way is better.
+COMPARISONS: dict[str, str] = {
+    ">=": "at least",
+    ">": "above",
+    "<=": "at most",
+    "<": "below",
+}
+
+# A stage gate's decisions; the latest one is the gate's state ("open" before the first).
+GATE_DECISIONS: dict[str, str] = {
+    "go": "Go",
+    "conditional": "Conditional go",
+    "no_go": "No-go",
+}
+GATE_STATES: dict[str, str] = {"open": "Open", **GATE_DECISIONS}
+
 # Fields of a story whose every change is recorded as a StoryEvent (docs/rules.md, "History").
 TRACKED_FIELDS: tuple[str, ...] = ("status", "points", "sprint", "stage", "role", "assignee")
 

@@ -22,6 +22,7 @@ from planner import create_app
 from planner.db import get_db
 from planner.models import Account, Base, Milestone, Project, Risk
 from tests import factories
+from tests.mlflow_store import mlflow_server, mlflow_store  # noqa: F401  (a real MLflow)
 from tests.receivers import receiver, smtp_server  # noqa: F401  (fixtures: real SMTP, HTTP)
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')

@@ -2,6 +2,16 @@
 
 from planner.models.account import Account, ApiToken
 from planner.models.base import Base, UTCDateTime
+from planner.models.evidence import (
+    ArtefactLink,
+    Gate,
+    GateApprover,
+    GateCriterion,
+    GateDecision,
+    ImmutableRecordError,
+    OutcomeRecord,
+    RiskChange,
+)
 from planner.models.milestone import Milestone, MilestoneForecast
 from planner.models.notify import (
     Delivery,
@@ -31,6 +41,14 @@ from planner.models.story import (
 from planner.models.transfer import PendingImport
 
 __all__ = [
+    "ArtefactLink",
+    "Gate",
+    "GateApprover",
+    "GateCriterion",
+    "GateDecision",
+    "ImmutableRecordError",
+    "OutcomeRecord",
+    "RiskChange",
     "Webhook",
     "StoryWatch",
     "OutboxEvent",

@@ -29,6 +29,9 @@ class Milestone(Base):
     stage_id: Mapped[int | None] = mapped_column(ForeignKey("stage.id"), index=True)
     baseline: Mapped[date] = mapped_column(Date)
     achieved: Mapped[date | None] = mapped_column(Date)
+    # The model metric the milestone is about, and its target (">= 0.85"), as on an experiment.
+    metric: Mapped[str | None] = mapped_column(String(200))
+    target: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     stage: Mapped[Stage | None] = relationship(lazy="raise_on_sql")

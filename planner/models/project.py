@@ -47,6 +47,11 @@ class Project(Base):
     working_days: Mapped[str] = mapped_column(String(7), default="12345")
     sprint_length_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_SPRINT_LENGTH_DAYS)
     slip_tolerance_days: Mapped[int] = mapped_column(Integer, default=DEFAULT_SLIP_TOLERANCE_DAYS)
+    # Where the team's MLflow lives (an http(s) tracking server, or a local store); None: the
+    # PLANNER_MLFLOW_TRACKING_URI setting.
+    mlflow_tracking_uri: Mapped[str | None] = mapped_column(String(500))
+    # Refuse to start stories of a stage behind an open or failed gate (otherwise: a warning).
+    enforce_gates: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # The last number handed out to a story / epic of this project (keys FRAUD-42, E3).
     story_counter: Mapped[int] = mapped_column(Integer, default=0)
     epic_counter: Mapped[int] = mapped_column(Integer, default=0)
