@@ -195,6 +195,34 @@ def story_one(db_session, team):
             updated_at=datetime(2026, 3, 2, tzinfo=UTC),
         )
     )
+    db_session.flush()
+    # Gate 1 with criterion 1 (its approvers: the product owner role, which nobody here holds)
+    # and artefact link 1 on story 1, so the access matrices reach real gates and links.
+    from planner.domain.gates import create_gate
+    from planner.models import ArtefactLink
+
+    create_gate(
+        db_session,
+        load_context(db_session, team.project),
+        {
+            "stage": "evaluation",
+            "name": "Ready for pilot",
+            "criteria": ["Recall at target on the holdout"],
+            "approvers": ["product_owner"],
+        },
+        by=team.manager,
+        now=datetime(2026, 3, 2, 9, tzinfo=UTC),
+    )
+    db_session.add(
+        ArtefactLink(
+            project_id=team.project.id,
+            story_id=story.id,
+            kind="document",
+            url="https://wiki.example.com/dpia",
+            title="DPIA",
+            created_by_id=team.manager.id,
+        )
+    )
     db_session.commit()
     return story
 

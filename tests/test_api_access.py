@@ -29,6 +29,8 @@ IDS = {
     "delivery_id": 1,
     "blocker_key": "FRAUD-1",  # story_parts: dependencies and checklist items
     "item_id": 1,
+    "gate_id": 1,
+    "criterion_id": 1,
 }
 NOT_ABOUT_A_PROJECT = {
     "/api/v1/me",

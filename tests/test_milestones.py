@@ -474,7 +474,8 @@ def test_dashboard_runs_a_bounded_number_of_queries(
     client.get("/projects/FRAUD/dashboard")
     with count_queries() as counter:
         assert client.get("/projects/FRAUD/dashboard").status_code == 200
-    assert counter.count <= 18, counter.count
+    # 18, +1 for the stage gates' table
+    assert counter.count <= 19, counter.count
 
 
 def test_the_suggestion_counts_work_in_the_active_sprint_as_done_by_its_end(

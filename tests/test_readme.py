@@ -20,4 +20,6 @@ def test_the_readme_opens_with_the_run_and_test_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert TEST + ' "$@"' in ci
-    assert 'PLANNER_TEST_DATABASE_URL="$PG_URL" readme_test_command' in ci
+    # It runs once (install + collect everything), then both databases run the suite side by side.
+    assert "readme_test_command --collect-only" in ci
+    assert 'PLANNER_TEST_DATABASE_URL="$PG_URL" .venv/bin/pytest' in ci

@@ -112,6 +112,8 @@ def test_a_read_token_reads_and_is_refused_every_write(anonymous, app, clients, 
         "delivery_id": 1,
         "blocker_key": "FRAUD-2",
         "item_id": 1,
+        "gate_id": 1,
+        "criterion_id": 1,
     }
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):

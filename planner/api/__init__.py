@@ -12,12 +12,16 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 bp.before_request(require_api_user)
 
 from planner.api import (  # noqa: E402,F401  (routes register on bp)
+    audit,
     backlog,
     board,
     dependencies,
     epics,
+    gates,
+    links,
     milestones,
     notify,
+    outcomes,
     projects,
     risks,
     sharing,

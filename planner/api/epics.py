@@ -6,6 +6,7 @@ from flask import abort, jsonify
 
 from planner import db
 from planner.api import bp, schemas
+from planner.api.links import owner_links_json
 from planner.api.projects import json_body
 from planner.api.spec import answers, spec
 from planner.authz import project_route
@@ -92,8 +93,10 @@ def create_epic_json(access: ProjectAccess):
 @project_route()
 @spec.validate(resp=answers(200, schemas.EpicOut, 404), tags=["epics"])
 def epic(access: ProjectAccess, epic_key: str):
+    """An epic with its progress and its artefact links (live details)."""
     ctx = load_context(db.session(), access.project)
-    return jsonify(_one(access, ctx, _epic(ctx, epic_key)))
+    found = _epic(ctx, epic_key)
+    return jsonify({**_one(access, ctx, found), "links": owner_links_json(access.project, found)})
 
 
 @bp.patch("/projects/<key>/epics/<epic_key>")

@@ -8,11 +8,13 @@ from sqlalchemy import select
 
 from planner import db
 from planner.api import bp, schemas
+from planner.api.links import owner_links_json
 from planner.api.projects import json_body
 from planner.api.spec import answers, spec
 from planner.authz import milestone_route, project_route
 from planner.domain.access import ProjectAccess
 from planner.domain.context import load_context
+from planner.domain.metric_trend import metric_trend
 from planner.domain.milestones import (
     add_forecast,
     create_milestone,
@@ -35,6 +37,8 @@ def milestone_json(milestone: Milestone, project: Project, stage_keys: dict[int,
         "baseline": milestone.baseline.isoformat(),
         "forecast": state.current.isoformat(),
         "achieved": milestone.achieved.isoformat() if milestone.achieved else None,
+        "metric": milestone.metric,
+        "target": milestone.target,
         "slip_days": state.slip_days,
         "status": state.status,
         "forecasts": [
@@ -125,8 +129,20 @@ def create_milestone_json(access: ProjectAccess):
 @milestone_route()
 @spec.validate(resp=answers(200, schemas.MilestoneOut, 404), tags=["milestones"])
 def milestone(access: ProjectAccess, milestone: Milestone):
-    """A milestone with its current forecast, slip, status and every forecast recorded."""
-    return jsonify(_answer(access, milestone.id))
+    """A milestone with its current forecast, slip, status, every forecast recorded and its
+    artefact links (live details)."""
+    links = owner_links_json(access.project, milestone)
+    return jsonify({**_answer(access, milestone.id), "links": links})
+
+
+@bp.get("/milestones/<int:milestone_id>/metric-trend")
+@milestone_route()
+@spec.validate(resp=answers(200, schemas.MetricTrendOut, 404), tags=["milestones"])
+def metric_trend_json(access: ProjectAccess, milestone: Milestone):
+    """The milestone's metric against its target (docs/rules.md, "Metric-to-target trend"): the
+    best value so far after each counted run, the extrapolation and the dashboard's sentence;
+    `error` holds the reader's message when MLflow cannot be read."""
+    return jsonify(metric_trend(db.session(), access.project, milestone).as_json())
 
 
 @bp.patch("/milestones/<int:milestone_id>")

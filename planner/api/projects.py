@@ -71,6 +71,8 @@ def project_detail(access: ProjectAccess) -> dict:
     session = db.session()
     ctx = load_context(session, access.project)
     body = project_json(access)
+    body["mlflow_tracking_uri"] = access.project.mlflow_tracking_uri
+    body["enforce_gates"] = access.project.enforce_gates
     body["stages"] = [
         {"key": s.key, "name": s.name, "archived": s.archived} for s in ctx.stages.values()
     ]

@@ -15,13 +15,24 @@ from planner.api.spec import answers, spec
 from planner.authz import project_route
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext, load_context
-from planner.domain.risks import create_risk, delete_risk, risks_of, update_risk
+from planner.domain.risks import create_risk, delete_risk, risk_history, risks_of, update_risk
 from planner.forecasting import risk_level
-from planner.models import Risk
+from planner.models import Risk, RiskChange
 from planner.timeutil import iso_utc, utcnow
 
 
-def risk_json(ctx: ProjectContext, risk: Risk) -> dict:
+def risk_change_json(change: RiskChange) -> dict:
+    return {
+        "id": change.id,
+        "field": change.field,
+        "from": change.from_value,
+        "to": change.to_value,
+        "at": iso_utc(change.at),
+        "by": change.by.email if change.by else None,
+    }
+
+
+def risk_json(ctx: ProjectContext, risk: Risk, history: list[RiskChange] | None = None) -> dict:
     owner = ctx.members.get(risk.owner_id) if risk.owner_id else None
     return {
         "id": risk.id,
@@ -42,7 +53,13 @@ def risk_json(ctx: ProjectContext, risk: Risk) -> dict:
         ),
         "created_at": iso_utc(risk.created_at),
         "updated_at": iso_utc(risk.updated_at),
+        "history": [risk_change_json(change) for change in history or []],
     }
+
+
+def _risk_with_history(ctx: ProjectContext, access: ProjectAccess, risk_id: int) -> dict:
+    found = _risk(access, risk_id)
+    return risk_json(ctx, found, risk_history(db.session(), [found.id]).get(found.id))
 
 
 def _risk(access: ProjectAccess, risk_id: int) -> Risk:
@@ -63,7 +80,9 @@ def risks(access: ProjectAccess):
     """The register, highest score first."""
     session = db.session()
     ctx = load_context(session, access.project)
-    return jsonify({"risks": [risk_json(ctx, r) for r in risks_of(session, access.project)]})
+    found = risks_of(session, access.project)
+    history = risk_history(session, [r.id for r in found])
+    return jsonify({"risks": [risk_json(ctx, r, history.get(r.id)) for r in found]})
 
 
 @bp.post("/projects/<key>/risks")
@@ -79,7 +98,7 @@ def create_risk_json(access: ProjectAccess):
     ctx = load_context(session, access.project)
     risk = create_risk(session, ctx, json_body(), now=utcnow(), by=current_user)
     session.commit()
-    return jsonify(risk_json(ctx, _risk(access, risk.id))), 201
+    return jsonify(_risk_with_history(ctx, access, risk.id)), 201
 
 
 @bp.get("/projects/<key>/risks/<int:risk_id>")
@@ -87,7 +106,7 @@ def create_risk_json(access: ProjectAccess):
 @spec.validate(resp=answers(200, schemas.RiskOut, 404), tags=["risks"])
 def risk(access: ProjectAccess, risk_id: int):
     ctx = load_context(db.session(), access.project)
-    return jsonify(risk_json(ctx, _risk(access, risk_id)))
+    return jsonify(_risk_with_history(ctx, access, risk_id))
 
 
 @bp.patch("/projects/<key>/risks/<int:risk_id>")
@@ -104,7 +123,7 @@ def update_risk_json(access: ProjectAccess, risk_id: int):
     found = _risk(access, risk_id)
     update_risk(session, ctx, found, json_body(), now=utcnow(), by=current_user)
     session.commit()
-    return jsonify(risk_json(ctx, _risk(access, risk_id)))
+    return jsonify(_risk_with_history(ctx, access, risk_id))
 
 
 @bp.delete("/projects/<key>/risks/<int:risk_id>")

@@ -11,7 +11,7 @@ from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext
 from planner.domain.labels import labels_of
 from planner.domain.stories import needs_outcome
-from planner.models import ApiToken, Project, Sprint, Story, StoryEvent
+from planner.models import ApiToken, OutcomeRecord, Project, Sprint, Story, StoryEvent
 from planner.timeutil import iso_utc
 
 
@@ -112,6 +112,23 @@ def story_json(
     if history is not None:
         body["history"] = [event_json(ctx, event) for event in history]
     return body
+
+
+def outcome_record_json(record: OutcomeRecord | None) -> dict[str, Any] | None:
+    """An experiment's latest recorded outcome (decided_by loaded with it), or None."""
+    if record is None:
+        return None
+    who = record.decided_by
+    return {
+        "outcome": record.outcome,
+        "run_id": record.run_id,
+        "metric": record.metric,
+        "target": record.target,
+        "value": record.value,
+        "reason": record.reason,
+        "decided_by": {"email": who.email, "name": who.name} if who else None,
+        "decided_at": iso_utc(record.decided_at),
+    }
 
 
 def _label_names(story: Story) -> list[str]:

@@ -9,14 +9,16 @@ from sqlalchemy import select
 from planner import db
 from planner.api import bp, schemas
 from planner.api.dependencies import story_parts_json
+from planner.api.links import owner_links_json
 from planner.api.projects import json_body
-from planner.api.serialize import event_json, story_json
+from planner.api.serialize import event_json, outcome_record_json, story_json
 from planner.api.spec import answers, spec
 from planner.authz import story_route
 from planner.domain import StaleVersionError, ValidationError
 from planner.domain.access import TALK, ProjectAccess
 from planner.domain.board import add_comment, comments_of, delete_comment
 from planner.domain.context import ProjectContext, load_context
+from planner.domain.outcomes import latest_record
 from planner.domain.stories import update_story
 from planner.errors import error_response
 from planner.models import Comment, Story, StoryEvent, StoryTextChange
@@ -24,8 +26,10 @@ from planner.timeutil import iso_utc, utcnow
 
 
 def _with_parts(body: dict, story: Story) -> dict:
-    """Add blocked_by, blocks and checklist to one story's answer (story_parts)."""
-    return {**body, **story_parts_json(db.session(), story)}
+    """Add blocked_by, blocks and checklist to one story's answer (story_parts), and its
+    latest outcome record."""
+    record = outcome_record_json(latest_record(db.session(), story) if story.outcome else None)
+    return {**body, **story_parts_json(db.session(), story), "outcome_record": record}
 
 
 def _history(story_id: int) -> list[StoryEvent]:
@@ -42,9 +46,11 @@ def _history(story_id: int) -> list[StoryEvent]:
 @story_route()
 @spec.validate(resp=answers(200, schemas.StoryOut, 404), tags=["stories"])
 def story(access: ProjectAccess, story: Story):
-    """A story with its `version` and its whole history."""
+    """A story with its `version`, its whole history and its artefact links (live details)."""
     ctx = load_context(db.session(), access.project)
-    return jsonify(_with_parts(story_json(ctx, story, history=_history(story.id)), story))
+    body = _with_parts(story_json(ctx, story, history=_history(story.id)), story)
+    body["links"] = owner_links_json(access.project, story)
+    return jsonify(body)
 
 
 @bp.patch("/stories/<story_key>")

@@ -73,7 +73,7 @@ def create_project_json():
 )
 def update_project_json(access: ProjectAccess):
     """Change the settings and calendar: name, description, timezone, working days, holidays,
-    sprint length, slip tolerance."""
+    sprint length, slip tolerance, MLflow tracking URI (http(s) only) and gate enforcement."""
     session = db.session()
     values = dict(json_body())
     holidays = _holidays(values)

@@ -30,7 +30,7 @@ from planner.models import (
     StoryWatch,
     Webhook,
 )
-from planner.vocab import STATUSES
+from planner.vocab import GATE_DECISIONS, STATUSES
 
 # What a person may choose how to hear about by e-mail (the account page lists these).
 KINDS: dict[str, str] = {
@@ -41,6 +41,7 @@ KINDS: dict[str, str] = {
     "milestone": "A milestone is re-forecast or achieved",
     "risk": "A risk becomes high or critical",
     "sprint": "A sprint starts or closes",
+    "gate": "A stage gate you approve or manage is decided",
     "webhook": "A webhook you manage is disabled",
 }
 MODES = {
@@ -55,7 +56,7 @@ HIGH_LEVELS = ("high", "critical")
 def default_mode(kind: str, access: str) -> str:
     """Without a choice: what is addressed to you comes right away; stakeholders (view access)
     get milestones, risks and sprints in a weekly digest; the rest stays in the bell."""
-    if kind in ("assigned", "mentioned", "commented", "webhook"):
+    if kind in ("assigned", "mentioned", "commented", "webhook", "gate"):
         return "immediate"
     if kind in ("milestone", "risk", "sprint"):
         return "weekly" if access == "view" else "never"
@@ -92,7 +93,7 @@ def dispatch(session: Session, events: list[OutboxEvent], *, now: datetime, mail
     for m in session.scalars(
         select(Membership)
         .where(Membership.project_id.in_(project_ids))
-        .options(selectinload(Membership.account))
+        .options(selectinload(Membership.account), selectinload(Membership.role_rows))
     ):
         if m.account.is_active_account:
             members[m.project_id][m.account_id] = m
@@ -316,6 +317,18 @@ def notes_for(
             f"Milestone {milestone['name']} achieved on {data['achieved']} "
             f"({slip_words(data['slip_days'])})",
             milestone["path"],
+        )
+    elif name == "gate.decided":  # the managers and the gate's approvers (named or by role)
+        gate = data["gate"]
+        roles = {a["role"] for a in data.get("approvers", []) if a.get("role")}
+        emails = [a["email"] for a in data.get("approvers", []) if a.get("email")]
+        add(
+            [a for a, m in people.items() if m.access == "manage" or roles & set(m.roles)]
+            + [_member_by_email(people, e) for e in emails],
+            "gate",
+            f"{who} decided gate {gate['name']}: {GATE_DECISIONS.get(data['decision'], '?')}",
+            gate["path"],
+            _excerpt(data.get("conditions") or data.get("reason")),
         )
     elif name == "risk.changed":
         risk = data["risk"]

@@ -2,7 +2,10 @@
 moved by whole weeks at install time so that its active sprint is running today.
 
 demo.json is written by `python tools/generate_demo.py` (kept out of the package); edit the
-generator, not the file.
+generator, not the file. What the interchange format does not carry is added after the import:
+blocker chains and checklists (below), artefact links, outcomes, gates and risk histories
+(planner/demo/evidence.py), and the MLflow runs those links point at, logged into a local MLflow
+store when MLflow is installed (planner/demo/mlflow_runs.py).
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from planner.demo.evidence import add_evidence
+from planner.demo.mlflow_runs import DEMO_RUNS, LoggedRuns, log_demo_runs, placeholder_run_id
 from planner.domain.accounts import DEFAULT_HASH_METHOD, find_account
 from planner.domain.checklists import add_item, set_done
 from planner.domain.dependencies import add_blocker
@@ -27,6 +33,11 @@ from planner.models import Project, Story
 from planner.timeutil import iso_utc, local_date, parse_iso_datetime, utcnow
 
 DEMO_FILE = Path(__file__).resolve().parent / "demo.json"
+# The shipped file's active sprint starts on this Monday; the demo moves by whole weeks from it.
+SHIPPED_ACTIVE_START = date(2026, 3, 2)
+# Where the demo's MLflow store goes, inside planner's instance folder (where planner keeps its
+# own SQLite database unless PLANNER_DATABASE_URL says otherwise).
+MLFLOW_FOLDER = "mlflow"
 DEMO_PASSWORD = "planner-demo"
 # Who to sign in as to see each side of planner.
 SIGN_INS: tuple[tuple[str, str], ...] = (
@@ -123,23 +134,35 @@ class DemoResult:
     project_key: str
     created: bool
     sign_in_lines: list[str] = field(default_factory=list)
+    mlflow_note: str | None = None  # where the runs went, or why they were not logged
 
     def summary(self) -> str:
         if self.created:
-            return f"Demo project {self.project_key} imported; its active sprint is running today."
+            text = f"Demo project {self.project_key} imported; its active sprint is running today."
+            return f"{text}\n{self.mlflow_note}" if self.mlflow_note else text
         return f"Demo project {self.project_key} is already there; nothing changed."
 
     def sign_ins(self) -> list[str]:
         return self.sign_in_lines
 
 
-def install_demo(
-    session: Session, *, hash_method: str = DEFAULT_HASH_METHOD, now: datetime | None = None
-) -> DemoResult:
-    """Import the demo project unless it exists; give the demo accounts the demo password.
+_INSTANCE = object()  # install_demo's default: the MLflow store goes into the app's instance folder
 
-    Idempotent: a second call changes nothing. Accounts that existed before keep their password.
-    The caller commits.
+
+def install_demo(
+    session: Session,
+    *,
+    hash_method: str = DEFAULT_HASH_METHOD,
+    now: datetime | None = None,
+    mlflow_folder: Path | None | object = _INSTANCE,
+) -> DemoResult:
+    """Import the demo project unless it exists; give the demo accounts the demo password; add
+    its evidence, and log its MLflow runs into a SQLite MLflow store in `mlflow_folder` when MLflow
+    is installed (docs/mlflow.md).
+
+    `mlflow_folder` defaults to <instance folder>/mlflow inside an app context (the CLI), and to
+    None, no store, outside one; the run links then carry placeholder ids. Idempotent: a second
+    call changes nothing. Accounts that existed before keep their password. The caller commits.
     """
     document = dated_demo(now)
     key = document["project"]["key"]
@@ -153,6 +176,19 @@ def install_demo(
     }
     import_document(session, document, hash_method=hash_method)
     _add_dependencies_and_checklists(session, key, now or utcnow())
+    active = next(s for s in document["sprints"] if s["state"] == "active")
+    shift = date.fromisoformat(active["start"]) - SHIPPED_ACTIVE_START
+    if mlflow_folder is _INSTANCE:
+        mlflow_folder = (
+            Path(current_app.instance_path) / MLFLOW_FOLDER if has_app_context() else None
+        )
+    if mlflow_folder is None:
+        ids = {run.name: placeholder_run_id(run.name) for run in DEMO_RUNS}
+        runs = LoggedRuns(uri=None, run_ids=ids, model_version=None, logged=False, note=None)
+    else:
+        runs = log_demo_runs(Path(mlflow_folder), shift)
+    project = session.scalar(select(Project).where(Project.key == key))
+    add_evidence(session, project, runs, shift)
     for member in document["members"]:
         account = find_account(session, member["email"])
         if account is not None and not had_password[member["email"]]:
@@ -160,7 +196,9 @@ def install_demo(
             if member["email"] == SITE_ADMIN:
                 account.is_admin = True
     session.flush()
-    return DemoResult(key, created=True, sign_in_lines=demo_sign_ins(session))
+    return DemoResult(
+        key, created=True, sign_in_lines=demo_sign_ins(session), mlflow_note=runs.note
+    )
 
 
 # What the export format does not carry: the demo's "blocked by" chains (data access before labels

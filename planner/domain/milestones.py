@@ -21,6 +21,7 @@ from planner.domain import (
     text_value,
 )
 from planner.domain.context import ProjectContext, stage_ref
+from planner.domain.metric_trend import clean_metric_target
 from planner.forecasting import (
     ForecastPoint,
     MilestoneState,
@@ -108,6 +109,7 @@ def _clean_milestone(
         if unknown:
             errors["epics"] = f"{ctx.project.key} has no epic {unknown[0]!r}."
         cleaned["epics"] = keys
+    cleaned.update(clean_metric_target(values, milestone, errors))  # metric + target, or neither
     if errors:
         raise ValidationError(errors)
     return cleaned

@@ -32,6 +32,7 @@ EVENTS: dict[str, str] = {
     "milestone.forecast_changed": "A milestone was re-forecast (old and new slip and status)",
     "milestone.achieved": "A milestone was marked achieved",
     "risk.changed": "A risk was added or its level changed",
+    "gate.decided": "A stage gate was decided (go, no-go or conditional go)",
 }
 # Sent only by "send a test event", never by a change.
 PING = "ping"
@@ -207,3 +208,38 @@ def risk_data(project: Project, risk: Risk) -> dict[str, Any]:
         "owner": _email_of(risk),
         "path": f"/projects/{project.key}/risks/{risk.id}",
     }
+
+
+def gate_decided(
+    session: Session,
+    project: Project,
+    gate: Any,
+    decision: Any,
+    previous_state: str,
+    *,
+    by: Account | None,
+    now: datetime,
+    url: str | None = None,
+) -> None:
+    """A gate decision (planner.domain.gates): what was decided, why, on which gate, and who may
+    decide it (the fan-out notifies them and the managers)."""
+    path = f"/projects/{project.key}/gates/{gate.id}"
+    emit(
+        session,
+        project,
+        "gate.decided",
+        {
+            "gate": {"id": gate.id, "name": gate.name, "stage": gate.stage.key, "path": path},
+            "decision": decision.decision,
+            "reason": decision.reason,
+            "conditions": decision.conditions,
+            "previous_state": previous_state,
+            "decided_at": decision.decided_at,
+            "approvers": [
+                {"role": a.role} if a.role else person(a.account) for a in gate.approvers
+            ],
+            "url": url or path,
+        },
+        by=by,
+        now=now,
+    )

@@ -9,9 +9,11 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from planner import mlflow_reader
 from planner.domain import DomainError, ValidationError, required_text, text_value
 from planner.domain.accounts import check_email, find_account, normalise_email
 from planner.domain.context import lock_project
+from planner.domain.links import tracking_uri_problem
 from planner.inputs import SPRINT_MAX_DAYS, TEXT_LIMITS, date_problem
 from planner.models import Account, Holiday, Membership, MembershipRole, Project, Stage
 from planner.timeutil import is_timezone
@@ -38,7 +40,7 @@ def check_project_key(key: str) -> str | None:
     return None
 
 
-def check_settings(values: dict) -> dict[str, str]:
+def check_settings(values: dict, *, stored_uri: str | None = None) -> dict[str, str]:
     """Return per-field messages for project settings that cannot be accepted."""
     errors: dict[str, str] = {}
     if "name" in values:
@@ -79,6 +81,20 @@ def check_settings(values: dict) -> dict[str, str]:
             or not 0 <= tolerance <= 365
         ):
             errors["slip_tolerance_days"] = "The slip tolerance is 0 to 365 days."
+    if "mlflow_tracking_uri" in values:  # an http(s) server; blank: the site's default
+        uri = values["mlflow_tracking_uri"]
+        if uri is not None and not isinstance(uri, str):
+            errors["mlflow_tracking_uri"] = "Send the address as text."
+        elif (
+            uri
+            and uri.strip()
+            # what an operator stored (the demo's local store) stays, though a form could not set it
+            and uri.strip().rstrip("/") != stored_uri
+            and (problem := tracking_uri_problem(uri.strip()))
+        ):
+            errors["mlflow_tracking_uri"] = problem
+    if "enforce_gates" in values and not isinstance(values["enforce_gates"], bool):
+        errors["enforce_gates"] = "Send true or false."
     return errors
 
 
@@ -100,6 +116,8 @@ def create_project(
     sprint_length_days: int = DEFAULT_SPRINT_LENGTH_DAYS,
     slip_tolerance_days: int = DEFAULT_SLIP_TOLERANCE_DAYS,
     stages: Sequence[tuple[str, str]] | None = None,
+    mlflow_tracking_uri: str | None = None,
+    enforce_gates: bool = False,
 ) -> Project:
     """Add a project with the default ML lifecycle stages; `owner` becomes a manage member."""
     key = (key or "").strip().upper()
@@ -110,6 +128,8 @@ def create_project(
             "working_days": list(working_days),
             "sprint_length_days": sprint_length_days,
             "slip_tolerance_days": slip_tolerance_days,
+            "mlflow_tracking_uri": mlflow_tracking_uri,
+            "enforce_gates": enforce_gates,
         }
     )
     if problem := check_project_key(key):
@@ -129,6 +149,8 @@ def create_project(
         working_days=working_days_text(working_days),
         sprint_length_days=sprint_length_days,
         slip_tolerance_days=slip_tolerance_days,
+        mlflow_tracking_uri=(mlflow_tracking_uri or "").strip().rstrip("/") or None,
+        enforce_gates=enforce_gates,
         story_counter=0,
         epic_counter=0,
     )
@@ -149,8 +171,9 @@ def create_project(
 
 
 def update_settings(session: Session, project: Project, values: dict) -> None:
-    """Change a project's name, description, timezone, working days, sprint length or tolerance."""
-    if errors := check_settings(values):
+    """Change a project's name, description, timezone, working days, sprint length, tolerance,
+    MLflow tracking URI or gate enforcement."""
+    if errors := check_settings(values, stored_uri=project.mlflow_tracking_uri):
         raise ValidationError(errors)
     if "name" in values:
         project.name = values["name"].strip()
@@ -164,6 +187,13 @@ def update_settings(session: Session, project: Project, values: dict) -> None:
         project.sprint_length_days = values["sprint_length_days"]
     if "slip_tolerance_days" in values:
         project.slip_tolerance_days = values["slip_tolerance_days"]
+    if "mlflow_tracking_uri" in values:
+        uri = (values["mlflow_tracking_uri"] or "").strip().rstrip("/") or None
+        if uri != project.mlflow_tracking_uri:
+            project.mlflow_tracking_uri = uri
+            mlflow_reader.clear_cache()  # reads of the old server say nothing of the new one
+    if "enforce_gates" in values:
+        project.enforce_gates = values["enforce_gates"]
     session.flush()
 
 

@@ -1,8 +1,15 @@
-"""The ML risk register: create and edit risks, list them, and their linked stories."""
+"""The ML risk register: create and edit risks, list them, their linked stories, and their history.
+
+History (docs/rules.md, "Risks"): creating a risk writes one RiskChange per field of
+RISK_HISTORY_FIELDS that it is created with (from_value null); every later change writes one row
+per field whose value changed, in the same transaction. Values are written as the risk API writes
+the field: keys for category and status, "1".."5", YYYY-MM-DD, the owner's e-mail, the
+milestone's id.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +27,8 @@ from planner.domain import (
 from planner.domain.context import ProjectContext, lock_project
 from planner.forecasting import risk_level
 from planner.inputs import TEXT_LIMITS
-from planner.models import Account, Milestone, Project, Risk, Story, risk_story
+from planner.models import Account, Milestone, Project, Risk, RiskChange, Story, risk_story
+from planner.models.evidence import RISK_HISTORY_FIELDS
 from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
 
 
@@ -153,6 +161,7 @@ def create_risk(
     risk.stories = stories
     session.add(risk)
     session.flush()
+    _record_history(session, risk, {}, _history_values(session, ctx, risk), by=by, now=now)
     _risk_changed(session, ctx.project, risk, None, by=by, now=now)
     return risk
 
@@ -189,6 +198,7 @@ def update_risk(
     """Change any field of a risk."""
     cleaned = _clean_risk(session, ctx, values)
     old_level = risk_level(risk.likelihood, risk.impact)
+    before = _history_values(session, ctx, risk)
     stories = cleaned.pop("stories", None)
     for key, value in cleaned.items():
         setattr(risk, key, value)
@@ -200,8 +210,68 @@ def update_risk(
         risk.stories = stories
     risk.updated_at = now
     session.flush()
+    _record_history(session, risk, before, _history_values(session, ctx, risk), by=by, now=now)
     if risk_level(risk.likelihood, risk.impact) != old_level:
         _risk_changed(session, ctx.project, risk, old_level, by=by, now=now)
+
+
+def _history_values(session: Session, ctx: ProjectContext, risk: Risk) -> dict[str, str | None]:
+    """The risk's tracked fields as history text (as the risk API writes them)."""
+    owner = None
+    if risk.owner_id is not None:
+        member = ctx.members.get(risk.owner_id)
+        account = member.account if member else session.get(Account, risk.owner_id)
+        owner = account.email if account else str(risk.owner_id)
+    values = {
+        "title": risk.title,
+        "category": risk.category,
+        "likelihood": str(risk.likelihood),
+        "impact": str(risk.impact),
+        "status": risk.status,
+        "mitigation": risk.mitigation,
+        "owner": owner,
+        "review_on": risk.review_on.isoformat() if risk.review_on else None,
+        "milestone": str(risk.milestone_id) if risk.milestone_id is not None else None,
+    }
+    return {field: values[field] for field in RISK_HISTORY_FIELDS}
+
+
+def _record_history(
+    session: Session,
+    risk: Risk,
+    before: Mapping[str, str | None],
+    after: Mapping[str, str | None],
+    *,
+    by: Account | None,
+    now: datetime,
+) -> None:
+    """Append one RiskChange per field whose value differs (every set field on creation)."""
+    by_id = by.id if by is not None and getattr(by, "is_authenticated", True) else None
+    for field in RISK_HISTORY_FIELDS:
+        old, new = before.get(field), after.get(field)
+        if old != new:
+            session.add(
+                RiskChange(
+                    risk_id=risk.id, field=field, from_value=old, to_value=new, at=now, by_id=by_id
+                )
+            )
+    session.flush()
+
+
+def risk_history(session: Session, risk_ids: Iterable[int]) -> dict[int, list[RiskChange]]:
+    """Each risk's changes, oldest first, with who made them, in one query."""
+    wanted = list(risk_ids)
+    history: dict[int, list[RiskChange]] = {}
+    if not wanted:
+        return history
+    for change in session.scalars(
+        select(RiskChange)
+        .where(RiskChange.risk_id.in_(wanted))
+        .options(selectinload(RiskChange.by))
+        .order_by(RiskChange.risk_id, RiskChange.at, RiskChange.id)
+    ):
+        history.setdefault(change.risk_id, []).append(change)
+    return history
 
 
 def risk_story_keys(session: Session, project: Project) -> dict[int, list[str]]:

@@ -26,9 +26,10 @@ from planner.domain import (
     text_value,
 )
 from planner.domain.context import ProjectContext
+from planner.domain.gates import check_start
 from planner.domain.watching import watch
 from planner.inputs import TEXT_LIMITS
-from planner.models import Account, Project, Story, StoryEvent, StoryTextChange
+from planner.models import Account, OutcomeRecord, Project, Story, StoryEvent, StoryTextChange
 from planner.models.story import TEXT_FIELDS
 from planner.vocab import OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES, TRACKED_FIELDS
 
@@ -281,6 +282,7 @@ def create_story(
             errors["stage"] = f"The stage {stage.name} is archived."
     if errors:
         raise ValidationError(errors)
+    check_start(session, ctx, None, cleaned)  # gates: enforced stage gates
     stage = cleaned.get("stage")
     story = Story(
         project_id=ctx.project.id,
@@ -324,12 +326,16 @@ def update_story(
     by: Account | None,
     now: datetime,
     base_version: int | None = None,
+    record: OutcomeRecord | None = None,
+    enforce_gates: bool = True,
 ) -> list[StoryEvent]:
     """Apply `changes` to a story, writing one event per tracked field that changed.
 
     With `base_version`, the edit is refused when the story has moved on since that version; the
     UPDATE itself also carries WHERE version = <loaded>, so a concurrent writer cannot slip in
     between the check and the write. Returns the events written (none when nothing changed).
+    A change of outcome appends an OutcomeRecord: `record` (a confirmed proposal, naming its run)
+    or one set by hand, with no run.
     """
     if base_version is not None and base_version != story.version:
         raise stale_error(session, ctx, story, base_version)
@@ -352,6 +358,8 @@ def update_story(
         errors["stage"] = f"The stage {stage.name} is archived."
     if errors:
         raise ValidationError(errors)
+    if enforce_gates:  # an import records what already happened elsewhere: never refused
+        check_start(session, ctx, story, cleaned)
     reopened_from = _reopened_in_closed_sprint(ctx, story, cleaned)
     top = None
     if reopened_from is not None:
@@ -419,6 +427,11 @@ def update_story(
     story.updated_by_id = by.id if by else None
     session.add_all(events)
     session.add_all(texts)
+    if "outcome" in changes and _decided(*changes["outcome"]):
+        if record is None:  # set by hand: no run, no value
+            record = OutcomeRecord(story_id=story.id, outcome=story.outcome, decided_at=now)
+            record.decided_by_id = by.id if by else None
+        session.add(record)
     try:
         session.flush()
     except StaleDataError:
@@ -431,6 +444,12 @@ def update_story(
         watch(session, story.id, [story.assignee_id], now=now)
     outbox.story_updated(session, ctx, story, changes, by=by, now=now)
     return events
+
+
+def _decided(old: str | None, new: str | None) -> bool:
+    """Tell whether an outcome change is a decision to record: not the pending an experiment
+    gets when it becomes one, nor the outcome's removal."""
+    return new is not None and not (old is None and new == "pending")
 
 
 def same_text(old: str | None, new: str | None) -> bool:

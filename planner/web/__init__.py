@@ -97,16 +97,20 @@ def init_app(app: Flask) -> None:
     from planner.web import (
         admin,
         apidocs,
+        audit,
         auth,
         backlog,
         board,
         dashboard,
         epics,
         experiments,
+        gates,
         imports,
         labels,
+        links,
         milestones,
         notifications,
+        outcomes,
         projects,
         reports,
         rules,
@@ -124,6 +128,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(projects.bp)
     app.register_blueprint(stories.bp)
     app.register_blueprint(story_parts.bp)
+    app.register_blueprint(outcomes.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(backlog.bp)
     app.register_blueprint(sprints.bp)
@@ -141,7 +146,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(labels.bp)
+    app.register_blueprint(links.bp)
     app.register_blueprint(experiments.bp)
+    app.register_blueprint(gates.bp)
+    app.register_blueprint(audit.bp)
     app.context_processor(notifications.bell)
 
     app.session_interface = assets.AssetSessionInterface(ASSET_ENDPOINTS)

@@ -26,6 +26,7 @@ from planner.domain.board import (
 )
 from planner.domain.context import ProjectContext, load_context
 from planner.domain.dependencies import card_parts
+from planner.domain.gates import gate_warnings
 from planner.domain.sprints import choose_sprint
 from planner.domain.stories import create_story, update_story
 from planner.models import Comment, Story
@@ -60,6 +61,7 @@ def index(access: ProjectAccess):
         view=view,
         lanes=lanes_of(cards, ctx, view["lanes"]),
         card_parts=card_parts(session, [s.id for s in cards], current_user),  # story_parts
+        gate_warnings=gate_warnings(session, ctx, cards),  # gates
         totals=totals,
         today=today,
         now_iso=iso_utc(now),
@@ -103,6 +105,7 @@ def changes(access: ProjectAccess):
     )
     here = safe_next(request.args.get("here")) or ""
     parts = card_parts(session, [s.id for s in found.changed], current_user)  # story_parts
+    warnings = gate_warnings(session, ctx, found.changed)  # gates
     return jsonify(
         {
             "now": iso_utc(found.now),
@@ -120,6 +123,7 @@ def changes(access: ProjectAccess):
                         access=access,
                         here=here,
                         card_parts=parts,
+                        gate_warnings=warnings,
                     ),
                 }
                 for s in found.changed

@@ -14,6 +14,7 @@ from planner.authz import project_route
 from planner.domain import DomainError, parse_id
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext, load_context
+from planner.domain.gates import status_rows as gate_status_rows
 from planner.domain.history import load_series
 from planner.domain.milestones import (
     milestones_of,
@@ -36,7 +37,7 @@ from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
 from planner.urls import absolute_url
 from planner.web.forms import EmptyForm, ShareLinkForm, act, attach_errors
-from planner.web.milestones import milestone_rows, trend_and_slip
+from planner.web.milestones import metric_trend_blocks, milestone_rows, trend_and_slip
 
 bp = Blueprint("dashboard", __name__)
 bp.before_request(require_login)
@@ -119,6 +120,8 @@ def dashboard_data(session, project: Project) -> dict:
         "cells": cells,
         "heat": charts.heat_map_figure(cells),
         "level": risk_level,
+        "metric_trends": metric_trend_blocks(session, project, [m for m, _ in rows], ctx),
+        "gate_rows": gate_status_rows(session, project),  # gates: their states for stakeholders
         "updated": last_change(session, project),
         "generated": utcnow(),
     }

@@ -220,6 +220,13 @@ class ProjectForm(FlaskForm):
         validators=[Optional()],
         description="A milestone slipping more than this is late rather than at risk.",
     )
+    # Settings page only (templates/projects/settings.html, "MLflow and gates").
+    mlflow_tracking_uri = StringField(
+        "MLflow tracking server",
+        description="The http(s) address of your team's MLflow server, like "
+        "https://mlflow.example.com. Blank: the site's default.",
+    )
+    enforce_gates = BooleanField("Refuse to start stories behind an open or failed gate")
 
 
 class MemberForm(FlaskForm):
@@ -281,6 +288,10 @@ class MilestoneForm(FlaskForm):
         description="The date first promised. It never changes with forecasts.",
     )
     epics = MultiCheckboxField("Epics that deliver it", validate_choice=False)
+    metric = StringField(
+        "Target metric", description="The metric's name as MLflow logs it, like val_recall."
+    )
+    target = StringField("Target", description="A comparison and a number, like >= 0.85.")
 
 
 class ForecastForm(FlaskForm):

@@ -8,9 +8,12 @@ from flask_login import current_user
 
 from planner import charts, db
 from planner.authz import project_route
+from planner.charts.metric_trend import metric_trend_figure
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext, load_context
+from planner.domain.gates import status_rows as gate_status_rows
 from planner.domain.history import calendar_of, load_series
+from planner.domain.metric_trend import metric_trends
 from planner.domain.milestones import (
     add_forecast,
     create_milestone,
@@ -22,6 +25,7 @@ from planner.domain.milestones import (
 )
 from planner.domain.risks import (
     create_risk,
+    risk_history,
     risk_story_keys,
     risks_of,
     update_risk,
@@ -32,6 +36,7 @@ from planner.models import Milestone, Risk
 from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
 from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
+from planner.web import format_date
 from planner.web.forms import (
     AchievedForm,
     ForecastForm,
@@ -59,6 +64,19 @@ def trend_and_slip(rows):
     return trend, slip
 
 
+def metric_trend_blocks(session, project, milestones, ctx: ProjectContext, today=None) -> list:
+    """(milestone, trend, figure or None) for each milestone with a target metric, for the
+    milestone page and the dashboard: one query for the run links of them all."""
+    sprints = ctx.sprints.values()
+    trends = metric_trends(
+        session, project, milestones, today=today, sprints=sprints, day_text=format_date
+    )
+    by_id = {m.id: m for m in milestones}
+    return [
+        (by_id[t.milestone_id], t, metric_trend_figure(t) if t.has_chart else None) for t in trends
+    ]
+
+
 def _milestone_form(ctx: ProjectContext) -> MilestoneForm:
     form = MilestoneForm()
     form.stage.choices = options(
@@ -77,6 +95,8 @@ def _milestone_values(form: MilestoneForm) -> dict:
         "stage": form.stage.data,
         "baseline": form.baseline.data or "",
         "epics": form.epics.data or [],
+        "metric": form.metric.data or "",
+        "target": form.target.data or "",
     }
 
 
@@ -196,6 +216,7 @@ def show(access: ProjectAccess, milestone_id: int):
         form.stage.data = stage.key if stage else ""
         form.baseline.data = milestone.baseline.isoformat()
         form.epics.data = [e.key for e in ctx.epics.values() if e.milestone_id == milestone.id]
+        form.metric.data, form.target.data = milestone.metric or "", milestone.target or ""
     if not forecast_form.reported_on.data:
         forecast_form.reported_on.data = today.isoformat()
     if request.method == "GET" and milestone.achieved:
@@ -221,6 +242,7 @@ def show(access: ProjectAccess, milestone_id: int):
         )
     state = state_of(milestone, project.slip_tolerance_days)
     trend, _ = trend_and_slip([(milestone, state)])
+    metric_block = metric_trend_blocks(session, project, [milestone], ctx, today) or [(0, 0, 0)]
     return (
         render_template(
             "milestones/show.html",
@@ -235,6 +257,11 @@ def show(access: ProjectAccess, milestone_id: int):
             achieved_form=achieved_form,
             suggestion=suggestion,
             today=today,
+            metric_trend=metric_block[0][1] or None,
+            metric_figure=metric_block[0][2] or None,
+            gate_rows=gate_status_rows(  # gates of the stages up to the milestone's (or all)
+                session, project, up_to=ctx.stage_by_id(milestone.stage_id)
+            ),
         ),
         status,
     )
@@ -376,6 +403,7 @@ def risk(access: ProjectAccess, risk_id: int):
             risk=found,
             form=form,
             level=risk_level,
+            history=risk_history(session, [found.id]).get(found.id, []),
         ),
         status,
     )

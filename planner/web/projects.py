@@ -271,10 +271,21 @@ def settings(access: ProjectAccess):
         form.holidays.data = "\n".join(d.isoformat() for d in rules.holidays_of(session, project))
         form.sprint_length_days.data = project.sprint_length_days
         form.slip_tolerance_days.data = project.slip_tolerance_days
+        form.mlflow_tracking_uri.data = project.mlflow_tracking_uri or ""
+        form.enforce_gates.data = project.enforce_gates
     else:
         form.validate()
         values, errors = _settings_values(form)
         holidays = values.pop("holidays")
+        mlflow = {  # MLflow and gates (docs/rules.md, "Artefact links")
+            "mlflow_tracking_uri": (form.mlflow_tracking_uri.data or "").strip(),
+            "enforce_gates": bool(form.enforce_gates.data),
+        }
+        values.update(mlflow)
+        errors = {
+            **errors,
+            **rules.check_settings(mlflow, stored_uri=project.mlflow_tracking_uri),
+        }
         if not errors:
             try:
                 rules.update_settings(session, project, values)

@@ -15,6 +15,7 @@ from planner.domain.access import ProjectAccess
 from planner.domain.backlog import move_to_sprint, stories_by_keys
 from planner.domain.context import ProjectContext, load_context
 from planner.domain.dependencies import plan_warnings
+from planner.domain.gates import UNDER_WAY, gate_warnings
 from planner.domain.history import calendar_of, load_series
 from planner.domain.sprints import (
     capacity_plan,
@@ -194,6 +195,9 @@ def plan(access: ProjectAccess, sprint_id: int):
         button=EmptyForm(),
         dependency_warnings=plan_warnings(  # story_parts: blockers planned too late
             session, sprint, in_sprint, project.key, current_user
+        ),
+        gate_warnings=gate_warnings(  # gates: planned work behind an open or no-go gate
+            session, ctx, in_sprint, statuses=("todo", *UNDER_WAY)
         ),
         **capacity,
     )

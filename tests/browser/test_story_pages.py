@@ -29,7 +29,7 @@ def test_text_history_read_only_story_and_experiments(live_server, new_page, db_
     editor = new_page(*LAPTOP)
     sign_in(editor, live_server, "maya@example.com", DEMO_PASSWORD)
     editor.goto(f"{live_server}{STORY}")
-    editor.locator("input[name=title]").fill("Experiment: LightGBM vs the logistic baseline")
+    editor.locator("#title").fill("Experiment: LightGBM vs the logistic baseline")
     editor.locator("textarea[name=description]").fill(
         "Compare LightGBM with the **logistic regression** baseline.\n\n"
         "- 5 seeds\n- corrected split"

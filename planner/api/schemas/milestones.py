@@ -15,9 +15,11 @@ from planner.api.schemas.base import (
     Name,
     Note,
     Out,
+    Short,
     Title,
     _one_of,
 )
+from planner.api.schemas.links import LinkOut
 from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
 
 # --- milestones --------------------------------------------------------------------------------
@@ -36,9 +38,14 @@ class MilestoneOut(Out):
     baseline: Date
     forecast: Date
     achieved: Date | None
+    metric: str | None = Field(description="The target metric's name, like val_recall.")
+    target: str | None = Field(description='Its target, like ">= 0.85".')
     slip_days: int
     status: Literal["on_track", "at_risk", "late"]
     forecasts: list[ForecastOut]
+    links: list[LinkOut] | None = Field(
+        None, description="Artefact links with live details (GET of one milestone only)."
+    )
 
 
 class MilestoneList(Out):
@@ -53,7 +60,78 @@ class ForecastCreate(Body):
     note: Note | None = None
 
 
+class MetricTrendPoint(Out):
+    run_id: str
+    name: str | None
+    end_time: Moment
+    value: float
+    best: float = Field(description="The best value so far once this run had ended.")
+
+
+class MetricTrendSkipped(Out):
+    run_id: str
+    name: str | None
+    status: str | None
+    reason: str
+
+
+class MetricTrendBest(Out):
+    run_id: str
+    name: str | None
+    value: float
+
+
+class MetricTrendExtrapolation(Out):
+    state: Literal["met", "projected", "too_slow", "no_improvement", "no_runs"]
+    label: str
+    window_start: Date
+    measured_from: Date | None
+    best_then: float | None
+    best_now: float | None
+    rate_per_day: float | None
+    reaches_on: Date | None
+    met_on: Date | None
+    met_by_run: str | None
+    sentence: str
+
+
+class MetricTrendSummary(Out):
+    since: Date | None
+    sprints: list[str]
+    start_value: float | None
+    now_value: float | None
+    sentence: str
+
+
+class MetricTrendOut(Out):
+    milestone: int
+    metric: str | None
+    target: str | None
+    today: Date
+    timezone: str
+    linked_runs: int
+    error: str | None
+    message: str | None
+    series: list[MetricTrendPoint]
+    skipped: list[MetricTrendSkipped]
+    best: MetricTrendBest | None
+    extrapolation: MetricTrendExtrapolation | None
+    summary: MetricTrendSummary | None
+
+
 # --- risks ---------------------------------------------------------------------------------------
+
+
+class RiskChangeOut(Out):
+    id: int
+    field: str = Field(
+        description="title, category, likelihood, impact, status, mitigation, "
+        "owner (an e-mail), review_on (YYYY-MM-DD) or milestone (an id)."
+    )
+    from_: str | None = Field(alias="from", description="null when the risk was created with it.")
+    to: str | None
+    at: Moment
+    by: str | None = Field(description="The e-mail of who changed it.")
 
 
 class RiskOut(Out):
@@ -73,6 +151,9 @@ class RiskOut(Out):
     stories: list[str] = Field(description="Keys of the stories that address or are hit by it.")
     created_at: Moment
     updated_at: Moment
+    history: list[RiskChangeOut] = Field(
+        description="Every change of a tracked field, oldest first."
+    )
 
 
 class RiskList(Out):
@@ -113,6 +194,12 @@ class MilestoneFields(Body):
     )
     epics: list[StrictStr] | None = Field(
         None, description="Keys of the epics that deliver it (replaces the list)."
+    )
+    metric: Short | None = Field(
+        None, description="The target metric as MLflow logs it, like val_recall; with target."
+    )
+    target: Short | None = Field(
+        None, description='">=", ">", "<=" or "<" and a number, like ">= 0.85"; with metric.'
     )
 
 

@@ -60,6 +60,12 @@ class SprintOut(Out):
 
 
 class ProjectDetail(ProjectSummary):
+    mlflow_tracking_uri: str | None = Field(
+        None, description="The project's MLflow tracking server; null: the site's default."
+    )
+    enforce_gates: bool = Field(
+        False, description="Stories behind an open or failed gate cannot start."
+    )
     stages: list[StageOut]
     members: list[MemberOut]
     sprints: list[SprintOut]
@@ -116,6 +122,15 @@ class ProjectSettings(Body):
     slip_tolerance_days: StrictInt | None = Field(None, description="0-365")
     holidays: list[StrictStr] | None = Field(
         None, description="YYYY-MM-DD days off (replaces the list)."
+    )
+    mlflow_tracking_uri: StrictStr | None = Field(
+        None,
+        description="The http(s) address of the team's MLflow tracking server; null or '': the "
+        "site's default (PLANNER_MLFLOW_TRACKING_URI). Local stores are the operator's to set.",
+        json_schema_extra={"maxLength": 500},
+    )
+    enforce_gates: StrictBool | None = Field(
+        None, description="Refuse to start stories behind an open or failed gate."
     )
 
 

@@ -17,6 +17,8 @@ from planner.api.schemas.base import (
     Title,
     _one_of,
 )
+from planner.api.schemas.links import LinkOut
+from planner.api.schemas.outcomes import OutcomeRecordOut
 from planner.api.schemas.story_parts import ChecklistCount
 from planner.models.story import TEXT_FIELDS
 from planner.vocab import (
@@ -79,6 +81,12 @@ class StoryOut(Out):
     )
     blocks: list[str] | None = Field(None, description="Keys of the stories this one blocks.")
     checklist: ChecklistCount | None = Field(None, description="Checklist items done and total.")
+    links: list[LinkOut] | None = Field(
+        None, description="Artefact links with live details (GET of one story only)."
+    )
+    outcome_record: OutcomeRecordOut | None = Field(
+        None, description="The latest recorded outcome, with its run (one story's answer only)."
+    )
     history: list[Event] | None = None
 
 
@@ -210,6 +218,9 @@ class EpicOut(Out):
     milestone: int | None = Field(description="The milestone's id.")
     archived: bool
     progress: EpicProgress
+    links: list[LinkOut] | None = Field(
+        None, description="Artefact links with live details (GET of one epic only)."
+    )
 
 
 class EpicList(Out):
