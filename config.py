@@ -56,8 +56,13 @@ class Config:
     # MLflow (planner/mlflow_reader.py): the tracking URI of projects that set none, how long a
     # read may take, and how long what was read is kept (an unreachable server: a quarter of it).
     MLFLOW_TRACKING_URI: str | None = None
+    # Hosts planner may read MLflow from besides the default's (comma-separated); none listed:
+    # a project's own server may be any host, a link's server only its project's.
+    MLFLOW_ALLOWED_HOSTS: str | None = None
     MLFLOW_TIMEOUT_SECONDS = 3.0
     MLFLOW_CACHE_SECONDS = 60.0
+    # Reads one page or API call may spend on MLflow; links past it say "reload to see the rest".
+    MLFLOW_REQUEST_BUDGET_SECONDS = 10.0
 
 
 class DevelopmentConfig(Config):
@@ -105,6 +110,7 @@ def load(env_name: str | None = None) -> dict[str, object]:
         ("PLANNER_SMTP_URL", "SMTP_URL"),
         ("PLANNER_MAIL_FROM", "MAIL_FROM"),
         ("PLANNER_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        ("PLANNER_MLFLOW_ALLOWED_HOSTS", "MLFLOW_ALLOWED_HOSTS"),
     ):
         if os.environ.get(variable):
             settings[key] = os.environ[variable].strip()
@@ -115,6 +121,7 @@ def load(env_name: str | None = None) -> dict[str, object]:
         ("PLANNER_WEBHOOK_TIMEOUT", "WEBHOOK_TIMEOUT_SECONDS"),
         ("PLANNER_MLFLOW_TIMEOUT", "MLFLOW_TIMEOUT_SECONDS"),
         ("PLANNER_MLFLOW_CACHE_SECONDS", "MLFLOW_CACHE_SECONDS"),
+        ("PLANNER_MLFLOW_REQUEST_BUDGET", "MLFLOW_REQUEST_BUDGET_SECONDS"),
         ("PLANNER_DELIVERY_MAX_ATTEMPTS", "DELIVERY_MAX_ATTEMPTS"),
         ("PLANNER_DELIVERY_BACKOFF_SECONDS", "DELIVERY_BACKOFF_SECONDS"),
         ("PLANNER_DELIVERY_LEASE_SECONDS", "DELIVERY_LEASE_SECONDS"),

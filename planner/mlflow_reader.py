@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context, has_request_context
 
 DEFAULT_TIMEOUT_SECONDS = 3.0
 DEFAULT_CACHE_SECONDS = 60.0
@@ -122,6 +122,45 @@ def tracking_uri_for(project) -> str | None:
     if has_app_context():
         return current_app.config.get("MLFLOW_TRACKING_URI") or None
     return None
+
+
+def _allowed_hosts() -> set[str]:
+    """The hosts the site allows (PLANNER_MLFLOW_ALLOWED_HOSTS) and its default server's host."""
+    config = current_app.config if has_app_context() else {}
+    hosts = {
+        host.strip().lower()
+        for host in re.split(r"[,\s]+", config.get("MLFLOW_ALLOWED_HOSTS") or "")
+        if host.strip()
+    }
+    default = config.get("MLFLOW_TRACKING_URI") or ""
+    if default.startswith(("http://", "https://")) and (host := urlsplit(default).hostname):
+        hosts.add(host.lower())
+    return hosts
+
+
+def host_allowed(uri: str, *, when_unset: bool = True) -> bool:
+    """Whether planner may read MLflow at `uri`'s host: one the site allows, or any host
+    (`when_unset`) while the site allows none."""
+    hosts = _allowed_hosts()
+    if not hosts:
+        return when_unset
+    try:
+        host = (urlsplit(uri).hostname or "").lower()
+    except ValueError:
+        return False
+    return host in hosts
+
+
+def allowed_hosts_text() -> str:
+    return ", ".join(sorted(_allowed_hosts())) or "none yet"
+
+
+_CREDENTIALS = (
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_CLIENT_CERT_PATH",
+)
 
 
 def parse_run_url(text: str) -> tuple[str, str] | None:
@@ -223,6 +262,14 @@ class Reader:
             if entry.error is not None:
                 raise MlflowError(entry.error)
             return entry.value
+        budget = _budget_left()
+        if budget is not None and budget <= 0:
+            # not cached: the next page asks again, and finds what this one did read cached
+            raise MlflowError(
+                "Not read yet: planner stops asking MLflow after "
+                f"{_budget_seconds():g} s on one page; reload to see the rest."
+            )
+        started = time.monotonic()
         try:
             value = read(self._client())
         except MlflowError as error:
@@ -232,6 +279,8 @@ class Reader:
             message, unreachable = _describe(error, self.tracking_uri)
             self._remember_failure(full_key, message, unreachable=unreachable)
             raise MlflowError(message) from error
+        finally:
+            _spend(time.monotonic() - started)
         _cache.put(full_key, _Entry(time.monotonic() + self.cache_seconds, value=value))
         return value
 
@@ -253,6 +302,16 @@ class Reader:
                 "run details."
             )
         _check_local_store(self.tracking_uri)
+        if (
+            self.tracking_uri.startswith(("http://", "https://"))
+            and any(os.environ.get(name) for name in _CREDENTIALS)
+            and not host_allowed(self.tracking_uri, when_unset=False)
+        ):
+            # MLflow sends the environment's credentials to whatever server it reads.
+            raise MlflowError(
+                f"planner does not send the site's MLflow credentials to {self.tracking_uri}: "
+                "the site's operator lists the servers it trusts in PLANNER_MLFLOW_ALLOWED_HOSTS."
+            )
         # MLflow reads these for every HTTP request; planner wants one quick try, not 120 s x 7.
         os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(max(1, math.ceil(self.timeout)))
         os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
@@ -274,7 +333,12 @@ class Reader:
             status=str(info.status),
             start_time=_from_ms(info.start_time),
             end_time=_from_ms(info.end_time),
-            metrics={key: float(value) for key, value in sorted(data.metrics.items())},
+            # NaN and infinities are not numbers a target can be compared with (nor JSON)
+            metrics={
+                key: float(value)
+                for key, value in sorted(data.metrics.items())
+                if math.isfinite(float(value))
+            },
             params=dict(sorted(data.params.items())),
             ui_url=f"{ui}/#/experiments/{info.experiment_id}/runs/{info.run_id}" if ui else None,
         )
@@ -302,9 +366,29 @@ class Reader:
             raise MlflowError(f"{run_id!r} is not an MLflow run id.")
         points = client.get_metric_history(run_id, key)
         return sorted(
-            (MetricPoint(float(p.value), int(p.step), _from_ms(p.timestamp)) for p in points),
+            (
+                MetricPoint(float(p.value), int(p.step), _from_ms(p.timestamp))
+                for p in points
+                if math.isfinite(float(p.value))
+            ),
             key=lambda p: (p.at, p.step),
         )
+
+
+def _budget_seconds() -> float:
+    return float(current_app.config.get("MLFLOW_REQUEST_BUDGET_SECONDS", 10.0))
+
+
+def _budget_left() -> float | None:
+    """Seconds of MLflow reading this request has left (None outside a request)."""
+    if not has_request_context():
+        return None
+    return _budget_seconds() - g.get("_mlflow_seconds", 0.0)
+
+
+def _spend(seconds: float) -> None:
+    if has_request_context():
+        g._mlflow_seconds = g.get("_mlflow_seconds", 0.0) + seconds
 
 
 def _check_local_store(uri: str) -> None:
@@ -340,21 +424,23 @@ def _check_local_store(uri: str) -> None:
 
 
 def _describe(error: Exception, uri: str | None) -> tuple[str, bool]:
-    """One sentence for a failed read, and whether the server itself could not be reached."""
+    """One sentence for a failed read, and whether the server itself could not be reached.
+
+    Never the server's answer itself: a tracking URI may name a server that is not MLflow, and
+    what it says is not planner's to show."""
     text = str(error)
     code = getattr(error, "error_code", "")
     if code == "RESOURCE_DOES_NOT_EXIST" or "RESOURCE_DOES_NOT_EXIST" in text:
-        first = text.splitlines()[0] if text else "not found"
-        return f"MLflow at {uri} has no such item ({first[:200]}).", False
+        return f"MLflow at {uri} has no such run or model version.", False
     if code == "INVALID_PARAMETER_VALUE":
-        return f"MLflow at {uri} refused the request: {text.splitlines()[0][:200]}", False
+        return f"MLflow at {uri} refused the request as invalid.", False
     lowered = text.lower()
     if any(
         word in lowered
         for word in ("connection", "timed out", "timeout", "max retries", "unreachable", "refused")
     ):
         return f"MLflow at {uri} cannot be reached right now; details will show when it can.", True
-    return f"MLflow at {uri} could not be read: {type(error).__name__}: {text[:200]}", False
+    return f"MLflow at {uri} could not be read ({type(error).__name__}).", False
 
 
 def _from_ms(value: int | None) -> datetime | None:

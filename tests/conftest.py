@@ -196,10 +196,9 @@ def story_one(db_session, team):
         )
     )
     db_session.flush()
-    # Gate 1 with criterion 1 (its approvers: the product owner role, which nobody here holds)
-    # and artefact link 1 on story 1, so the access matrices reach real gates and links.
+    # Gate 1 with criterion 1 (its approvers: the product owner role, which nobody here holds),
+    # so the access matrices reach a real gate.
     from planner.domain.gates import create_gate
-    from planner.models import ArtefactLink
 
     create_gate(
         db_session,
@@ -213,10 +212,19 @@ def story_one(db_session, team):
         by=team.manager,
         now=datetime(2026, 3, 2, 9, tzinfo=UTC),
     )
+    db_session.commit()
+    return story
+
+
+@pytest.fixture
+def story_one_linked(db_session, team, story_one):
+    """story_one, plus artefact link 1 on it (a document), for the access matrices."""
+    from planner.models import ArtefactLink
+
     db_session.add(
         ArtefactLink(
             project_id=team.project.id,
-            story_id=story.id,
+            story_id=story_one.id,
             kind="document",
             url="https://wiki.example.com/dpia",
             title="DPIA",
@@ -224,7 +232,7 @@ def story_one(db_session, team):
         )
     )
     db_session.commit()
-    return story
+    return story_one
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ def api_calls(app):
 
 @pytest.mark.parametrize("level, expected_write", [("none", 404), ("view", 403)])
 def test_every_api_call_refuses_outsiders_and_view_members(
-    app, clients, story_one, db_session, team, level, expected_write
+    app, clients, story_one_linked, db_session, team, level, expected_write
 ):
     story = db_session.scalar(select(Story).where(Story.number == 1))
     add_comment(db_session, team.project, story, "Priya's", by=team.editor, now=utcnow())

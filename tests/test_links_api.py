@@ -124,9 +124,24 @@ def test_each_kind_is_created_with_its_fields(clients, story_one, team):
     ]
 
 
-def test_a_run_given_by_its_mlflow_ui_address(clients, story_one, team, db_session):
+def test_a_run_given_by_its_mlflow_ui_address(app, clients, story_one, team, db_session):
     _point(db_session, team, "https://mlflow.example.invalid")
     editor = clients["edit"]
+    # Another server than the project's: only one the site allows.
+    refused = _post(
+        editor,
+        LINKS,
+        {
+            "kind": "mlflow_run",
+            "url": "http://mlflow.research.invalid:5000/#/experiments/7/runs/fedcba9876543210",
+        },
+    )
+    assert refused.status_code == 422
+    assert refused.json["error"]["details"] == {
+        "url": "planner reads MLflow only from the servers the site allows (none yet); the "
+        "site's operator adds others to PLANNER_MLFLOW_ALLOWED_HOSTS."
+    }
+    app.config["MLFLOW_ALLOWED_HOSTS"] = "mlflow.research.invalid, mlflow.other.invalid"
     same = _post(
         editor,
         LINKS,
@@ -271,7 +286,8 @@ def test_the_shape_is_checked_before_the_words(clients, story_one):
     assert not_json.status_code == 400
 
 
-def test_the_same_link_twice_on_one_owner_is_refused(clients, story_one, team):
+def test_the_same_link_twice_on_one_owner_is_refused(app, clients, story_one, team):
+    app.config["MLFLOW_ALLOWED_HOSTS"] = "m2.example.invalid"
     editor = clients["edit"]
     body = {"kind": "mlflow_run", "run_id": "abc123"}
     assert _post(editor, LINKS, body).status_code == 201
@@ -385,7 +401,9 @@ def test_the_story_shows_its_runs_with_details_from_mlflow(
     # a run that does not exist says so, next to the others
     missing = _post(editor, LINKS, {"kind": "mlflow_run", "run_id": "0" * 32})
     assert missing.json["details"] is None
-    assert missing.json["error"].startswith(f"MLflow at {mlflow_store.uri} has no such item")
+    assert missing.json["error"].startswith(
+        f"MLflow at {mlflow_store.uri} has no such run or model version."
+    )
 
 
 def test_epic_and_milestone_answers_carry_their_links(clients, story_one):
@@ -546,3 +564,26 @@ def test_changing_the_tracking_uri_forgets_what_was_read(clients, story_one, tea
         listener.join()
     assert remembered == 0
     assert len(connections) >= 1
+
+
+def test_a_dataset_version_may_be_a_number(clients, story_one):
+    answer = _post(
+        clients["edit"], LINKS, {"kind": "dataset", "uri": "delta://fraud/labels", "version": 12}
+    )
+    assert answer.status_code == 201
+    assert (answer.json["uri"], answer.json["version"]) == ("delta://fraud/labels", "12")
+
+
+def test_a_nan_metric_is_left_out_not_a_failure(clients, story_one, team, db_session, mlflow_store):
+    _point(db_session, team, mlflow_store.uri)
+    exp = mlflow_store.experiment()
+    run_id = mlflow_store.log_run(
+        exp, name="diverged", metrics={"val_recall": float("nan"), "val_loss": 0.4}
+    )
+    assert (
+        _post(clients["edit"], LINKS, {"kind": "mlflow_run", "run_id": run_id}).status_code == 201
+    )
+    story = clients["view"].get("/api/v1/stories/FRAUD-1")
+    assert story.status_code == 200
+    assert story.json["links"][0]["details"]["metrics"] == {"val_loss": 0.4}
+    assert clients["view"].get("/projects/FRAUD/stories/1").status_code == 200

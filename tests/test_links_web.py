@@ -89,7 +89,10 @@ def test_an_editor_adds_and_removes_a_link_through_the_forms(clients, story_one,
     assert "Code commit or merge request link removed." in editor.get(PAGE).get_data(as_text=True)
 
 
-def test_a_run_goes_in_by_its_id_or_its_mlflow_address_in_one_field(clients, story_one, db_session):
+def test_a_run_goes_in_by_its_id_or_its_mlflow_address_in_one_field(
+    app, clients, story_one, db_session
+):
+    app.config["MLFLOW_ALLOWED_HOSTS"] = "mlflow.team.invalid"  # a server beside the project's
     editor = clients["edit"]
     assert editor.post_form(ADD, {"kind": "mlflow_run", "run": " abc123 "}).status_code == 302
     by_address = editor.post_form(

@@ -75,7 +75,9 @@ def test_a_running_run_has_no_end(mlflow_store):
 def test_a_missing_run_is_an_error_saying_so(mlflow_store):
     with pytest.raises(MlflowError) as caught:
         Reader(mlflow_store.uri).run("0" * 32)
-    assert str(caught.value).startswith(f"MLflow at {mlflow_store.uri} has no such item")
+    assert str(caught.value).startswith(
+        f"MLflow at {mlflow_store.uri} has no such run or model version."
+    )
 
 
 def test_a_model_version_reads_by_number_and_by_alias(mlflow_store):
@@ -193,3 +195,85 @@ def test_without_a_tracking_uri_the_read_says_where_to_set_one(fresh_cache):
     with pytest.raises(MlflowError) as caught:
         Reader(None).run("a" * 32)
     assert str(caught.value).startswith("No MLflow tracking URI is set")
+
+
+class _Talkative:
+    """An HTTP server that is not MLflow: it answers every request with a secret in the body and
+    keeps the Authorization headers it was sent."""
+
+    def __init__(self, status: int) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.authorizations = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802  (http.server's hook)
+                seen.append(self.headers.get("Authorization"))
+                body = b"SECRET-INTERNAL-DATA instance-id i-0abc"
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.uri = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_what_another_server_answers_is_never_shown(fresh_cache):
+    server = _Talkative(500)
+    try:
+        with pytest.raises(MlflowError) as caught:
+            Reader(server.uri, timeout=2).run("a" * 32)
+    finally:
+        server.close()
+    assert "SECRET" not in str(caught.value)
+    # A 500 is retried by MLflow's HTTP layer and ends as "cannot be reached"; either way the
+    # message is planner's own sentence.
+    assert str(caught.value) == (
+        f"MLflow at {server.uri} cannot be reached right now; details will show when it can."
+    )
+
+
+def test_the_sites_credentials_go_only_to_servers_it_allows(app, monkeypatch, fresh_cache):
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "operator-secret-token")
+    server = _Talkative(404)
+    try:
+        with app.app_context():
+            with pytest.raises(MlflowError) as caught:
+                Reader(server.uri, timeout=2).run("a" * 32)
+            assert str(caught.value) == (
+                f"planner does not send the site's MLflow credentials to {server.uri}: the "
+                "site's operator lists the servers it trusts in PLANNER_MLFLOW_ALLOWED_HOSTS."
+            )
+            assert server.authorizations == []  # not even asked
+            app.config["MLFLOW_ALLOWED_HOSTS"] = "127.0.0.1"
+            mlflow_reader.clear_cache()
+            with pytest.raises(MlflowError):
+                Reader(server.uri, timeout=2).run("a" * 32)
+    finally:
+        server.close()
+    assert server.authorizations and server.authorizations[0] == "Bearer operator-secret-token"
+
+
+def test_one_request_stops_reading_mlflow_when_its_budget_is_spent(app, mlflow_store):
+    exp = mlflow_store.experiment()
+    run_id = mlflow_store.log_run(exp, name="budget", metrics={"val_recall": 0.5})
+    mlflow_reader.clear_cache()
+    app.config["MLFLOW_REQUEST_BUDGET_SECONDS"] = 0.0
+    with app.test_request_context("/"):
+        with pytest.raises(MlflowError) as caught:
+            Reader(mlflow_store.uri).run(run_id)
+    assert str(caught.value) == (
+        "Not read yet: planner stops asking MLflow after 0 s on one page; reload to see the rest."
+    )
+    # Nothing was remembered: the next request with time left reads it.
+    app.config["MLFLOW_REQUEST_BUDGET_SECONDS"] = 10.0
+    with app.test_request_context("/"):
+        assert Reader(mlflow_store.uri).run(run_id).metrics == {"val_recall": 0.5}

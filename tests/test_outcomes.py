@@ -231,11 +231,29 @@ def test_a_running_run_is_not_counted_and_is_named(db_session, team, clients, ml
     link(db_session, story, done, minutes=0)
     link(db_session, story, going, minutes=1)
     proposed = proposal(clients["edit"], "FRAUD-1")
-    # The running run's 0.95 would meet the target, but only finished runs count: 0.8 decides.
-    assert (proposed["outcome"], proposed["run_id"], proposed["value"]) == ("refuted", done, 0.8)
+    # Only finished runs count: 0.8 is the best, short of 0.85. But the running run may still
+    # meet the target, so the hypothesis is not refuted yet: inconclusive, naming both.
+    assert (proposed["outcome"], proposed["run_id"], proposed["value"]) == (
+        "inconclusive",
+        None,
+        None,
+    )
     assert proposed["reason"] == (
+        "No finished run meets the target yet, but linked runs may still: "
         f"Run {done[:8]}… (finished-one) logged val_recall 0.8, which is below the target "
         f">= 0.85. Not counted: run {going[:8]}… (lr-still-going) is still running."
+    )
+    # Once it finishes below the target, the finished runs refute it.
+    store.client.set_terminated(going, "FINISHED")
+    store.client.log_metric(going, "val_recall", 0.83)
+    from planner import mlflow_reader
+
+    mlflow_reader.clear_cache()
+    proposed = proposal(clients["edit"], "FRAUD-1")
+    assert (proposed["outcome"], proposed["run_id"], proposed["value"]) == (
+        "refuted",
+        going,
+        0.83,
     )
 
 
@@ -339,12 +357,14 @@ def test_no_tracking_uri_at_all_is_inconclusive_and_says_where_to_set_it(
     assert "No MLflow tracking URI is set" in proposed["reason"]
 
 
-def test_a_story_that_is_not_an_experiment_answers_409(db_session, team, clients):
+def test_a_story_that_is_not_an_experiment_has_no_proposal_to_confirm(db_session, team, clients):
     factories.story(db_session, team.project, team.editor, title="Build the API")
     db_session.commit()
     answer = clients["edit"].get("/api/v1/stories/FRAUD-1/outcome-proposal")
-    assert answer.status_code == 409
-    assert answer.json["error"]["message"] == (
+    assert answer.status_code == 200
+    assert answer.json["outcome"] == "inconclusive"
+    assert answer.json["run_id"] is None
+    assert answer.json["reason"] == (
         "FRAUD-1 is a feature, not an experiment: only an experiment has an outcome to propose. "
         "Change its type to Experiment to state a metric and a target."
     )

@@ -49,7 +49,7 @@ def test_a_token_is_shown_once_and_only_its_digest_is_kept(clients, db_session, 
 
 
 def test_a_token_reads_and_writes_as_its_owner_without_a_csrf_header(
-    anonymous, clients, db_session, team, story_one
+    anonymous, clients, db_session, team, story_one_linked
 ):
     secret = make_token(clients["edit"])
     me = anonymous.get("/api/v1/me", headers=bearer(secret))
@@ -76,7 +76,7 @@ def test_a_token_reads_and_writes_as_its_owner_without_a_csrf_header(
     assert no_header.status_code == 400
 
 
-def test_a_token_never_has_more_access_than_its_owner(anonymous, clients, story_one):
+def test_a_token_never_has_more_access_than_its_owner(anonymous, clients, story_one_linked):
     editor = make_token(clients["edit"])
     forecast = anonymous.post(
         "/api/v1/milestones/1/forecasts",
@@ -88,7 +88,7 @@ def test_a_token_never_has_more_access_than_its_owner(anonymous, clients, story_
     assert anonymous.get("/api/v1/projects/FRAUD", headers=bearer(outsider)).status_code == 404
 
 
-def test_a_read_token_reads_and_is_refused_every_write(anonymous, app, clients, story_one):
+def test_a_read_token_reads_and_is_refused_every_write(anonymous, app, clients, story_one_linked):
     secret = make_token(clients["manage"], scope="read")
     assert anonymous.get("/api/v1/projects/FRAUD", headers=bearer(secret)).status_code == 200
     refused = anonymous.patch(

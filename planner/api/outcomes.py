@@ -22,11 +22,11 @@ from planner.timeutil import utcnow
 
 @bp.get("/stories/<story_key>/outcome-proposal")
 @story_route()
-@spec.validate(resp=answers(200, schemas.OutcomeProposal, 404, 409), tags=["experiments"])
+@spec.validate(resp=answers(200, schemas.OutcomeProposal, 404), tags=["experiments"])
 def outcome_proposal(access: ProjectAccess, story: Story):
     """What the experiment's linked runs say: confirmed, refuted or inconclusive, with the run
     and value that decide it and a reason. Changes nothing. A story that is not an experiment
-    answers 409."""
+    is inconclusive, and the reason says so."""
     return jsonify(propose_outcome(db.session(), access.project, story).as_json())
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from planner.charts.common import _layout, plain
+from planner.numbers import format_number
 
 BEST = "#2f5fd0"
 RUNS = "#8a93a3"
@@ -20,13 +21,6 @@ def _x(moment: datetime | date) -> str:
     if isinstance(moment, datetime):
         return moment.strftime("%Y-%m-%d %H:%M")
     return moment.isoformat()
-
-
-def _number(value: float) -> str:
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return text if text not in ("-0", "") else "0"
 
 
 def metric_trend_figure(trend: Any) -> dict[str, Any]:
@@ -52,7 +46,7 @@ def metric_trend_figure(trend: Any) -> dict[str, Any]:
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": f"Target {plain(comparison)} {_number(target.value)}",
+                "name": f"Target {plain(comparison)} {format_number(target.value)}",
                 "x": [_x(low), _x(high)],
                 "y": [target.value, target.value],
                 "hoverinfo": "skip",

@@ -59,6 +59,7 @@ DEFINITION_OF_DONE: tuple[str, ...] = (
 )
 
 BY_HAND = "set by hand, no run recorded"
+UNRECORDED = "no outcome record: planner cannot say who set it or on what evidence"
 
 
 def _person(accounts: dict[int, Account], account_id: int | None) -> dict | None:
@@ -388,8 +389,10 @@ def _experiment_row(
     elif latest is not None and latest["outcome"] == outcome and latest["run_id"]:
         basis = "run"
         note = f"decided by run {latest['run_id']} (outcome record {latest['id']})"
-    else:
+    elif latest is not None and latest["outcome"] == outcome:
         basis, note = "by_hand", BY_HAND
+    else:  # set before planner kept outcome records, or imported: nothing to vouch for it
+        basis, note = "unrecorded", UNRECORDED
     return {
         "story_id": story.id,
         "key": story.key_in(project.key),

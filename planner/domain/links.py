@@ -104,7 +104,7 @@ def url_problem(value: str, *, max_len: int = URL_MAX) -> str | None:
     return None
 
 
-def tracking_uri_problem(value: str) -> str | None:
+def tracking_uri_problem(value: str, *, for_link: bool = False) -> str | None:
     """Why `value` cannot be a project's (or a link's) MLflow tracking URI, or None.
 
     Only an MLflow server over http(s): a local store (file:, sqlite:, a path) would make planner
@@ -117,7 +117,23 @@ def tracking_uri_problem(value: str) -> str | None:
             "https://mlflow.example.com. Local stores (file:, sqlite:, a path) are not accepted "
             "here: the site's operator sets one with PLANNER_MLFLOW_TRACKING_URI."
         )
-    return url_problem(value, max_len=TRACKING_URI_MAX)
+    if problem := url_problem(value, max_len=TRACKING_URI_MAX):
+        return problem
+    if "@" in (urlsplit(value).netloc or ""):
+        return (
+            "Leave the user name and password out of the address: planner shows it to every "
+            "member. The site gives MLflow its credentials in the environment."
+        )
+    # A project's server may be any host until the site lists some; a link naming a server other
+    # than its project's needs that server listed (else any editor could make planner call any
+    # address).
+    if not mlflow_reader.host_allowed(value, when_unset=not for_link):
+        return (
+            f"planner reads MLflow only from the servers the site allows "
+            f"({mlflow_reader.allowed_hosts_text()}); the site's operator adds others to "
+            "PLANNER_MLFLOW_ALLOWED_HOSTS."
+        )
+    return None
 
 
 def _same_uri(a: str | None, b: str | None) -> bool:
@@ -187,6 +203,9 @@ def check_link(project: Project, values: Mapping[str, Any]) -> dict[str, Any]:
             errors["uri"] = "A URI has no spaces (s3://bucket/path, dvc://…, lakefs://…)."
             uri = None
         cleaned["uri"] = uri
+        version = values.get("version")
+        if isinstance(version, int) and not isinstance(version, bool) and version >= 0:
+            values = {**values, "version": str(version)}  # a Delta table's version is a number
         cleaned["version"] = _text(
             values,
             "version",
@@ -221,7 +240,11 @@ def _check_run(
     explicit = None
     if _given(values, "tracking_uri"):
         explicit = _text(values, "tracking_uri", TRACKING_URI_MAX, errors, "")
-        if explicit is not None and (problem := tracking_uri_problem(explicit)):
+        if (
+            explicit is not None
+            and not _same_uri(explicit, mlflow_reader.tracking_uri_for(project))
+            and (problem := tracking_uri_problem(explicit, for_link=True))
+        ):
             errors["tracking_uri"] = problem
             return
     if has_id:
@@ -245,7 +268,13 @@ def _check_run(
             return
         uri, run_id = parsed
         if explicit is not None and not _same_uri(explicit, uri):
-            errors["tracking_uri"] = f"The run's address names another server ({uri})."
+            errors["tracking_uri"] = f"The run's address names another server ({uri[:200]})."
+            return
+        project_uri = mlflow_reader.tracking_uri_for(project)
+        if not _same_uri(uri, project_uri) and (
+            problem := tracking_uri_problem(uri, for_link=True)
+        ):
+            errors["url"] = problem
             return
     if run_id is None:
         return

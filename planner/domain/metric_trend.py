@@ -38,6 +38,7 @@ LIMIT_DAYS = 3650  # an extrapolated date further than ten years away is not giv
 LABEL = "extrapolation at the current rate, not a forecast"
 NO_LINKS = "No MLflow runs are linked to this milestone, its epics or their stories yet."
 NO_IMPROVEMENT = "no measurable improvement in the last 3 weeks"
+TOO_EARLY = "too early to extrapolate: every counted run ended today"
 
 DayText = Callable[[date], str]
 
@@ -440,7 +441,9 @@ def _extrapolate(trend: MetricTrend, day_text: DayText) -> Extrapolation:
     days = (today - measured_from).days
     gain = _improvement(target, best_then, best_now)
     base = {**empty, "measured_from": measured_from, "best_then": best_then, "best_now": best_now}
-    if days <= 0 or gain <= 0:
+    if days <= 0:  # every counted run ended today: no time to measure a rate over
+        return Extrapolation(**base, state="too_early", sentence=TOO_EARLY)
+    if gain <= 0:
         return Extrapolation(**base, state="no_improvement", sentence=NO_IMPROVEMENT)
     rate = gain / days
     needed = math.ceil(round(abs(target.value - best_now) / rate, 9))

@@ -130,19 +130,23 @@ def _how_to_target() -> str:
     )
 
 
+def _not_an_experiment(key: str, story: Story) -> str:
+    return (
+        f"{key} is a {STORY_TYPES.get(story.type, story.type).lower()}, not an experiment: "
+        "only an experiment has an outcome to propose. Change its type to Experiment to "
+        "state a metric and a target."
+    )
+
+
 def propose_outcome(session: Session, project: Project, story: Story) -> Proposal:
     """Propose an experiment's outcome from its linked MLflow runs; change nothing.
 
     Reads the links in one query and each linked run once through MLflow's client (cached for
-    a short time by planner.mlflow_reader). Raises NotAnExperiment for any other story type.
+    a short time by planner.mlflow_reader). Any other story type is inconclusive, saying why.
     """
     key = story.key_in(project.key)
     if story.type != "experiment":
-        raise NotAnExperiment(
-            f"{key} is a {STORY_TYPES.get(story.type, story.type).lower()}, not an experiment: "
-            "only an experiment has an outcome to propose. Change its type to Experiment to "
-            "state a metric and a target."
-        )
+        return Proposal("inconclusive", _not_an_experiment(key, story), None, None)
     metric = (story.metric or "").strip() or None
     written = (story.target or "").strip() or None
     if metric is None:
@@ -234,6 +238,15 @@ def propose_outcome(session: Session, project: Project, story: Story) -> Proposa
     if notes:
         first = notes[0]
         reason += " Not counted: " + " ".join([first[0].lower() + first[1:], *notes[1:]])
+    if outcome == "refuted" and (running or unreadable):
+        # A run still running (or one planner cannot read now) may yet meet the target: the
+        # hypothesis is not refuted until every linked run has had its say.
+        return Proposal(
+            "inconclusive",
+            "No finished run meets the target yet, but linked runs may still: " + reason,
+            metric,
+            shown_target,
+        )
     return Proposal(
         outcome,
         reason,
@@ -284,6 +297,8 @@ def confirm_outcome(
     proposal has no run to confirm (the person sets the outcome by hand instead).
     """
     key = story.key_in(ctx.project.key)
+    if story.type != "experiment":
+        raise NotAnExperiment(_not_an_experiment(key, story))
     if not isinstance(outcome, str) or outcome not in PROPOSED:
         raise ValidationError({"outcome": f"Confirm one of: {', '.join(PROPOSED)}."})
     if run_id is not None and not isinstance(run_id, str):

@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from planner.numbers import format_number
 from planner.vocab import COMPARISONS
 
 _TARGET = re.compile(r"^\s*(>=|<=|>|<|≥|≤)\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
@@ -72,11 +73,3 @@ def try_parse_target(text: str | None) -> Target | None:
         return parse_target(text)
     except TargetError:
         return None
-
-
-def format_number(value: float) -> str:
-    """A metric value as people write it: 0.85, 12, 0.8123 (at most 4 decimals, no trailing 0)."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return text if text not in ("-0", "") else "0"

@@ -128,7 +128,7 @@ class AuditExperiment(Out):
     metric: str | None
     target: str | None
     outcome: str = Field(json_schema_extra={"enum": list(OUTCOMES)})
-    outcome_basis: Literal["run", "by_hand", "pending"]
+    outcome_basis: Literal["run", "by_hand", "unrecorded", "pending"]
     outcome_note: str
     deciding_record_id: int | None
     result: AuditText | None

@@ -82,7 +82,7 @@ class MetricTrendBest(Out):
 
 
 class MetricTrendExtrapolation(Out):
-    state: Literal["met", "projected", "too_slow", "no_improvement", "no_runs"]
+    state: Literal["met", "projected", "too_slow", "no_improvement", "too_early", "no_runs"]
     label: str
     window_start: Date
     measured_from: Date | None
