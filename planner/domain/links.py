@@ -459,6 +459,37 @@ def live(project: Project, links: Iterable[ArtefactLink]) -> list[LinkView]:
     return views
 
 
+@dataclass(frozen=True)
+class RunRead:
+    """One linked MLflow run as read now: its details, or the reader's message."""
+
+    link: ArtefactLink  # the first link of this run
+    uri: str | None  # the tracking URI it was read from
+    details: mlflow_reader.RunDetails | None
+    error: str | None
+
+
+def read_runs(project: Project, links: Iterable[ArtefactLink]) -> list[RunRead]:
+    """Each distinct MLflow run among `links` read once, in link order: the same run (same
+    tracking URI, same run id) linked twice counts as its first link. The one place outcome
+    proposals and metric trends read runs."""
+    default = mlflow_reader.tracking_uri_for(project)
+    seen: set[tuple[str | None, str]] = set()
+    reads: list[RunRead] = []
+    for link in links:
+        if link.kind != "mlflow_run" or not link.run_id:
+            continue
+        uri = link.tracking_uri or default
+        if (uri, link.run_id) in seen:
+            continue
+        seen.add((uri, link.run_id))
+        try:
+            reads.append(RunRead(link, uri, mlflow_reader.Reader(uri).run(link.run_id), None))
+        except mlflow_reader.MlflowError as error:
+            reads.append(RunRead(link, uri, None, str(error)))
+    return reads
+
+
 def live_json(project: Project, links: Iterable[ArtefactLink]) -> list[dict[str, Any]]:
     """The API's "links" of one owner."""
     return [view.as_json() for view in live(project, links)]

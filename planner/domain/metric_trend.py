@@ -27,9 +27,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from planner.domain import links as links_domain
 from planner.domain import text_value
 from planner.domain.targets import Target, TargetError, format_number, parse_target
-from planner.mlflow_reader import MlflowError, Reader, RunDetails, tracking_uri_for
+from planner.mlflow_reader import RunDetails
 from planner.models import ArtefactLink, Epic, Milestone, Project, Sprint, Story
 from planner.timeutil import add_days, as_utc, local_date, local_start_of, utcnow, zone
 
@@ -305,20 +306,9 @@ def read_runs(
 ) -> list[tuple[str, RunDetails | None, str | None]]:
     """Read each distinct run once: (run id, details, None) or (run id, None, the reader's
     message)."""
-    default = tracking_uri_for(project)
-    seen: set[tuple[str | None, str]] = set()
-    result: list[tuple[str, RunDetails | None, str | None]] = []
-    for link in links:
-        uri = link.tracking_uri or default
-        key = (uri, link.run_id or "")
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            result.append((link.run_id or "", Reader(uri).run(link.run_id or ""), None))
-        except MlflowError as error:
-            result.append((link.run_id or "", None, str(error)))
-    return result
+    return [
+        (r.link.run_id or "", r.details, r.error) for r in links_domain.read_runs(project, links)
+    ]
 
 
 # --- the trend: pure from here on --------------------------------------------------------------

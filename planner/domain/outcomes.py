@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from planner.domain import DomainError, ValidationError
 from planner.domain.context import ProjectContext
+from planner.domain.links import read_runs
 from planner.domain.stories import update_story
 from planner.domain.targets import EXAMPLE, Target, TargetError, format_number, parse_target
-from planner.mlflow_reader import MlflowError, Reader, RunDetails, tracking_uri_for
+from planner.mlflow_reader import RunDetails
 from planner.models import Account, ArtefactLink, OutcomeRecord, Project, Story
 from planner.vocab import COMPARISONS, STORY_TYPES
 
@@ -176,23 +177,16 @@ def propose_outcome(session: Session, project: Project, story: Story) -> Proposa
             shown_target,
         )
 
-    default_uri = tracking_uri_for(project)
     candidates: list[tuple[float, ArtefactLink, RunDetails, str | None]] = []
     running: list[str] = []
     ended: dict[str, list[str]] = {}  # FAILED / KILLED -> runs
     without: list[tuple[str, RunDetails]] = []
     not_numbers: list[tuple[str, float]] = []
     unreadable: dict[str, list[str]] = {}  # the reader's message -> runs
-    seen: set[tuple[str | None, str]] = set()
-    for link in links:
-        uri = link.tracking_uri or default_uri
-        if not link.run_id or (uri, link.run_id) in seen:
-            continue  # the same run linked twice counts once, as its first link
-        seen.add((uri, link.run_id))
-        try:
-            run = Reader(uri).run(link.run_id)
-        except MlflowError as error:
-            unreadable.setdefault(str(error), []).append(run_label(link.run_id))
+    for read in read_runs(project, links):  # the same run linked twice counts once
+        link, uri, run = read.link, read.uri, read.details
+        if run is None:
+            unreadable.setdefault(read.error or "", []).append(run_label(link.run_id))
             continue
         label = run_label(run.run_id, run.name)
         if run.status in ("RUNNING", "SCHEDULED"):
