@@ -53,7 +53,7 @@ FORM_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
     "commit": (("url", "Commit or merge request address", "https://…"),),
     "document": (
-        ("title", "Title", "Model card, DPIA, evaluation report…"),
+        ("title", "Document title", "Model card, DPIA, evaluation report…"),
         ("url", "Address", "https://…"),
     ),
 }

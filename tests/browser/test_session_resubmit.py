@@ -17,7 +17,7 @@ def test_an_edit_survives_the_end_of_the_session(live_server, new_page, shots, d
     page = new_page()
     sign_in(page, live_server, "priya@example.com", factories.PASSWORD)
     page.goto(f"{live_server}/projects/FRAUD/stories/{story.number}")
-    page.get_by_label("Title").fill("Label batch 2 with the new guideline")
+    page.get_by_label("Title", exact=True).fill("Label batch 2 with the new guideline")
     page.get_by_label("Description").fill("Kappa was 0.74 on batch 1.\nRe-label the 120 disputed.")
 
     # Meanwhile the session ends on the server (signed out elsewhere).
