@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-from werkzeug.routing import IntegerConverter
+if TYPE_CHECKING:  # Flask is imported in create_app: `planner --help` must not import it
+    from flask import Flask
 
 __version__ = "0.1.0"
 
@@ -30,9 +30,12 @@ def create_app(config: str | None = None, **overrides: Any) -> Flask:
 
     Keyword overrides replace settings, e.g. create_app("testing", DATABASE_URL="sqlite:///x.db").
     """
+    from flask import Flask
+
     from planner import cli, db, errors, limits, requests, web
     from planner.api import bp as api_bp
     from planner.api.spec import register as register_api_spec
+    from planner.converters import BoundedInt
     from planner.paths import resource_dir
 
     settings = _config_module().load(config)
@@ -64,19 +67,6 @@ def create_app(config: str | None = None, **overrides: Any) -> Flask:
     requests.init_app(app)
     cli.init_app(app)
     return app
-
-
-class BoundedInt(IntegerConverter):
-    """URL ids (/sprints/<int:id>) no larger than a database integer: an absurd number in a URL
-    becomes id 0, which nothing has, so the route answers 404 (not an overflow inside a query).
-    Refusing it in the converter instead would make werkzeug answer 405 for the other methods
-    of the same path."""
-
-    LARGEST = 2**31 - 1
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        return number if number <= self.LARGEST else 0
 
 
 def _instance_secret_key(app: Flask) -> str:
