@@ -20,6 +20,7 @@ from planner.domain.backlog import move_to_sprint, stories_by_keys
 from planner.domain.context import load_context
 from planner.domain.history import calendar_of, load_series
 from planner.domain.reports import points_by_stage, sprint_report
+from planner.domain.series import series_for, series_for_many
 from planner.domain.sprints import (
     capacity_plan,
     close_sprint,
@@ -188,7 +189,9 @@ def burndown(access: ProjectAccess, sprint: Sprint):
     if unit not in ("points", "stories"):
         raise ValidationError({"unit": "Use unit=points or unit=stories."})
     row = sprint
-    series = load_series(db.session(), access.project, [row], now=utcnow())[row.id]
+    session = db.session()
+    series = series_for(session, access.project, row, now=utcnow())  # stored when closed
+    session.commit()  # keeps a closed sprint's series computed just now
     data = series.series(unit)
     return jsonify(
         {
@@ -221,7 +224,8 @@ def project_velocity(access: ProjectAccess):
     last three."""
     session = db.session()
     closed = [s for s in project_sprints(session, access.project) if s.state == "closed"]
-    v = velocity(load_series(session, access.project, closed, now=utcnow()).values())
+    v = velocity(series_for_many(session, access.project, closed, now=utcnow()).values())
+    session.commit()  # keeps the closed sprints' series computed just now
     return jsonify(
         {
             "sprints": [

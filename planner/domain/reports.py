@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from planner.domain.context import ProjectContext
-from planner.domain.history import calendar_of, load_series
+from planner.domain.history import calendar_of
+from planner.domain.series import series_for_many
 from planner.domain.sprints import CapacityPlan, capacity_plan
 from planner.metrics import SprintSeries, Velocity, velocity
 from planner.models import Sprint
@@ -30,7 +31,8 @@ def sprint_report(session: Session, ctx: ProjectContext, sprint: Sprint) -> Spri
     project = ctx.project
     calendar = calendar_of(session, project)
     shown = [s for s in ctx.sprints.values() if s.state != "planned" or s.id == sprint.id]
-    all_series = load_series(session, project, shown, now=utcnow(), calendar=calendar)
+    # Closed sprints from their stored series (the caller commits what was computed).
+    all_series = series_for_many(session, project, shown, now=utcnow(), calendar=calendar)
     series = all_series[sprint.id]
     closed = [s for s in all_series.values() if s.sprint.state == "closed"]
     v = velocity(closed)

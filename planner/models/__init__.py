@@ -25,6 +25,7 @@ from planner.models.notify import (
 from planner.models.project import Holiday, Membership, MembershipRole, Project, ShareLink, Stage
 from planner.models.risk import Risk, risk_story
 from planner.models.search import include_name as search_include_name  # + the FTS DDL hooks
+from planner.models.series import StoredSeries
 from planner.models.sprint import Sprint, SprintCapacity
 from planner.models.story import (
     ChecklistItem,
@@ -81,6 +82,7 @@ __all__ = [
     "Stage",
     "Story",
     "StoryEvent",
+    "StoredSeries",
     "UTCDateTime",
     "risk_story",
     "search_include_name",

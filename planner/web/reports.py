@@ -230,7 +230,9 @@ def report_context(access: ProjectAccess, sprint_id: str | None):
     sprint = choose_sprint(ctx.sprints.values(), sprint_id, ("active", "closed"))
     if sprint is None:
         return ctx, None
-    return ctx, build_report(session, ctx, sprint, request.args.get("unit", "points"))
+    report = build_report(session, ctx, sprint, request.args.get("unit", "points"))
+    session.commit()  # keeps a closed sprint's series computed just now (planner.domain.series)
+    return ctx, report
 
 
 @bp.get("/projects/<key>/reports")

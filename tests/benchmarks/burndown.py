@@ -6,6 +6,10 @@
 It writes an interchange document (2,000 stories in one sprint, 25 events each), imports it,
 then times, at 10,000 / 25,000 / 50,000 events: loading the history (and counting queries),
 computing the burndown series, building all six figures of the report, and the burndown API.
+Then the closed-sprint path of stored series (planner.domain.series): the first read (a sweep,
+then the upsert of the stored row) and the second read (the stored row), each timed at the domain
+level (series_for) and through the burndown API, beside the fresh sweep (load_series) as the
+baseline, as a ratio, with the second read's query count.
 Times are medians of several runs; the query count must not grow with the data.
 """
 
@@ -23,6 +27,7 @@ from sqlalchemy import event, select, text
 
 STATUS_CYCLE = ["todo", "in_progress", "review", "done", "todo"]
 POINTS_CYCLE = [1, 2, 3, 5, 8]
+EVENTS_PER_STORY = (5, 12, 25)  # 10,000, 24,000 and 50,000 events
 
 
 def document(stories: int, events_per_story: int) -> dict:
@@ -129,6 +134,7 @@ def measure(url: str, folder: Path, events_per_story: int, runs: int) -> None:
     from planner.db import get_db
     from planner.domain.context import load_context
     from planner.domain.history import load_series
+    from planner.domain.series import series_for
     from planner.interchange.importer import import_document
     from planner.models import Project, Sprint
     from planner.web.reports import build_report
@@ -163,7 +169,12 @@ def measure(url: str, folder: Path, events_per_story: int, runs: int) -> None:
     compute = median_seconds(lambda: series.series("points"), runs)
     figure = median_seconds(lambda: charts.burndown_figure(series), runs)
     ctx = load_context(session, project)
-    report = median_seconds(lambda: build_report(session, ctx, sprint), runs)
+
+    def whole_report() -> None:
+        build_report(session, ctx, sprint)
+        session.commit()  # the closed sprint's series, stored on the first run (as the page does)
+
+    report = median_seconds(whole_report, runs)
     client = app.test_client()
     with client.session_transaction() as flask_session:
         flask_session["_user_id"] = next(iter(ctx.members.values())).account.session_token
@@ -173,10 +184,69 @@ def measure(url: str, folder: Path, events_per_story: int, runs: int) -> None:
         f" | history load {load * 1000:7.1f} ms in {len(statements)} queries"
         f" | series {compute * 1000:5.1f} ms | burndown figure {figure * 1000:5.1f} ms"
         f" | whole report {report * 1000:7.1f} ms | burndown API {api * 1000:7.1f} ms"
+        " (both stored after their first run: the sprint is closed)"
         f" | remaining at close {series.series()['remaining'][-1]}"
+    )
+    stored = stored_series_path(database, session, project, sprint, now, client, runs, series_for)
+    print(
+        f"{'':>6}   closed sprint, stored series: fresh sweep {load * 1000:7.1f} ms"
+        f" | first read {stored['first'] * 1000:7.1f} ms"
+        f" | second read {stored['second'] * 1000:6.2f} ms in {stored['queries']} queries"
+        f" ({load / stored['second']:5.0f}x faster than the sweep)"
+        f" | burndown API first {stored['api_first'] * 1000:7.1f} ms"
+        f", second {stored['api_second'] * 1000:6.1f} ms"
+        f" ({stored['api_first'] / stored['api_second']:4.1f}x)"
+        f" | payload {stored['payload'] / 1e6:4.2f} MB"
     )
     session.close()
     database.dispose()
+
+
+def stored_series_path(database, session, project, sprint, now, client, runs, series_for) -> dict:
+    """Time the first read (compute and store) and the second read (stored) of a closed sprint."""
+    from planner.models import StoredSeries
+
+    def forget() -> None:
+        session.execute(StoredSeries.__table__.delete())
+        session.commit()
+
+    def first() -> None:
+        forget()
+        begin = time.perf_counter()
+        series_for(session, project, sprint, now=now)
+        session.commit()
+        times.append(time.perf_counter() - begin)
+
+    times: list[float] = []
+    for _ in range(runs):
+        first()
+    first_read = statistics.median(times)
+    second = median_seconds(lambda: series_for(session, project, sprint, now=now), runs * 4)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *rest) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    series_for(session, project, sprint, now=now)
+    event.remove(database.engine, "before_cursor_execute", count)
+    payload = len(session.scalar(select(StoredSeries.payload)))
+    url = f"/api/v1/sprints/{sprint.id}/burndown"
+    api_times = []
+    for _ in range(runs):
+        forget()
+        begin = time.perf_counter()
+        client.get(url)
+        api_times.append(time.perf_counter() - begin)
+    api_second = median_seconds(lambda: client.get(url), runs * 2)
+    return {
+        "first": first_read,
+        "second": second,
+        "queries": len(statements),
+        "api_first": statistics.median(api_times),
+        "api_second": api_second,
+        "payload": payload,
+    }
 
 
 def main() -> None:
@@ -187,7 +257,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="planner-bench-"))
     url = args.url or f"sqlite:///{folder / 'bench.sqlite3'}"
     print(f"database: {url.split('@')[-1]}")
-    for events_per_story in (5, 12, 25):
+    for events_per_story in EVENTS_PER_STORY:
         measure(url, folder, events_per_story, args.runs)
 
 
