@@ -8,7 +8,7 @@ from flask import jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from planner import db
+from planner import db, scope_changes
 from planner.api import bp, schemas
 from planner.api.projects import json_body
 from planner.api.serialize import sprint_json
@@ -184,15 +184,20 @@ def project_sprint_list(access: ProjectAccess):
 )
 def burndown(access: ProjectAccess, sprint: Sprint):
     """The burndown series of docs/rules.md: days, committed, ideal, scope, done, remaining (null
-    for days still to come) and the scope changes after the start, in points or stories."""
+    for days still to come) and the scope changes after the start, in points or stories. The
+    scope changes come a page at a time (`scope_limit`, default 100, at most 1000; `scope_offset`)
+    with their total and a summary per day that counts them all."""
     unit = request.args.get("unit", "points")
     if unit not in ("points", "stories"):
         raise ValidationError({"unit": "Use unit=points or unit=stories."})
+    limit, offset = scope_changes.page_args(request.args)
     row = sprint
     session = db.session()
     series = series_for(session, access.project, row, now=utcnow())  # stored when closed
     session.commit()  # keeps a closed sprint's series computed just now
     data = series.series(unit)
+    total = len(series.scope_changes)
+    page = series.scope_changes[offset : offset + limit]
     return jsonify(
         {
             "sprint": sprint_json(row),
@@ -203,15 +208,12 @@ def burndown(access: ProjectAccess, sprint: Sprint):
             "scope": data["scope"],
             "done": data["done"],
             "remaining": data["remaining"],
-            "scope_changes": [
-                {
-                    "day": change.day.isoformat(),
-                    "story": change.story,
-                    "change": change.change,
-                    "points": change.points,
-                }
-                for change in series.scope_changes
-            ],
+            "scope_changes": [scope_changes.change_json(c) for c in page],
+            "scope_changes_total": total,
+            "scope_offset": offset,
+            "scope_limit": limit,
+            "scope_next_offset": offset + limit if offset + limit < total else None,
+            "scope_summary": [d.as_json() for d in scope_changes.per_day(series.scope_changes)],
         }
     )
 

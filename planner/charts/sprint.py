@@ -21,6 +21,8 @@ from planner.metrics import STATUS_KEYS, SprintSeries, Velocity
 from planner.planning import PlanCheck
 from planner.vocab import STATUSES
 
+HOVER_LINES = 20  # scope changes named in one day's hover text
+
 
 def burndown_figure(series: SprintSeries, unit: str = "points") -> dict[str, Any]:
     """Remaining work per sprint day against the ideal line, scope changes marked."""
@@ -43,7 +45,10 @@ def burndown_figure(series: SprintSeries, unit: str = "points") -> dict[str, Any
         if day in changes and s["remaining"][index] is not None:
             marker_x.append(day_label(day))
             marker_y.append(s["remaining"][index])
-            marker_text.append("<br>".join(changes[day]))
+            lines = changes[day]
+            if len(lines) > HOVER_LINES:  # a day with thousands of changes: the CSV has them
+                lines = [*lines[:HOVER_LINES], f"and {len(lines) - HOVER_LINES:,} more"]
+            marker_text.append("<br>".join(lines))
     traces: list[dict[str, Any]] = [
         {
             "type": "scatter",

@@ -11,17 +11,19 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy.orm import Session
 
-from planner import charts, db
+from planner import charts, db, scope_changes
 from planner.authz import project_route
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext, load_context
 from planner.domain.reports import points_by_stage, sprint_report
+from planner.domain.series import series_for
 from planner.domain.sprints import choose_sprint
 from planner.downloads import csv_text, download
 from planner.metrics import SprintSeries, Velocity, summarize
 from planner.models import Sprint
 from planner.planning import PlanCheck
 from planner.signin import require_login
+from planner.timeutil import utcnow
 from planner.vocab import STATUSES
 
 bp = Blueprint("reports", __name__)
@@ -42,6 +44,8 @@ class ChartBlock:
     rows: list[list[Any]]
     description: str
     notes: list[str] = field(default_factory=list)
+    more: int = 0  # notes left off the page (planner.scope_changes.PAGE_ROWS); all in the CSV
+    summary: list[str] = field(default_factory=list)  # per-day lines, when notes are cut
 
 
 @dataclass
@@ -114,10 +118,13 @@ def _burndown_block(series: SprintSeries, unit: str) -> ChartBlock:
         [labels[i + 1], s["scope"][i], s["done"][i], s["remaining"][i], round(s["ideal"][i], 2)]
         for i in range(len(series.days))
     ]
+    changes = series.scope_changes
     notes = [
         f"{c.day.isoformat()}: {c.story} {c.change} ({c.points:+d} points)"
-        for c in series.scope_changes
+        for c in changes[: scope_changes.PAGE_ROWS]
     ]
+    more = max(0, len(changes) - scope_changes.PAGE_ROWS)
+    summary = [d.sentence() for d in scope_changes.per_day(changes)] if more else []
     return ChartBlock(
         "burndown",
         "Burndown",
@@ -128,6 +135,8 @@ def _burndown_block(series: SprintSeries, unit: str) -> ChartBlock:
         f"ideal line from the commitment ({s['committed']} {unit}) to zero. Days still to "
         "come are empty; diamonds mark scope changes after the start.",
         notes,
+        more,
+        summary,
     )
 
 
@@ -263,6 +272,40 @@ def chart_csv(access: ProjectAccess, sprint_id: int, chart: str):
         "csv",
         "text/csv",
     )
+
+
+@bp.get("/projects/<key>/reports/<int:sprint_id>/scope-changes.csv")
+@project_route()
+def scope_changes_csv(access: ProjectAccess, sprint_id: int):
+    """Every scope change of the sprint after its start, as CSV (pages show the first rows)."""
+    session = db.session()
+    sprint = session.get(Sprint, sprint_id)
+    if sprint is None or sprint.project_id != access.project.id:
+        abort(404)
+    series = series_for(session, access.project, sprint, now=utcnow())
+    session.commit()  # keeps a closed sprint's series computed just now
+    rows = ([c.day.isoformat(), c.story, c.change, c.points] for c in series.scope_changes)
+    return download(
+        csv_text(["Day", "Story", "Change", "Points"], rows),
+        f"{access.project.key}-{sprint.name}-scope-changes",
+        "csv",
+        "text/csv",
+    )
+
+
+@bp.app_template_global()
+def scope_csv_url(project_key: str, sprint_id: int) -> str:
+    return url_for("reports.scope_changes_csv", key=project_key, sprint_id=sprint_id)
+
+
+@bp.app_template_global()
+def scope_rows_shown() -> int:
+    return scope_changes.PAGE_ROWS
+
+
+@bp.app_template_global()
+def scope_per_day(changes) -> list:
+    return scope_changes.per_day(changes)
 
 
 @bp.app_template_filter("merge_args")

@@ -30,6 +30,21 @@ class ScopeChange(Out):
 
 class BurndownQuery(BaseModel):
     unit: Literal["points", "stories"] = "points"
+    scope_limit: str | None = Field(None, description="Scope changes a page, 1-1000 (default 100).")
+    scope_offset: str | None = Field(
+        None, description="Scope changes to skip (default 0): `scope_next_offset` of the last page."
+    )
+
+
+class ScopeDay(Out):
+    day: Date
+    added: int
+    removed: int
+    re_estimated: int
+    points_added: int
+    points_removed: int
+    points_re_estimated: int
+    points: int
 
 
 class Burndown(Out):
@@ -42,6 +57,11 @@ class Burndown(Out):
     done: list[int | None]
     remaining: list[int | None]
     scope_changes: list[ScopeChange]
+    scope_changes_total: int
+    scope_offset: int
+    scope_limit: int
+    scope_next_offset: int | None
+    scope_summary: list[ScopeDay]
 
 
 class VelocitySprint(SprintOut):
