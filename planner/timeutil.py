@@ -67,6 +67,11 @@ def local_date(moment: datetime, tz: str) -> date:
     return as_utc(moment).astimezone(zone(tz)).date()
 
 
+def local_today(tz: str) -> date:
+    """Today's date in the IANA timezone `tz` (a project's "today")."""
+    return local_date(utcnow(), tz)
+
+
 def local_midnight_after(day: date, tz: str) -> datetime:
     """Return the end of `day` (local midnight starting the next day) as a UTC datetime."""
     next_day = day + timedelta(days=1)

@@ -65,6 +65,9 @@ OUTCOMES: dict[str, str] = {
     "inconclusive": "Inconclusive",
 }
 
+# The outcomes planner may propose from linked runs (never "pending").
+PROPOSED_OUTCOMES: tuple[str, ...] = ("confirmed", "refuted", "inconclusive")
+
 SPRINT_STATES: dict[str, str] = {
     "planned": "Planned",
     "active": "Active",

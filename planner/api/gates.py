@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from flask import abort, jsonify
@@ -36,7 +35,7 @@ from planner.domain.gates import (
 )
 from planner.domain.outbox import person
 from planner.models import Gate
-from planner.timeutil import iso_utc, local_date, utcnow
+from planner.timeutil import iso_utc, local_today, utcnow
 from planner.urls import absolute_url
 
 
@@ -71,13 +70,11 @@ def gate_json(gate: Gate, evidence: Evidence) -> dict:
     }
 
 
-def _today(access: ProjectAccess) -> date:
-    return local_date(utcnow(), access.project.timezone)
-
-
 def _one(access: ProjectAccess, gate: Gate) -> dict:
     session = db.session()
-    evidence = evidence_of(session, access.project, [gate], today=_today(access))
+    evidence = evidence_of(
+        session, access.project, [gate], today=local_today(access.project.timezone)
+    )
     return gate_json(gate, evidence[gate.id])
 
 
@@ -128,7 +125,9 @@ def gates(access: ProjectAccess):
     """The project's gates in stage order, each with its state and evidence."""
     session = db.session()
     found = gates_of(session, access.project)
-    evidence = evidence_of(session, access.project, found, today=_today(access))
+    evidence = evidence_of(
+        session, access.project, found, today=local_today(access.project.timezone)
+    )
     return jsonify({"gates": [gate_json(g, evidence[g.id]) for g in found]})
 
 
@@ -176,7 +175,7 @@ def decide(access: ProjectAccess, gate: Gate):
         json_body(),
         by=current_user,
         now=utcnow(),
-        today=_today(access),
+        today=local_today(access.project.timezone),
         url=absolute_url("gates.show", key=access.project.key, gate_id=gate.id),
     )
     session.commit()

@@ -29,10 +29,10 @@ from planner.domain.stories import update_story
 from planner.domain.targets import EXAMPLE, Target, TargetError, format_number, parse_target
 from planner.mlflow_reader import RunDetails
 from planner.models import Account, ArtefactLink, OutcomeRecord, Project, Story
-from planner.vocab import COMPARISONS, STORY_TYPES
+from planner.vocab import COMPARISONS, PROPOSED_OUTCOMES, STORY_TYPES
 
 # The outcomes a proposal may have, and so what a person may confirm.
-PROPOSED = ("confirmed", "refuted", "inconclusive")
+PROPOSED = PROPOSED_OUTCOMES
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from planner.domain.gates import (
 )
 from planner.models import Gate
 from planner.signin import require_login
-from planner.timeutil import local_date, utcnow
+from planner.timeutil import local_today, utcnow
 from planner.urls import absolute_url
 from planner.vocab import GATE_DECISIONS, LINK_KINDS, RISK_CATEGORIES, ROLES
 from planner.web.forms import EmptyForm, MultiCheckboxField, attach_errors, options
@@ -76,10 +76,6 @@ class DecisionForm(FlaskForm):
     )
 
 
-def _today(access: ProjectAccess):
-    return local_date(utcnow(), access.project.timezone)
-
-
 def _gate(access: ProjectAccess, gate_id: int) -> Gate:
     found = gate_of(db.session(), access.project, gate_id)
     if found is None:
@@ -105,7 +101,9 @@ def _form(ctx: ProjectContext) -> GateForm:
 def index(access: ProjectAccess):
     session = db.session()
     gates = gates_of(session, access.project)
-    evidence = evidence_of(session, access.project, gates, today=_today(access))
+    evidence = evidence_of(
+        session, access.project, gates, today=local_today(access.project.timezone)
+    )
     return render_template(
         "gates/index.html",
         access=access,
@@ -158,7 +156,9 @@ def new(access: ProjectAccess):
 def _page(access: ProjectAccess, gate: Gate, decision_form: DecisionForm, status: int = 200):
     session = db.session()
     ctx = load_context(session, access.project)
-    evidence = evidence_of(session, access.project, [gate], today=_today(access))[gate.id]
+    evidence = evidence_of(
+        session, access.project, [gate], today=local_today(access.project.timezone)
+    )[gate.id]
     holders = {
         a.role: sorted(m.account.name for m in ctx.members.values() if a.role in m.roles)
         for a in gate.approvers
@@ -213,7 +213,7 @@ def decide(access: ProjectAccess, gate_id: int):
             },
             by=current_user,
             now=utcnow(),
-            today=_today(access),
+            today=local_today(access.project.timezone),
             url=absolute_url("gates.show", key=access.project.key, gate_id=gate.id),
         )
     except DomainError as exc:

@@ -34,7 +34,7 @@ from planner.forecasting import ACTIVE_RISK_STATUSES, heat_map, risk_level
 from planner.metrics import velocity
 from planner.models import Milestone, Risk
 from planner.signin import require_login
-from planner.timeutil import local_date, utcnow
+from planner.timeutil import local_today, utcnow
 from planner.vocab import RISK_CATEGORIES, RISK_STATUSES
 from planner.web import format_date
 from planner.web.forms import (
@@ -51,7 +51,7 @@ bp.before_request(require_login)
 
 
 def today_for(project) -> object:
-    return local_date(utcnow(), project.timezone)
+    return local_today(project.timezone)
 
 
 def milestone_rows(milestones, tolerance: int):

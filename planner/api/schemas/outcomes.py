@@ -5,8 +5,9 @@ from __future__ import annotations
 from pydantic import Field, StrictStr
 
 from planner.api.schemas.base import Body, Moment, Out, _one_of
+from planner.vocab import PROPOSED_OUTCOMES
 
-PROPOSED = ("confirmed", "refuted", "inconclusive")
+PROPOSED = PROPOSED_OUTCOMES
 
 
 class OutcomeProposal(Out):
