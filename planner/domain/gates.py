@@ -157,18 +157,23 @@ class Block:
         return f"{head} is open: decide it before starting {later_stage} work."
 
 
+def _latest_decisions(project_id: int):
+    """A subquery of (gate_id, last_id): each of the project's gates' latest decision id."""
+    return (
+        select(GateDecision.gate_id, func.max(GateDecision.id).label("last_id"))
+        .join(Gate, Gate.id == GateDecision.gate_id)
+        .where(Gate.project_id == project_id)
+        .group_by(GateDecision.gate_id)
+        .subquery()
+    )
+
+
 def blocks_by_stage(session: Session, ctx: ProjectContext) -> dict[int, Block]:
     """For each stage id behind an open or no-go gate, the first such gate (one query).
 
     A gate at the end of stage S blocks every stage positioned after S; the first is the one of
     the earliest stage (then the first created)."""
-    latest = (
-        select(GateDecision.gate_id, func.max(GateDecision.id).label("last_id"))
-        .join(Gate, Gate.id == GateDecision.gate_id)
-        .where(Gate.project_id == ctx.project.id)
-        .group_by(GateDecision.gate_id)
-        .subquery()
-    )
+    latest = _latest_decisions(ctx.project.id)
     rows = session.execute(
         select(Gate.id, Gate.name, Gate.stage_id, GateDecision.decision)
         .outerjoin(latest, latest.c.gate_id == Gate.id)
@@ -582,13 +587,7 @@ class GateRow:
 def status_rows(session: Session, project: Project, *, up_to: Stage | None = None) -> list[GateRow]:
     """The project's gates as status lines, in stage order, in one query; with `up_to`, only the
     gates of stages positioned up to that stage (the gates a milestone of that stage passes)."""
-    latest = (
-        select(GateDecision.gate_id, func.max(GateDecision.id).label("last_id"))
-        .join(Gate, Gate.id == GateDecision.gate_id)
-        .where(Gate.project_id == project.id)
-        .group_by(GateDecision.gate_id)
-        .subquery()
-    )
+    latest = _latest_decisions(project.id)
     checklist = (
         select(
             GateCriterion.gate_id,
