@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from planner.domain import AccessDenied, NotFoundError, parse_id
@@ -70,6 +70,51 @@ def _membership_query(account: Account):
         .where(Membership.account_id == account.id)
         .options(selectinload(Membership.role_rows))
     )
+
+
+@dataclass(frozen=True)
+class PollState:
+    """What the board poll's ETag needs of the project and the membership (planner/etags.py)."""
+
+    project_id: int
+    timezone: str
+    change_version: int
+    level: str
+
+
+_POLL_COLUMNS = (Project.id, Project.timezone, Project.change_version, Membership.access)
+# Built once: the poll runs them every few seconds per open board.
+_POLL_BY_KEY = (
+    select(*_POLL_COLUMNS)
+    .join(Membership, Membership.project_id == Project.id)
+    .where(Membership.account_id == bindparam("account_id"), Project.key == bindparam("key"))
+)
+_POLL_BY_SPRINT = (
+    select(*_POLL_COLUMNS)
+    .join(Membership, Membership.project_id == Project.id)
+    .join(Sprint, Sprint.project_id == Project.id)
+    .where(Membership.account_id == bindparam("account_id"), Sprint.id == bindparam("sprint_id"))
+)
+
+
+def poll_state(
+    session: Session,
+    account: Account,
+    *,
+    project_key: str | None = None,
+    sprint_id: int | None = None,
+) -> PollState | None:
+    """The account's membership level and the project's change version, for the project
+    `project_key` or the project of the sprint `sprint_id`, in one query; None for a non-member
+    (or no such project or sprint), whom the route itself then answers 404."""
+    if sprint_id is not None:
+        row = session.execute(_POLL_BY_SPRINT, {"account_id": account.id, "sprint_id": sprint_id})
+    else:
+        row = session.execute(
+            _POLL_BY_KEY, {"account_id": account.id, "key": (project_key or "").upper()}
+        )
+    found = row.first()
+    return None if found is None else PollState(*found)
 
 
 def project_access(session: Session, account: Account, project_key: str) -> ProjectAccess:

@@ -40,6 +40,7 @@ from planner.models.story import (
     story_label,
 )
 from planner.models.transfer import PendingImport
+from planner.models.versioning import touch as touch  # + the change-version hooks
 
 __all__ = [
     "ArtefactLink",

@@ -55,6 +55,9 @@ class Project(Base):
     # The last number handed out to a story / epic of this project (keys FRAUD-42, E3).
     story_counter: Mapped[int] = mapped_column(Integer, default=0)
     epic_counter: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by one in the same transaction as any write that a page of the project shows
+    # (planner.models.versioning); the board poll's ETag is built from it.
+    change_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(

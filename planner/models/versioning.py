@@ -1,0 +1,473 @@
+"""A project's change version: one number, bumped by one in the same transaction as any write that
+a page of the project shows, so that "has anything changed?" costs one indexed read (the board
+poll's ETag, planner/etags.py).
+
+Every write is seen here, whichever way it is made:
+- objects added, changed or deleted through the session (before_flush / after_flush);
+- ORM-enabled and Core INSERT / UPDATE / DELETE statements run through `Session.execute`
+  (do_orm_execute), which the flush never sees: bulk imports, bulk deletes, the delivery worker.
+
+Each table has a rule naming the project(s) a row belongs to (RULES): its own `project_id`, or the
+story / sprint / gate / risk / membership / milestone it belongs to (looked up in one query per
+kind, the session's identity map first), or, for an account, every project it is a member of.
+Tables no project page shows are listed in NOT_SHOWN, with the reason. A table in neither list is
+refused at its first write (UnversionedWrite) and by tests/test_project_version.py, so a new
+model cannot be forgotten.
+
+Each project is bumped once per transaction, by `UPDATE project SET change_version =
+change_version + 1 WHERE id IN (...)`, at the first write that touches it and before that write's
+rows (for changes and deletes; inserts right after theirs): so a writer takes its project's row
+first, as `lock_project` and the key counters do, and two writers never wait on each other in
+opposite orders. The bump commits or rolls back with the write, so a reader never sees a write
+without its new version. A rolled-back transaction bumps nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import event, inspect, select, union, update
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import ClauseElement
+
+from planner.models.base import Base
+
+_BUMPED = "planner_bumped_projects"  # the projects already bumped in this transaction
+_SEEN = "planner_versioned_rows"  # the (target, id) pairs already resolved in it
+
+# Executing a statement with .execution_options(planner_versioned=True) tells the hook the
+# caller has called touch() for it itself.
+VERSIONED_OPTION = "planner_versioned"
+
+
+class UnversionedWrite(RuntimeError):
+    """A write whose project(s) cannot be told: give the table a rule, or call touch()."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How to find the projects of a row: (column of the row, what its value identifies).
+
+    The target is "project" (a project id), "account" (every project the account is a member of),
+    "story_links" (the projects of the stories a story blocks or is blocked by: a blocker's change
+    shows on their cards), or another table of RULES (follow that row's own rule)."""
+
+    refs: tuple[tuple[str, str], ...]
+    # When set: only changes of these attributes matter (others are not shown).
+    only: frozenset[str] | None = None
+    # Changes of only these attributes do not matter (counters, the version itself).
+    ignore: frozenset[str] = frozenset()
+
+
+_PROJECT = Rule((("project_id", "project"),))
+_STORY = Rule((("story_id", "story"),))
+_GATE = Rule((("gate_id", "gate"),))
+
+RULES: dict[str, Rule] = {
+    # its settings, calendar, name; not the counters handing out keys nor the version itself
+    "project": Rule(
+        (("id", "project"),), ignore=frozenset({"change_version", "story_counter", "epic_counter"})
+    ),
+    # people's names and e-mail addresses appear on every page of their projects
+    "account": Rule((("id", "account"),), only=frozenset({"name", "email", "is_active_account"})),
+    "holiday": _PROJECT,
+    "membership": _PROJECT,
+    "membership_role": Rule((("membership_id", "membership"),)),
+    "stage": _PROJECT,
+    "share_link": _PROJECT,
+    "sprint": _PROJECT,
+    "sprint_capacity": Rule((("sprint_id", "sprint"),)),
+    "epic": _PROJECT,
+    "story": Rule((("project_id", "project"), ("id", "story_links"))),
+    "story_event": _STORY,
+    "story_text_change": _STORY,
+    "comment": _STORY,
+    "checklist_item": _STORY,
+    "outcome_record": _STORY,
+    "story_watch": _STORY,  # the story page shows who watches
+    "story_label": _STORY,
+    "story_dependency": Rule((("blocker_id", "story"), ("blocked_id", "story"))),
+    "label": _PROJECT,
+    "saved_view": _PROJECT,
+    "milestone": _PROJECT,
+    "milestone_forecast": Rule((("milestone_id", "milestone"),)),
+    "risk": _PROJECT,
+    "risk_change": Rule((("risk_id", "risk"),)),
+    "risk_story": Rule((("risk_id", "risk"), ("story_id", "story"))),
+    "gate": _PROJECT,
+    "gate_criterion": _GATE,
+    "gate_approver": _GATE,
+    "gate_decision": _GATE,
+    "artefact_link": _PROJECT,
+    "webhook": _PROJECT,  # the project's webhook settings (a disabled hook says why)
+}
+
+NOT_SHOWN: dict[str, str] = {
+    "api_token": "a person's tokens and when each was last used: the account page only",
+    "email_preference": "a person's e-mail settings: the account page only",
+    "notification": "a person's inbox: no project page shows it",
+    "outbox_event": "the delivery queue of notifications and webhooks",
+    "delivery": "the delivery queue of notifications and webhooks",
+    "delivery_attempt": "the delivery queue of notifications and webhooks",
+    "sprint_series": "a cache of what the stories and their events say, written while reading",
+    "pending_import": "an upload waiting for its preview to be confirmed; applying it writes rows",
+}
+
+# Targets that only existing rows can have: skipped for inserts (a new story blocks nothing yet).
+_EXISTING_ONLY = {"story_links", "account"}
+
+
+def _tables() -> Mapping[str, object]:
+    return Base.metadata.tables
+
+
+_MAPPERS: dict[str, Mapper] = {}
+
+
+def _mapper_of(table_name: str) -> Mapper | None:
+    if not _MAPPERS:
+        _MAPPERS.update((m.local_table.name, m) for m in Base.registry.mappers)
+    return _MAPPERS.get(table_name)
+
+
+def _bumped(session: Session) -> set[int]:
+    return session.info.setdefault(_BUMPED, set())
+
+
+def touch(session: Session, project_ids: Iterable[int]) -> None:
+    """Say that the projects changed in this transaction: each one's version goes up by one, the
+    first time in the transaction (the hooks call this; call it yourself only for writes they
+    cannot see, such as rows written through `session.connection()`)."""
+    ids = {int(p) for p in project_ids if p is not None} - _bumped(session)
+    if not ids:
+        return
+    project = _tables()["project"]
+    rows = session.connection().execute(
+        update(project)
+        .where(project.c.id.in_(sorted(ids)))  # in id order: two writers lock in the same order
+        .values(change_version=project.c.change_version + 1)
+        .returning(project.c.id, project.c.change_version)
+    )
+    versions = dict(rows.all())
+    _bumped(session).update(ids)
+    # Keep the session's Project objects in step (the sessions keep objects after commit).
+    mapper = _mapper_of("project")
+    for project_id, version in versions.items():
+        obj = session.identity_map.get(mapper.identity_key_from_primary_key([project_id]))
+        if obj is not None:
+            set_committed_value(obj, "change_version", version)
+
+
+# --- finding the projects -----------------------------------------------------------------------
+
+
+class _Refs:
+    """Ids gathered per target, resolved to project ids with one query per kind."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, set[int]] = defaultdict(set)
+
+    def add(self, target: str, value: object) -> None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            self.ids[target].add(value)
+
+    def resolve(self, session: Session) -> set[int]:
+        """The projects of the gathered ids, leaving out ids already resolved (and so bumped) in
+        this transaction: the flush hooks see a changed row twice."""
+        projects: set[int] = set()
+        seen = session.info.setdefault(_SEEN, set())
+        pending = {}
+        for target, ids in self.ids.items():
+            fresh = {i for i in ids if (target, i) not in seen}
+            seen.update((target, i) for i in fresh)
+            if fresh:
+                pending[target] = fresh
+        for _depth in range(4):  # membership_role -> membership -> project is the deepest
+            if not pending:
+                break
+            following: dict[str, set[int]] = defaultdict(set)
+            for target, ids in pending.items():
+                if target == "project":
+                    projects |= ids
+                elif target == "account":
+                    projects |= _members_projects(session, ids)
+                elif target == "story_links":
+                    projects |= _linked_story_projects(session, ids)
+                else:
+                    for ref_target, value in _parent_refs(session, target, ids):
+                        if isinstance(value, int):
+                            following[ref_target].add(value)
+            pending = following
+        return projects
+
+
+def _members_projects(session: Session, account_ids: set[int]) -> set[int]:
+    membership = _tables()["membership"]
+    return set(
+        session.connection().scalars(
+            select(membership.c.project_id).where(membership.c.account_id.in_(account_ids))
+        )
+    )
+
+
+def _linked_story_projects(session: Session, story_ids: set[int]) -> set[int]:
+    dep, story = _tables()["story_dependency"], _tables()["story"]
+    blocked = (
+        select(story.c.project_id)
+        .join(dep, dep.c.blocked_id == story.c.id)
+        .where(dep.c.blocker_id.in_(story_ids))
+    )
+    blockers = (
+        select(story.c.project_id)
+        .join(dep, dep.c.blocker_id == story.c.id)
+        .where(dep.c.blocked_id.in_(story_ids))
+    )
+    return set(session.connection().scalars(union(blocked, blockers)))
+
+
+def _parent_refs(session: Session, table_name: str, ids: set[int]) -> list[tuple[str, object]]:
+    """The (target, value) pairs of the rows `ids` of `table_name`: from the session's identity
+    map where the row is there with its columns loaded, else one query for the rest."""
+    rule = RULES[table_name]
+    found: list[tuple[str, object]] = []
+    mapper = _mapper_of(table_name)
+    missing = set(ids)
+    if mapper is not None:
+        keys = [
+            (mapper.get_property_by_column(mapper.local_table.c[c]).key, t) for c, t in rule.refs
+        ]
+        for row_id in ids:
+            obj = session.identity_map.get(mapper.identity_key_from_primary_key([row_id]))
+            if obj is None:
+                continue
+            loaded = inspect(obj).dict
+            if all(key in loaded for key, _ in keys):
+                found.extend((target, loaded[key]) for key, target in keys)
+                missing.discard(row_id)
+    if missing:
+        table = _tables()[table_name]
+        columns = [table.c[c] for c, _ in rule.refs]
+        for row in session.connection().execute(select(*columns).where(table.c.id.in_(missing))):
+            found.extend((target, value) for (_, target), value in zip(rule.refs, row, strict=True))
+    return found
+
+
+def _rule_of(table_name: str) -> Rule | None:
+    """The table's rule; None when no project page shows it; UnversionedWrite when unclassified."""
+    if table_name in NOT_SHOWN:
+        return None
+    rule = RULES.get(table_name)
+    if rule is None:
+        raise UnversionedWrite(
+            f"Table {table_name!r} has no rule in planner.models.versioning: add it to RULES "
+            "(which projects show its rows) or to NOT_SHOWN."
+        )
+    return rule
+
+
+def _changed_keys(obj: object) -> set[str]:
+    state = inspect(obj)
+    return {attr.key for attr in state.attrs if attr.history.has_changes()}
+
+
+def _matters(rule: Rule, keys: set[str]) -> bool:
+    if not keys:
+        return False  # a no-op change
+    if rule.only is not None and not keys & rule.only:
+        return False
+    return not keys <= rule.ignore
+
+
+def _gather_objects(objects: Iterable[object], refs: _Refs, *, new: bool, dirty: bool) -> None:
+    for obj in objects:
+        mapper = inspect(obj).mapper
+        rule = _rule_of(mapper.local_table.name)
+        if rule is None:
+            continue
+        if dirty and not _matters(rule, _changed_keys(obj)):
+            continue
+        state = inspect(obj)
+        for column, target in rule.refs:
+            if new and target in _EXISTING_ONLY:
+                continue
+            key = mapper.get_property_by_column(mapper.local_table.c[column]).key
+            refs.add(target, state.dict[key] if key in state.dict else getattr(obj, key))
+            if dirty:  # a row moved to another parent changes the old one's pages too
+                for old in state.attrs[key].history.deleted or ():
+                    refs.add(target, old)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context, _instances) -> None:
+    # Changed and deleted rows: bump before their rows are written, so that a writer takes its
+    # project's row first and then the rest, as lock_project and the key counters do (no two
+    # writers wait on each other in opposite orders); a deleted row's parents still exist.
+    if session.deleted or session.dirty:
+        refs = _Refs()
+        _gather_objects(list(session.deleted), refs, new=False, dirty=False)
+        _gather_objects(list(session.dirty), refs, new=False, dirty=True)
+        touch(session, refs.resolve(session))
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    # New rows: their foreign keys are set by now (also those given as relationships); changed
+    # rows again, for a parent given as a relationship (touch() bumps each project once).
+    refs = _Refs()
+    _gather_objects(list(session.new), refs, new=True, dirty=False)
+    _gather_objects(list(session.dirty), refs, new=False, dirty=True)
+    touch(session, refs.resolve(session))
+
+
+# --- statements run through Session.execute ----------------------------------------------------
+
+
+def _column_name(table, key: object) -> str:
+    """The column name of a values()/parameters key: a name, an attribute key or a column."""
+    name = getattr(key, "key", key)
+    name = str(name)
+    if name in table.c:
+        return name
+    mapper = _mapper_of(table.name)
+    if mapper is not None and name in mapper.attrs:
+        prop = mapper.attrs[name]
+        columns = getattr(prop, "columns", None)
+        if columns:
+            return columns[0].name
+    return name
+
+
+def _rows_of(statement, parameters) -> list[dict[str, object]]:
+    """The rows an INSERT (or an UPDATE by primary key) writes, as {column name: value}."""
+    table = statement.table
+    rows: list[dict] = []
+    multi = getattr(statement, "_multi_values", ())
+    for batch in multi or ():
+        rows.extend(batch)
+    single = getattr(statement, "_values", None)
+    if single:
+        rows.append(dict(single))
+    if isinstance(parameters, Mapping) and parameters:
+        rows = [{**row, **parameters} for row in rows] if rows else [dict(parameters)]
+    elif isinstance(parameters, list | tuple) and parameters:
+        rows = [{**row, **p} for row in (rows or [{}]) for p in parameters]
+    return [{_column_name(table, k): v for k, v in row.items()} for row in rows]
+
+
+def _attr_key(table, key: object) -> str:
+    """The attribute key (as a rule's only / ignore name it) of a values()/parameters key."""
+    name = _column_name(table, key)
+    mapper = _mapper_of(table.name)
+    if mapper is not None and name in table.c:
+        return mapper.get_property_by_column(table.c[name]).key
+    return name
+
+
+def _set_keys(statement, parameters) -> set[str]:
+    """The attribute keys an UPDATE sets."""
+    values = dict(getattr(statement, "_values", None) or {})
+    values.update(dict(getattr(statement, "_ordered_values", None) or ()))
+    keys = {_attr_key(statement.table, k) for k in values}
+    if isinstance(parameters, list | tuple):
+        for p in parameters:
+            keys |= {_attr_key(statement.table, k) for k in p}
+    return keys
+
+
+def _is_literal(value: object) -> bool:
+    return not isinstance(value, ClauseElement)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    statement = state.statement
+    if state.execution_options.get(VERSIONED_OPTION) or statement.get_execution_options().get(
+        VERSIONED_OPTION
+    ):
+        return
+    table = statement.table
+    rule = _rule_of(table.name)
+    if rule is None:
+        return
+    session = state.session
+    refs = _Refs()
+    parameters = state.parameters
+    by_rows = state.is_insert or (
+        statement.whereclause is None and isinstance(parameters, list | tuple) and parameters
+    )
+    if state.is_update:
+        keys = _set_keys(statement, parameters) - {
+            "id"
+        }  # the lock idiom "SET id = id" changes nothing
+        if keys and not _matters(rule, keys):
+            return
+        if not keys and not by_rows:
+            return
+    if state.is_insert:
+        if table.name == "project":
+            return  # a new project: nobody has seen it yet
+        rows = _rows_of(statement, parameters)
+        if getattr(statement, "select", None) is not None or not rows:
+            raise UnversionedWrite(
+                f"INSERT INTO {table.name} from a query or with no values: cannot tell its "
+                "project; call touch() and mark the statement "
+                f"execution_options({VERSIONED_OPTION}=True)."
+            )
+        for row in rows:
+            for column, target in rule.refs:
+                if target in _EXISTING_ONLY:
+                    continue
+                value = row.get(column)
+                if value is None or not _is_literal(value):
+                    raise UnversionedWrite(
+                        f"INSERT INTO {table.name}: cannot tell its project from {column}; "
+                        "pass the value, or call touch() and mark the statement "
+                        f"execution_options({VERSIONED_OPTION}=True)."
+                    )
+                refs.add(target, value)
+    else:
+        columns = [table.c[c] for c, _ in rule.refs]
+        query = select(*columns)
+        if by_rows:
+            ids = [p.get("id") for p in parameters]
+            query = query.where(table.c.id.in_([i for i in ids if i is not None]))
+        elif statement.whereclause is not None:
+            query = query.where(statement.whereclause)
+        else:
+            query = query.select_from(table)
+        # The statement's own parameters fill any bindparam() of its WHERE (once per set).
+        if by_rows or not parameters:
+            sets = [{}]
+        elif isinstance(parameters, Mapping):
+            sets = [parameters]
+        else:
+            sets = list(parameters)
+        connection = session.connection()
+        for values in sets:
+            for row in connection.execute(query, values):
+                for (_, target), value in zip(rule.refs, row, strict=True):
+                    refs.add(target, value)
+    touch(session, refs.resolve(session))
+
+
+# --- the transaction's end --------------------------------------------------------------------
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous_transaction) -> None:
+    # A savepoint rolled back may have undone a bump: bump again at the next write (at worst a
+    # version moves by two in one transaction).
+    session.info.pop(_BUMPED, None)
+    session.info.pop(_SEEN, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_BUMPED, None)
+        session.info.pop(_SEEN, None)
