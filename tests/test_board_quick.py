@@ -99,7 +99,9 @@ def test_a_closed_sprint_takes_no_new_story(db_session, clients, sprint):
 def test_the_board_draws_editors_and_column_forms_for_editors_only(clients, sprint, team):
     edit = clients["edit"].get("/projects/FRAUD/board").get_data(as_text=True)
     assert edit.count("data-column-create") == 4  # one per status column, no lanes
-    assert 'data-edit="points"' in edit and 'data-edit="assignee"' in edit
+    # The cards are drawn lean: board.js adds the in-place editors' holders (data-edit) to each
+    # card for readers the page says edit (tests/browser/test_keyboard.py uses them).
+    assert 'data-editable="yes"' in edit and "js/board.js" in edit
     assert 'name="status" value="in_progress"' in edit
     # The in-place editors' choices: the points scale, open stages, people who take work.
     raw = re.search(r'data-choices="([^"]+)"', edit).group(1)
@@ -119,11 +121,14 @@ def test_the_backlog_rows_carry_what_the_keys_need(db_session, clients, team):
     factories.story(db_session, team.project, team.manager, title="Collect chargebacks")
     db_session.commit()
     page = clients["edit"].get("/projects/FRAUD/backlog").get_data(as_text=True)
-    assert 'data-key="FRAUD-1" data-version="1" data-status="todo"' in page
+    # The rows are drawn lean: backlog.js reads the number from the id (its key with the form's
+    # data-project), the status from the row's chip (none: to do), and adds the rename buttons
+    # when the form says the reader edits (tests/browser/test_keyboard.py uses them).
+    assert 'id="s1" data-version="1">' in page and "data-row-status" not in page
+    assert 'data-project="FRAUD" data-editable="yes"' in page
     assert "js/keys.js" in page and "js/backlog.js" in page
-    assert "data-row-rename" in page
     view = clients["view"].get("/projects/FRAUD/backlog").get_data(as_text=True)
-    assert "js/keys.js" not in view and "data-row-rename" not in view
+    assert "js/keys.js" not in view and 'data-editable="no"' in view
 
 
 def test_the_story_page_quickbar_is_for_editors(db_session, clients, team):

@@ -3,6 +3,8 @@ and "My work": a person's open stories across projects."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -29,6 +31,7 @@ from planner.domain.dependencies import card_parts
 from planner.domain.gates import gate_warnings
 from planner.domain.sprints import choose_sprint
 from planner.domain.stories import create_story, update_story
+from planner.etags import board_poll
 from planner.models import Comment, Story
 from planner.signin import require_login
 from planner.timeutil import iso_utc, local_date, utcnow
@@ -52,6 +55,14 @@ def index(access: ProjectAccess):
     now = utcnow()
     totals = board_totals(cards, view)
     today = local_date(now, project.timezone)
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "move"]
+    here = request.path + ("?" + urlencode(query) if query else "")
+    move, move_problem = None, None
+    if request.args.get("move") and access.can_edit:
+        move = parse_id(request.args["move"])
+        if move is None or move not in {s.number for s in cards}:
+            move_problem = f"{project.key}-{request.args['move'][:20]} is not a card of this board."
+            move = None
     return render_template(
         "board/index.html",
         access=access,
@@ -60,14 +71,40 @@ def index(access: ProjectAccess):
         sprint=sprint,
         view=view,
         lanes=lanes_of(cards, ctx, view["lanes"]),
-        card_parts=card_parts(session, [s.id for s in cards], current_user),  # story_parts
-        gate_warnings=gate_warnings(session, ctx, cards),  # gates
         totals=totals,
         today=today,
         now_iso=iso_utc(now),
-        here=request.full_path.rstrip("?"),
+        here=here,
+        query=urlencode(query),
         choices=edit_choices(ctx),
+        move_problem=move_problem,
+        p=board_page(
+            access,
+            here=here,
+            query=urlencode(query),
+            move=move,
+            parts=card_parts(session, [s.id for s in cards], current_user),  # story_parts
+            warnings=gate_warnings(session, ctx, cards),  # gates
+        ),
     )
+
+
+def board_page(access: ProjectAccess, *, here: str, query: str, move: int | None, parts, warnings):
+    """What every card of the page shares, built once (board/_cards.html): the URL prefixes, the
+    reader's right to move, the card whose status form is drawn (?move=NUMBER), and what the
+    story parts and gates say per story."""
+    key = access.project.key
+    return {
+        "key": key,
+        "url": url_for("stories.show", key=key, number=0)[:-1],
+        "board": url_for("board.index", key=key),
+        "edit": access.can_edit,
+        "move": move,
+        "move_href": "?" + (query + "&" if query else "") + "move=",
+        "here": here,
+        "parts": parts,
+        "warnings": warnings,
+    }
 
 
 def edit_choices(ctx: ProjectContext) -> dict[str, list[list[str]]]:
@@ -90,6 +127,7 @@ def edit_choices(ctx: ProjectContext) -> dict[str, list[list[str]]]:
 
 
 @bp.get("/projects/<key>/board/changes")
+@board_poll("page")  # nothing changed (If-None-Match): 304 after one query, planner/etags.py
 @project_route(write="edit")
 def changes(access: ProjectAccess):
     """The open board's refresh (board.js, every few seconds): what the board API says, and each

@@ -1,5 +1,5 @@
 // The backlog and planning pages. Drag and drop (SortableJS, for managers): without JavaScript
-// the arrow buttons and checkboxes do the same. A drop is saved at once; if saving fails the
+// the checkboxes with the reorder and move buttons do the same. A drop is saved at once; if saving fails the
 // story goes back where it was and the reason is shown. Moving between lists reloads, so totals
 // stay exact. With keys.js (members who edit): j/k, Enter, c, 1-4, a, e, ?, a row's title
 // renamed in place, and an Undo toast after a status change.
@@ -17,8 +17,36 @@
     status.className = isError ? "flash error" : "sr-only";
   }
 
+  // The rows are drawn lean (a page holds hundreds): what only this script uses is added here.
+  // A row's number is in its id (s42); its status in its chip (none: to do). The planning page
+  // (sprints/_list.html) draws its rows whole.
+  const lean = form.id === "backlog-form";
+  if (lean) document.querySelectorAll(".backlog-row[id]").forEach(function (row) {
+    const number = row.id.slice(1);
+    row.dataset.number = number;
+    row.dataset.key = project + "-" + number;
+    const chip = row.querySelector('[data-row-status] .chip[class*="status-"]');
+    row.dataset.status = chip ? chip.className.replace(/.*status-(\S+).*/, "$1") : "todo";
+    if (!row.querySelector("[data-row-status]")) {
+      const holder = document.createElement("span");
+      holder.dataset.rowStatus = "";
+      const points = row.querySelector(".meta .chip.points");
+      row.querySelector(".meta").insertBefore(holder, points);
+    }
+    row.tabIndex = -1;
+  });
+
   if (typeof Sortable !== "undefined") {
     document.querySelectorAll("[data-sortable]").forEach(function (list) {
+      if (lean) list.classList.add("has-handles");
+      if (lean) list.querySelectorAll(".backlog-row").forEach(function (row) {
+        const handle = document.createElement("span");
+        handle.className = "drag-handle";
+        handle.setAttribute("aria-hidden", "true");
+        handle.title = "Drag to reorder";
+        handle.textContent = "⋮⋮";
+        row.prepend(handle);
+      });
       Sortable.create(list, {
         group: "stories",
         handle: ".drag-handle",
@@ -30,7 +58,9 @@
           const body = {
             story: Number(item.dataset.number),
             target: evt.to.dataset.target,
-            before: next && next.dataset.number ? Number(next.dataset.number) : null,
+            // The last row of a page goes above the first row of the next page.
+            before: next && next.dataset.number ? Number(next.dataset.number)
+              : evt.to.dataset.nextNumber ? Number(evt.to.dataset.nextNumber) : null,
           };
           if (evt.from === evt.to && evt.oldIndex === evt.newIndex) return;
           try {
@@ -64,7 +94,7 @@
   function drawRow(row, story) {
     row.dataset.version = story.version;
     row.dataset.status = story.status;
-    const title = row.querySelector(".title-line > a");
+    const title = row.querySelector(".title a");
     if (title && title.textContent !== story.title) title.textContent = story.title;
     const chip = row.querySelector("[data-row-status]");
     if (chip) {
@@ -132,7 +162,7 @@
   }
 
   function rename(row) {
-    const title = row.querySelector(".title-line > a");
+    const title = row.querySelector(".title a");
     K.edit(title, {
       label: "Title of " + row.dataset.key,
       value: title.textContent.trim(),
@@ -146,9 +176,21 @@
     });
   }
 
-  document.querySelectorAll("[data-row-rename]").forEach(function (button) {
-    button.hidden = false;
-    button.addEventListener("click", function () { rename(button.closest(".backlog-row")); });
+  // Each row's rename button (✎) beside its title, in a line of their own.
+  document.querySelectorAll(".backlog-row[id] .title > a").forEach(function (link) {
+    const row = link.closest(".backlog-row");
+    const line = document.createElement("span");
+    line.className = "title-line";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "row-rename";
+    button.dataset.rowRename = "";
+    button.title = "Rename";
+    button.setAttribute("aria-label", "Rename " + row.dataset.key);
+    button.textContent = "✎";
+    button.addEventListener("click", function () { rename(row); });
+    link.replaceWith(line);
+    line.append(link, button);
   });
   const hint = document.querySelector("[data-keys-hint]");
   if (hint) hint.hidden = false;
@@ -167,7 +209,7 @@
       ["Esc", "Close a dialog or an edit"],
     ],
     keys: {
-      Enter: function (row) { row.querySelector(".title-line > a").click(); },
+      Enter: function (row) { row.querySelector(".title a").click(); },
       digit: function (row, event) {
         const next = statusOrder[Number(event.key) - 1];
         if (row && next) setStatus(row, next, false);

@@ -1,7 +1,7 @@
 // The team board. Dragging a card to another column changes its status through the story API,
 // sending the version the card was drawn from: a stale move is refused (409) and the card jumps
-// to where the other person put it, with their change in words. Without JavaScript each card's
-// own small form does the same. Every few seconds the board asks what changed since it last
+// to where the other person put it, with their change in words. Without JavaScript a card's Move
+// link draws the board with the page's one status form in that card, which does the same. Every few seconds the board asks what changed since it last
 // looked and redraws only those cards. With keys.js (members who edit): j/k, 1-4, a, e, c, ?,
 // points / stage / assignee changed in place on the card, and an Undo toast after each move.
 (function () {
@@ -14,6 +14,10 @@
   const dialog = document.getElementById("outcome-dialog");
   const POLL_MS = 5000;
   let since = board.dataset.now || null;
+  // The ETag of the last refresh drawn: sent back as If-None-Match, so that a board nothing
+  // changed on answers 304 with no body (and we keep `since`). Forgotten whenever we ask for
+  // everything again (since = null), so that such an ask is never answered 304.
+  let etag = null;
   let busy = 0;
   const K = window.plannerKeys || null;
   let keys = null;  // the roving focus over the cards (keys.js), once set up below
@@ -178,9 +182,47 @@
     return statusLabels[key] || key;
   }
 
-  // The card's own form (status + Move) is sent without leaving the page. It is not sent on
-  // every change of the select: keyboard users browse options with the arrow keys.
+  // The cards are drawn lean (board/_cards.html: a board holds hundreds); what only this script
+  // uses is added here, on each card as it is drawn (the page's and each refresh's): its number
+  // and key (from its id), its status (its column), its estimate, and for editors the holders of
+  // the in-place editors (with "No stage" and "–" for the empty ones).
+  function leanCard(card) {
+    if (card.dataset.number) return;
+    const number = card.id.slice(1);
+    card.dataset.number = number;
+    card.dataset.key = board.dataset.project + "-" + number;
+    const list = card.closest(".board-list");
+    if (list && !card.dataset.status) card.dataset.status = list.dataset.status;
+    const points = card.querySelector(".card-meta .chip.points");
+    card.dataset.estimate = points && !points.classList.contains("unestimated") ? points.textContent.trim() : "";
+    if (!card.dataset.assignee) card.dataset.assignee = "";
+    if (!card.dataset.stage) card.dataset.stage = "";
+    card.tabIndex = -1;
+    if (!editable) return;
+    const meta = card.querySelector(".card-meta");
+    const right = meta.querySelector(".card-right");
+    function hold(field, inside, where, empty, emptyTitle) {
+      const holder = document.createElement("span");
+      holder.dataset.edit = field;
+      if (inside) {
+        inside.replaceWith(holder);
+        holder.append(inside);
+      } else {
+        const blank = document.createElement("span");
+        blank.className = (field === "assignee" ? "avatar" : "chip") + " edit-empty";
+        blank.textContent = empty;
+        if (emptyTitle) blank.title = emptyTitle;
+        holder.append(blank);
+        where(holder);
+      }
+    }
+    hold("stage", meta.querySelector(":scope > .chip.stage"), function (h) { meta.prepend(h); }, "No stage");
+    hold("points", right.querySelector(":scope > .chip.points"), function (h) { right.prepend(h); }, "?");
+    hold("assignee", right.querySelector(":scope > .avatar"), function (h) { right.append(h); }, "–", "Unassigned");
+  }
+
   function wireCard(card) {
+    leanCard(card);
     if (K && editable) {
       card.querySelectorAll("[data-edit]").forEach(function (holder) {
         holder.setAttribute("role", "button");
@@ -188,20 +230,49 @@
         holder.setAttribute("aria-label", "Change " + EDIT_NAMES[holder.dataset.edit] + " of " + card.dataset.key);
       });
     }
-    const form = card.querySelector(".card-move");
-    if (!form) return;
-    const select = form.querySelector("[data-card-status]");
-    // A status picked stays in sight with its Move button until the focus leaves the card.
-    select.addEventListener("change", function () { card.classList.add("show-move"); });
-    card.addEventListener("focusout", function (event) {
-      if (!card.contains(event.relatedTarget)) card.classList.remove("show-move");
+  }
+
+  // --- the page's one status form (board/_cards.html, move_form) -------------------------------
+  // Without JavaScript a card's Move link draws the page again with the form in that card. Here
+  // the form follows the focus into whichever card it enters, set to that card, and is sent
+  // without leaving the page. It is not sent on every change of the select: keyboard users
+  // browse options with the arrow keys.
+  const moveForm = board.querySelector(".card-move") || document.querySelector("[data-move-form]");
+  const moveSelect = moveForm && moveForm.querySelector("[data-card-status]");
+
+  function placeForm(card) {
+    card = current(card);
+    if (!card.contains(moveForm)) card.append(moveForm);
+    moveForm.hidden = false;
+    moveForm.action = moveForm.action.replace(/\/\d+$/, "/" + card.dataset.number);
+    moveForm.querySelector('input[name="version"]').value = card.dataset.version;
+    moveSelect.value = card.dataset.status;
+    const key = moveForm.querySelector("[data-move-key]");
+    if (key) key.textContent = card.dataset.key;
+  }
+
+  if (moveForm && editable) {
+    board.addEventListener("focusin", function (event) {
+      const card = event.target.closest && event.target.closest(".board-card");
+      if (card && !card.contains(moveForm)) placeForm(card);
     });
-    form.addEventListener("submit", function (event) {
+    // A status picked stays in sight with its Move button until the focus leaves the card.
+    moveSelect.addEventListener("change", function () {
+      const card = moveForm.closest(".board-card");
+      if (card) card.classList.add("show-move");
+    });
+    board.addEventListener("focusout", function (event) {
+      const card = event.target.closest && event.target.closest(".board-card");
+      if (card && !card.contains(event.relatedTarget)) card.classList.remove("show-move");
+    });
+    moveForm.addEventListener("submit", function (event) {
       event.preventDefault();
+      const card = moveForm.closest(".board-card");
+      if (!card) return;
       const previous = card.dataset.status;
-      if (select.value === previous) return;
-      move(card, select.value, function () {
-        select.value = previous;
+      if (moveSelect.value === previous) return;
+      move(card, moveSelect.value, function () {
+        moveSelect.value = previous;
       });
     });
   }
@@ -389,14 +460,25 @@
     params.set("sprint", sprintId);
     if (since) params.set("since", since);
     params.set("here", board.dataset.here || "");
+    const asked = since ? etag : null;
     let data;
+    let fresh;
     try {
-      data = await window.plannerFetch(board.dataset.changes + "?" + params.toString());
+      const response = await fetch(board.dataset.changes + "?" + params.toString(), {
+        headers: Object.assign({ "Accept": "application/json" }, asked ? { "If-None-Match": asked } : {}),
+        credentials: "same-origin",
+        cache: "no-store",  // the ETag is ours to send: a 304 comes back to us, not from a cache
+      });
+      if (response.status === 304) return;  // nothing changed: keep `since` and the cards
+      if (!response.ok) return;  // offline or signed out for a moment: try at the next tick
+      fresh = response.headers.get("ETag");
+      data = await response.json();
     } catch (error) {
       return;  // offline for a moment: try again at the next tick
     }
     if (busy > 0) return;
     since = data.now;
+    etag = fresh;
     const wanted = new Map(data.cards.map(function (c) { return [String(c.number), c.version]; }));
     board.querySelectorAll(".board-card").forEach(function (card) {
       if (!wanted.has(card.dataset.number)) card.remove();
@@ -426,10 +508,11 @@
     wanted.forEach(function (version, number) {
       if (!document.getElementById("c" + number)) lost = true;
     });
-    if (lost) { since = null; return; }
+    if (lost) { since = null; etag = null; return; }
     showTotals(data.totals);
   }
-  window.setInterval(poll, POLL_MS);
-  document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
-  window.plannerBoardPoll = poll;  // lets tests and impatient people refresh now
+  window.plannerBoardPoll = poll;  // lets tests and impatient people refresh now (or never)
+  function tick() { window.plannerBoardPoll(); }
+  window.setInterval(tick, POLL_MS);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) tick(); });
 })();
