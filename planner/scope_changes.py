@@ -65,7 +65,11 @@ class DaySummary:
 
 
 def per_day(changes: Sequence[ScopeChange]) -> list[DaySummary]:
-    """One DaySummary for each day that has a scope change, earliest day first."""
+    """One DaySummary for each day that has a scope change, earliest day first (a stored
+    series' list carries it already: planner.domain.series.StoredList.summary)."""
+    known = getattr(changes, "summary", None)
+    if known is not None:
+        return list(known)
     counts: dict[date, dict[str, int]] = {}
     for c in changes:
         row = counts.setdefault(c.day, {})

@@ -24,7 +24,6 @@ from planner.domain.history import load_series
 from planner.domain.series import series_for, series_for_many
 from planner.interchange.importer import import_document
 from planner.models import (
-    Account,
     Holiday,
     Project,
     Sprint,
@@ -34,12 +33,13 @@ from planner.models import (
     StoryEvent,
     StoryTextChange,
 )
+from planner.timeutil import local_today
 from tests import factories
+from tests.demo_oracle import demo_oracle
 from tests.test_metrics_oracle import (
     NOW,
     assert_same,
     assert_velocity,
-    demo_inputs,
     histories,
     naive,
     random_case,
@@ -67,12 +67,14 @@ def test_every_demo_sprint_stored_equals_a_fresh_sweep(db_session):
     sprints = project_sprints(db_session, project.id)
     closed = [s for s in sprints if s.state == "closed"]
     assert len(closed) == 3  # the demo's three closed sprints
+    kept = [s for s in sprints if s.state in ("closed", "active")]
+    assert len(kept) == 4  # and its active one
     now = datetime.now(UTC)
 
     first = series_for_many(db_session, project, sprints, now=now)
     db_session.commit()
     rows = stored_rows(db_session)
-    assert sorted(rows) == sorted(s.id for s in closed)  # only the closed ones are stored
+    assert sorted(rows) == sorted(s.id for s in kept)  # never the planned ones
     second = series_for_many(db_session, project, sprints, now=now)
     fresh = load_series(db_session, project, sprints, now=now)
     for sprint in sprints:
@@ -93,32 +95,12 @@ def test_every_demo_sprint_read_back_follows_the_oracle(db_session):
     rows = project_sprints(db_session, project.id)
     series_for_many(db_session, project, rows, now=NOW)  # computes and stores
     db_session.commit()
-    assert len(stored_rows(db_session)) == 3
+    assert len(stored_rows(db_session)) == 4  # three closed sprints and the active one
     from_store = series_for_many(db_session, project, rows, now=NOW)
-
-    calendar, sprints, stories, changes = demo_inputs(document)
-    by_story = histories(changes)
-    expected = {s.id: naive(calendar, s, stories, by_story, NOW) for s in sprints}
-    sprint_ids = {s.name: s.id for s in sprints}
-    sprint_of = {r.id: sprint_ids[r.name] for r in rows}
-    people = {m["email"]: i for i, m in enumerate(document["members"], start=1)}
-    person_of = {
-        account_id: people[email]
-        for account_id, email in db_session.execute(select(Account.id, Account.email))
-        if email in people
-    }
-
-    def person(account_id):
-        return None if account_id is None else person_of[account_id]
-
-    def story_row(r):
-        number = int(r[1].rsplit("-", 1)[1])
-        sprint = None if r[5] is None else sprint_of[r[5]]
-        return (number, *r[1:5], sprint, r[6], r[7], person(r[8]))
-
+    oracle = demo_oracle(db_session, document, rows, NOW)
     for row in rows:
-        assert_same(from_store[row.id], expected[sprint_ids[row.name]], story_row, person)
-    assert_velocity(from_store.values(), expected, sprints)
+        assert_same(from_store[row.id], oracle.expected_for(row), oracle.story_row, oracle.person)
+    assert_velocity(from_store.values(), oracle.expected, oracle.sprints)
 
 
 # --- random histories --------------------------------------------------------------------------
@@ -229,8 +211,8 @@ def test_random_histories_stored_equals_a_fresh_sweep_and_the_oracle(db_session,
     project, infos, rows, expected, now, story_row, person = put_case(db_session, seed)
     first = series_for_many(db_session, project, rows, now=now)
     db_session.commit()
-    closed = {r.id for r in rows if r.state == "closed"}
-    assert set(stored_rows(db_session)) == closed
+    kept = {r.id for r in rows if r.state in ("closed", "active")}
+    assert set(stored_rows(db_session)) == kept
     second = series_for_many(db_session, project, rows, now=now)
     fresh = load_series(db_session, project, rows, now=now)
     for row, info in zip(rows, infos, strict=True):
@@ -423,13 +405,19 @@ def test_a_title_edit_or_a_holiday_rebuilds_it(db_session, team, closed_sprint):
     assert got == load_series(db_session, project, [sprint], now=NOW)[sprint.id]
 
 
-def test_planned_and_active_sprints_are_never_stored(db_session, team, clients, story_one):
+def test_planned_sprints_are_never_stored_and_active_ones_through_yesterday(
+    db_session, team, clients, story_one
+):
     active = db_session.scalar(select(Sprint).where(Sprint.name == "Sprint 1"))
     planned = db_session.scalar(select(Sprint).where(Sprint.name == "Sprint 2"))
     for sprint in (active, planned):
         assert clients["view"].get(f"/api/v1/sprints/{sprint.id}/burndown").status_code == 200
     assert clients["view"].get(f"/projects/{team.project.key}/reports").status_code == 200
-    assert stored_rows(db_session) == {}
+    rows = stored_rows(db_session)
+    assert list(rows) == [active.id]
+    today = local_today(team.project.timezone)
+    assert rows[active.id].through == today - timedelta(days=1)
+    assert rows[active.id].state is not None
 
 
 def test_a_deleted_sprint_takes_its_stored_series_with_it(db_session, team, closed_sprint):

@@ -10,6 +10,12 @@ Then the closed-sprint path of stored series (planner.domain.series): the first 
 then the upsert of the stored row) and the second read (the stored row), each timed at the domain
 level (series_for) and through the burndown API, beside the fresh sweep (load_series) as the
 baseline, as a ratio, with the second read's query count.
+Then the same sprint made active, read on its last day (Friday 13 March, 17:00 UTC, after every
+event; at 50,000 events about 2,000 are dated that day, at the smaller sizes hardly any): the
+fresh sweep (the baseline), the first read (a sweep that stores the state at the end of
+Thursday), the second read (the stored state and that day's events), a read after five new
+events that day, and the burndown API's second read (the API reads with the real clock: no event
+is dated "today" there, so it reads the stored state alone).
 Times are medians of several runs; the query count must not grow with the data.
 """
 
@@ -23,7 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 
 STATUS_CYCLE = ["todo", "in_progress", "review", "done", "todo"]
 POINTS_CYCLE = [1, 2, 3, 5, 8]
@@ -152,6 +158,9 @@ def measure(url: str, folder: Path, events_per_story: int, runs: int) -> None:
     import_document(session, document(2000, events_per_story), hash_method="pbkdf2:sha256:1000")
     session.commit()
     imported = time.perf_counter() - begin
+    if database.dialect == "postgresql":
+        session.execute(text("ANALYZE"))  # the planner's statistics, as autovacuum would
+        session.commit()
     project = session.scalar(select(Project).where(Project.key == "BENCH"))
     sprint = session.scalar(select(Sprint).where(Sprint.project_id == project.id))
     now = datetime(2026, 4, 1, tzinfo=UTC)
@@ -196,10 +205,97 @@ def measure(url: str, folder: Path, events_per_story: int, runs: int) -> None:
         f" | burndown API first {stored['api_first'] * 1000:7.1f} ms"
         f", second {stored['api_second'] * 1000:6.1f} ms"
         f" ({stored['api_first'] / stored['api_second']:4.1f}x)"
-        f" | payload {stored['payload'] / 1e6:4.2f} MB"
+        f" | stored {stored['payload'] / 1e6:4.2f} MB"
+    )
+    active = active_series_path(database, session, project, sprint, client, runs)
+    print(
+        f"{'':>6}   active sprint, stored state: fresh sweep {active['fresh'] * 1000:7.1f} ms"
+        f" | first read {active['first'] * 1000:7.1f} ms"
+        f" | second read {active['second'] * 1000:6.1f} ms in {active['queries']} queries"
+        f" ({active['fresh'] / active['second']:4.1f}x faster than the sweep)"
+        f" | after 5 new events {active['after'] * 1000:6.1f} ms"
+        f" ({active['fresh'] / active['after']:4.1f}x)"
+        f" | burndown API second {active['api_second'] * 1000:6.1f} ms"
+        f" | events swept {active['swept']}"
     )
     session.close()
     database.dispose()
+
+
+def active_series_path(database, session, project, sprint, client, runs) -> dict:
+    """Reopen the sprint as active and time its reads on its last day (see the module doc)."""
+    from planner.domain.history import load_series
+    from planner.domain.series import series_for
+    from planner.models import Sprint, StoredSeries, Story, StoryEvent
+
+    session.execute(
+        Sprint.__table__.update()
+        .where(Sprint.id == sprint.id)
+        .values(state="active", closed_at=None)
+    )
+    session.execute(StoredSeries.__table__.delete())
+    session.commit()
+    session.expire_all()
+    now = datetime(2026, 3, 13, 17, tzinfo=UTC)
+    fresh = median_seconds(lambda: load_series(session, project, [sprint], now=now), runs)
+    expected = load_series(session, project, [sprint], now=now)[sprint.id]
+
+    def forget() -> None:
+        session.execute(StoredSeries.__table__.delete())
+        session.commit()
+
+    times = []
+    for _ in range(runs):
+        forget()
+        begin = time.perf_counter()
+        series_for(session, project, sprint, now=now)
+        session.commit()
+        times.append(time.perf_counter() - begin)
+    later = now + timedelta(hours=1)
+    second = median_seconds(lambda: series_for(session, project, sprint, now=later), runs * 2)
+    assert series_for(session, project, sprint, now=later) == expected  # the oracle, once
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *rest) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    series_for(session, project, sprint, now=later)
+    event.remove(database.engine, "before_cursor_execute", count)
+    # Five moves on the board that evening, recorded as planner records them.
+    stories = list(session.scalars(select(Story).where(Story.sprint_id == sprint.id).limit(5)))
+    for k, story in enumerate(stories):
+        new = "done" if story.status != "done" else "review"
+        session.add(
+            StoryEvent(
+                story_id=story.id,
+                field="status",
+                from_value=story.status,
+                to_value=new,
+                at=now + timedelta(minutes=10 + k),
+            )
+        )
+        story.status = new
+    session.commit()
+    after = median_seconds(lambda: series_for(session, project, sprint, now=later), runs * 2)
+    expected = load_series(session, project, [sprint], now=later)[sprint.id]
+    assert series_for(session, project, sprint, now=later) == expected
+    since = datetime(2026, 3, 12, 23, tzinfo=UTC)  # the end of Thursday in Europe/Berlin
+    swept = session.scalar(
+        select(func.count()).select_from(StoryEvent).where(StoryEvent.at >= since)
+    )
+    url = f"/api/v1/sprints/{sprint.id}/burndown"
+    client.get(url)
+    api_second = median_seconds(lambda: client.get(url), runs * 2)
+    return {
+        "fresh": fresh,
+        "first": statistics.median(times),
+        "second": second,
+        "queries": len(statements),
+        "after": after,
+        "api_second": api_second,
+        "swept": swept,
+    }
 
 
 def stored_series_path(database, session, project, sprint, now, client, runs, series_for) -> dict:
@@ -230,7 +326,12 @@ def stored_series_path(database, session, project, sprint, now, client, runs, se
     event.listen(database.engine, "before_cursor_execute", count)
     series_for(session, project, sprint, now=now)
     event.remove(database.engine, "before_cursor_execute", count)
-    payload = len(session.scalar(select(StoredSeries.payload)))
+    payload = sum(
+        len(part or "")
+        for part in session.execute(
+            select(StoredSeries.payload, StoredSeries.changes, StoredSeries.stories)
+        ).one()
+    )
     url = f"/api/v1/sprints/{sprint.id}/burndown"
     api_times = []
     for _ in range(runs):
@@ -253,11 +354,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--events-per-story",
+        type=int,
+        choices=EVENTS_PER_STORY,
+        help="one size only (default: all three)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="planner-bench-"))
     url = args.url or f"sqlite:///{folder / 'bench.sqlite3'}"
     print(f"database: {url.split('@')[-1]}")
-    for events_per_story in EVENTS_PER_STORY:
+    for events_per_story in [args.events_per_story] if args.events_per_story else EVENTS_PER_STORY:
         measure(url, folder, events_per_story, args.runs)
 
 
