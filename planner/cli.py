@@ -520,6 +520,94 @@ def tokens_revoke(token_id: int) -> None:
 # --- import / export / demo ---------------------------------------------------------------------
 
 
+# A progress line on standard error when it is a terminal is rewritten at most this often; when
+# it is not (a log, a pipe), a plain line is written at most this often, so a quick run says
+# nothing and a long one says how far it is.
+PROGRESS_TTY_SECONDS = 0.1
+PROGRESS_LOG_SECONDS = 5.0
+
+
+class Progress:
+    """Counts of rows done out of a total, per part ("stories 1,200/2,000, events ..."), shown on
+    standard error and never on standard output, which may be the exported file."""
+
+    def __init__(self, label: str, totals: dict[str, int], stream: Any = None) -> None:
+        import time
+
+        self.label = label
+        self.totals = totals
+        self.done = dict.fromkeys(totals, 0)
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
+        self.every = PROGRESS_TTY_SECONDS if self.tty else PROGRESS_LOG_SECONDS
+        self.clock = time.monotonic
+        self.last = self.clock()
+        self.shown = False
+        self.step = ""
+
+    def __call__(self, part: str, rows: int) -> None:
+        self.done[part] = self.done.get(part, 0) + rows
+        self.step = ""
+        self._show()
+
+    def note(self, step: str) -> None:
+        """Say what is being done while no rows are counted (reading, checking); on a terminal
+        at once, as nothing may be counted for a while."""
+        self.step = step
+        if self.tty:
+            self.last = float("-inf")
+        self._show()
+
+    def line(self) -> str:
+        counts = ", ".join(
+            f"{part} {self.done[part]:,}/{total:,}" for part, total in self.totals.items()
+        )
+        return f"{self.label}: {counts}" + (f" ({self.step})" if self.step else "")
+
+    def close(self) -> None:
+        """Show the final counts when anything was shown (a quick run stays quiet)."""
+        if self.shown:
+            self.step = ""
+            self._write(self.line())
+            if self.tty:
+                self.stream.write("\n")
+                self.stream.flush()
+
+    def stop(self) -> None:
+        """End the line of a terminal's progress, so what is said next starts on a line of its
+        own."""
+        if self.tty and self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def _show(self) -> None:
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.last = now
+            self.shown = True
+            self._write(self.line())
+
+    def _write(self, line: str) -> None:
+        if self.tty:
+            self.stream.write("\r" + line + "\x1b[K")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _document_size(document: Any) -> dict[str, int]:
+    """How many stories and events a parsed planner-export document holds (0 where the shape is
+    wrong: the checks then say what)."""
+    stories = document.get("stories") if isinstance(document, dict) else None
+    stories = stories if isinstance(stories, list) else []
+    events = sum(
+        len(item["history"])
+        for item in stories
+        if isinstance(item, dict) and isinstance(item.get("history"), list)
+    )
+    return {"stories": len(stories), "events": events}
+
+
 def admin_notes(session, project) -> list[str]:
     """Say which site admins an import made members of the project, and with what access."""
     from sqlalchemy import select
@@ -584,6 +672,7 @@ def import_command(
     from planner.interchange.jira_csv import MAX_CSV_BYTES, looks_like_jira_csv
 
     session = db.session()
+    progress: Progress | None = None
     try:
         data = read_upload(file, max(MAX_FILE_BYTES, MAX_CSV_BYTES))
         format_ = format_ or ("jira-csv" if looks_like_jira_csv(data) else "planner-export")
@@ -592,14 +681,22 @@ def import_command(
             return
         if project_key or timezone:
             raise click.UsageError("--project and --timezone are for --format jira-csv.")
+        document = parse_document(check_size(data, MAX_FILE_BYTES))
+        del data  # the parsed document is what is needed from here on
+        progress = Progress("import", _document_size(document))
+        progress.note("checking")
         project = import_document(
             session,
-            parse_document(check_size(data, MAX_FILE_BYTES)),
+            document,
             hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+            progress=progress,
         )
+        progress.close()
     except SQLAlchemyError as exc:
         # A safety net: the checks should have refused what the database refuses.
         session.rollback()
+        if progress is not None:
+            progress.stop()
         click.echo(
             f"{file}: not imported, nothing was changed: the database refused part of it "
             f"({type(exc).__name__}); please report it.",
@@ -608,6 +705,8 @@ def import_command(
         sys.exit(1)
     except ImportRefused as exc:
         session.rollback()
+        if progress is not None:
+            progress.stop()
         click.echo(
             f"{file}: not imported, nothing was changed. {len(exc.problems)} problem(s):", err=True
         )
@@ -675,23 +774,28 @@ def _import_jira(session, file, data, project_key, timezone, dry_run) -> None:
 @with_appcontext
 def export_command(key: str, output: Path | None) -> None:
     """Export the project KEY as an interchange document."""
-    import json
-
     from sqlalchemy import select
 
     from planner import db
-    from planner.interchange.export import export_project
+    from planner.interchange.export import export_size, export_text
     from planner.models import Project
 
     session = db.session()
     project = session.scalar(select(Project).where(Project.key == key.upper()))
     if project is None:
         raise click.ClickException(f"No project with the key {key.upper()}.")
-    text = json.dumps(export_project(session, project), indent=2, ensure_ascii=False) + "\n"
+    stories, events = export_size(session, project)
+    progress = Progress("export", {"stories": stories, "events": events})
+    chunks = export_text(session, project, progress=progress)
     if output is None:
-        click.echo(text, nl=False)
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        progress.close()
     else:
-        output.write_text(text, encoding="utf-8")
+        with output.open("w", encoding="utf-8") as stream:
+            for chunk in chunks:
+                stream.write(chunk)
+        progress.close()
         click.echo(f"Wrote {project.key} to {output}.", err=True)
 
 

@@ -8,11 +8,13 @@ through `domain.stories`, which records new changes as they happen.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from planner.domain import DomainError, ValidationError
@@ -38,10 +40,15 @@ from planner.models import (
     StoryEvent,
     risk_story,
     story_label,
+    touch,
 )
 from planner.timeutil import local_start_of, utcnow
 
 EPIC_NUMBER_RE = re.compile(r"^E(\d+)$")
+# Rows handed to the database at a time by `bulk_insert` (and reported to `progress`).
+BULK_CHUNK = 5000
+
+Progress = Callable[[str, int], object]
 
 
 def read_document(path: str | Path) -> Any:
@@ -58,7 +65,7 @@ def read_upload(path: str | Path, limit: int) -> bytes:
         # Read one byte past the limit: a file that grows, or a device whose size says 0 (like
         # /dev/zero), is refused too instead of being read into memory.
         with path.open("rb") as stream:
-            data = stream.read(limit + 1)
+            data = _read_at_most(stream, limit + 1)
     except FileNotFoundError:
         raise ImportRefused([Problem("$", f"no file at {path}")]) from None
     except IsADirectoryError:
@@ -68,6 +75,20 @@ def read_upload(path: str | Path, limit: int) -> bytes:
     if len(data) > limit:
         raise ImportRefused([_too_large(None, limit)])
     return data
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    """Read up to `size` bytes a megabyte at a time: `read(size)` would set aside all of `size`
+    (50 MB) at once, however small the file."""
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        part = stream.read(min(left, 2**20))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def check_size(data: bytes, limit: int, *, size: int | None = None) -> bytes:
@@ -94,19 +115,24 @@ def parse_document(data: str | bytes) -> Any:
 
 
 def import_document(
-    session: Session, document: Any, *, hash_method: str = DEFAULT_HASH_METHOD
+    session: Session,
+    document: Any,
+    *,
+    hash_method: str = DEFAULT_HASH_METHOD,
+    progress: Progress | None = None,
 ) -> Project:
     """Check `document` and write the project it describes; raise ImportRefused on any problem.
 
     The caller commits, or rolls back on ImportRefused (when only writing failed, part of the
-    project may be in the session).
+    project may be in the session). `progress(part, rows)` is called as stories and events
+    are written, with the number of rows written since the last call.
     """
     existing = set(session.scalars(select(Project.key)))
     plan, problems = check_document(document, existing_project_keys=existing)
     if plan is None:
         raise ImportRefused(problems)
     try:
-        return write_plan(session, plan, hash_method=hash_method)
+        return write_plan(session, plan, hash_method=hash_method, progress=progress)
     except ValidationError as exc:
         # check_document applies the rules the domain does, so this is a safety net: a rule
         # added to the domain alone still ends in the problem list, not a traceback.
@@ -117,7 +143,13 @@ def import_document(
         raise ImportRefused([Problem("$", exc.message)]) from None
 
 
-def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_METHOD) -> Project:
+def write_plan(
+    session: Session,
+    plan: Plan,
+    *,
+    hash_method: str = DEFAULT_HASH_METHOD,
+    progress: Progress | None = None,
+) -> Project:
     """Write a checked plan in the session's transaction and return the new project."""
     project = project_rules.create_project(
         session,
@@ -240,69 +272,99 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
     recorded += [c.at for s in plan.stories for c in s.comments]
     recorded += [t for sp in plan.sprints for t in (sp.started_at, sp.closed_at) if t]
     now = max(recorded, default=None) or utcnow()
-    stories: dict[int, Story] = {}
-    for s in plan.stories:
-        story = Story(
-            project_id=project.id,
-            number=s.number,
-            title=s.title,
-            description=s.description,
-            type=s.type,
-            stage_id=stages[s.stage].id if s.stage else None,
-            role=s.role,
-            points=s.points,
-            status=s.status,
-            rank=s.rank,
-            assignee_id=account_id(s.assignee),
-            sprint_id=sprints[s.sprint].id if s.sprint else None,
-            epic_id=epics[s.epic].id if s.epic else None,
-            blocked=s.blocked,
-            hypothesis=s.hypothesis,
-            metric=s.metric,
-            target=s.target,
-            outcome=s.outcome,
-            result=s.result,
-            version=1,
-            external_ref=s.imported_from,
-            imported_at=s.imported_at,
-            external_updated=s.source_updated,
-            external_snapshot=s.source_fields,
-            created_at=s.created_at,
-            updated_at=max([s.created_at, *(event.at for event in s.history)])
-            if s.history
-            else s.created_at,
-        )
-        session.add(story)
-        stories[s.number] = story
-    project.story_counter = max(stories, default=0)
-    session.flush()
+    session.flush()  # the rows below refer to the project, sprints, epics and accounts
+    # Plain ids from here on: an attribute of an ORM object costs more, row after row.
+    account_ids = {email: account.id for email, account in accounts.items()}
 
-    event_rows = [
-        {
-            "story_id": stories[s.number].id,
-            "field": event.field,
-            "from_value": encode(event.field, event.from_value),
-            "to_value": encode(event.field, event.to_value),
-            "at": event.at,
-            "by_id": account_id(event.by),
-        }
-        for s in plan.stories
-        for event in s.history
-    ]
-    if event_rows:
-        session.execute(insert(StoryEvent), event_rows)
-    comment_rows = [
-        {
-            "story_id": stories[s.number].id,
-            "author_id": account_id(comment.author),
-            "body": comment.body,
-            "created_at": comment.at,
-        }
-        for s in plan.stories
-        for comment in s.comments
-    ]
-    if comment_rows:
-        session.execute(insert(Comment), comment_rows)
+    def account_id(email: str | None) -> int | None:
+        return account_ids[email] if email is not None else None
+
+    # Stories, their history, comments and labels are most of a big project: they go in as
+    # uniform rows (every row the same columns, None written out) by `bulk_insert`, COPY on
+    # PostgreSQL, one executemany elsewhere; ids come from the tables' sequences as always.
+    story_table = Story.__table__
+    bulk_insert(
+        session,
+        story_table,
+        (
+            {
+                "project_id": project.id,
+                "number": s.number,
+                "title": s.title,
+                "description": s.description,
+                "type": s.type,
+                "stage_id": stages[s.stage].id if s.stage else None,
+                "role": s.role,
+                "points": s.points,
+                "status": s.status,
+                "rank": s.rank,
+                "assignee_id": account_id(s.assignee),
+                "sprint_id": sprints[s.sprint].id if s.sprint else None,
+                "epic_id": epics[s.epic].id if s.epic else None,
+                "blocked": s.blocked,
+                "hypothesis": s.hypothesis,
+                "metric": s.metric,
+                "target": s.target,
+                "outcome": s.outcome,
+                "result": s.result,
+                "version": 1,
+                "created_by_id": None,
+                "created_at": s.created_at,
+                "updated_at": max([s.created_at, *(event.at for event in s.history)]),
+                "updated_by_id": None,
+                "external_ref": s.imported_from,
+                "imported_at": s.imported_at,
+                "external_updated": s.source_updated,
+                "external_snapshot": s.source_fields,
+            }
+            for s in plan.stories
+        ),
+        progress=progress and (lambda n: progress("stories", n)),
+    )
+    # One query for the ids the sequence gave the stories just written.
+    story_id: dict[int, int] = dict(
+        session.execute(
+            select(story_table.c.number, story_table.c.id).where(
+                story_table.c.project_id == project.id
+            )
+        ).all()
+    )
+    project.story_counter = max(story_id, default=0)
+
+    bulk_insert(
+        session,
+        StoryEvent.__table__,
+        (
+            {
+                "story_id": story_id[s.number],
+                "field": event.field,
+                "from_value": encode(event.field, event.from_value),
+                "to_value": encode(event.field, event.to_value),
+                "at": event.at,
+                "by_id": account_id(event.by),
+            }
+            for s in plan.stories
+            for event in s.history
+        ),
+        progress=progress and (lambda n: progress("events", n)),
+    )
+    bulk_insert(
+        session,
+        Comment.__table__,
+        (
+            {
+                "story_id": story_id[s.number],
+                "author_id": account_id(comment.author),
+                "body": comment.body,
+                "created_at": comment.at,
+            }
+            for s in plan.stories
+            for comment in s.comments
+        ),
+    )
+    # The rows above bypass the session's hooks, so say the project changed ourselves (its
+    # change_version goes up once at commit; it does anyway, as a new project).
+    touch(session, [project.id])
     names = sorted({name for s in plan.stories for name in s.labels})
     if names:
         session.execute(insert(Label), [{"project_id": project.id, "name": n} for n in names])
@@ -311,13 +373,14 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
                 select(Label.name, Label.id).where(Label.project_id == project.id)
             ).all()
         )
-        session.execute(
-            insert(story_label),
-            [
-                {"story_id": stories[s.number].id, "label_id": label_id[name]}
+        bulk_insert(
+            session,
+            story_label,
+            (
+                {"story_id": story_id[s.number], "label_id": label_id[name]}
                 for s in plan.stories
                 for name in s.labels
-            ],
+            ),
         )
 
     for r in plan.risks:
@@ -341,7 +404,72 @@ def write_plan(session: Session, plan: Plan, *, hash_method: str = DEFAULT_HASH_
         if r.stories:
             session.execute(
                 insert(risk_story),
-                [{"risk_id": risk.id, "story_id": stories[n].id} for n in r.stories],
+                [{"risk_id": risk.id, "story_id": story_id[n]} for n in r.stories],
             )
     session.flush()
     return project
+
+
+def bulk_insert(
+    session: Session,
+    table: Table,
+    rows: Iterable[dict[str, Any]],
+    *,
+    progress: Callable[[int], object] | None = None,
+) -> int:
+    """Insert `rows` (dicts with the same keys, None written out) into `table` in the session's
+    transaction, `BULK_CHUNK` at a time; return how many.
+
+    On PostgreSQL through psycopg 3 the rows go in by COPY; elsewhere by one executemany per
+    chunk: uniform rows are what lets SQLAlchemy batch them (rows with different keys would be
+    split into one statement per key set). Values pass through the columns' own bind
+    processing either way, so they are stored exactly as an ORM insert stores them. Neither
+    path runs ORM hooks: the caller does what those would have done.
+    """
+    total = 0
+    connection = session.connection()
+    copying = connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+    for chunk in _chunks(rows, BULK_CHUNK):
+        if copying:
+            _copy(connection, table, chunk)
+        else:
+            connection.execute(insert(table), chunk)
+        total += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    return total
+
+
+def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _copy(connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    names = list(rows[0])
+    dialect = connection.dialect
+    processors = [table.c[name].type.bind_processor(dialect) for name in names]
+    columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
+    try:
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(
+                        [
+                            row[name] if process is None else process(row[name])
+                            for name, process in zip(names, processors, strict=True)
+                        ]
+                    )
+    except dialect.loaded_dbapi.Error as exc:
+        # As SQLAlchemy reports the driver's errors (IntegrityError, ...), so callers catch
+        # one kind whichever path wrote the rows.
+        raise DBAPIError.instance(
+            statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import tempfile
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import delete, select
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wsgi import wrap_file
 
 from planner import db
 from planner.authz import project_route
@@ -27,7 +29,7 @@ from planner.domain.access import ProjectAccess
 from planner.domain.context import load_context
 from planner.downloads import download
 from planner.interchange import MAX_FILE_BYTES, ImportRefused
-from planner.interchange.export import export_project
+from planner.interchange.export import export_text
 from planner.interchange.importer import import_document, parse_document
 from planner.interchange.jira_csv import MAX_CSV_BYTES, MAX_CSV_ROWS, read_jira_csv
 from planner.interchange.jira_import import (
@@ -343,15 +345,27 @@ def _run_jira(pending: PendingImport, project: Project | None, options: dict, *,
 # --- planner's own format ----------------------------------------------------------------------
 
 
+# A project's export is kept in memory up to this size, on disk beyond it, while it is sent.
+EXPORT_SPOOL_BYTES = 4 * 2**20
+
+
 @bp.get("/projects/<key>/export.json")
 @project_route(write="manage")
 def export(access: ProjectAccess):
     if not access.can_manage:
         abort(403, description="Only members with manage access download the project's export.")
-    document = export_project(db.session(), access.project)
-    body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # Written piece by piece into a file that stays in memory while small and moves to disk
+    # when large, then sent from there: a big project is never one string in memory, and the
+    # database session is done with before the first byte is sent (a download left unread must
+    # not keep a transaction open).
+    spool = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)
+    for piece in export_text(db.session(), access.project):
+        spool.write(piece.encode("utf-8"))
+    spool.seek(0)
     stem = f"{access.project.key}-planner-export-{utcnow():%Y-%m-%d}"
-    return download(body, stem, "json", "application/json")
+    response = download(wrap_file(request.environ, spool), stem, "json", "application/json")
+    response.direct_passthrough = True
+    return response
 
 
 def _require_admin() -> None:
