@@ -63,6 +63,10 @@ class Config:
     MLFLOW_CACHE_SECONDS = 60.0
     # Reads one page or API call may spend on MLflow; links past it say "reload to see the rest".
     MLFLOW_REQUEST_BUDGET_SECONDS = 10.0
+    # Check every API answer against its declared schema (planner/api/spec.py): on in
+    # development and tests, off in production, where it only costs time
+    # (PLANNER_API_VALIDATE_RESPONSES=1 turns it on, e.g. on a staging server).
+    API_VALIDATE_RESPONSES = True
 
 
 class DevelopmentConfig(Config):
@@ -79,6 +83,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    API_VALIDATE_RESPONSES = False
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 
@@ -117,6 +122,9 @@ def load(env_name: str | None = None) -> dict[str, object]:
     if os.environ.get("PLANNER_WEBHOOK_ALLOW_PRIVATE"):
         flag = os.environ["PLANNER_WEBHOOK_ALLOW_PRIVATE"].strip().lower()
         settings["WEBHOOK_ALLOW_PRIVATE"] = flag in ("1", "true", "yes", "on")
+    if os.environ.get("PLANNER_API_VALIDATE_RESPONSES"):
+        flag = os.environ["PLANNER_API_VALIDATE_RESPONSES"].strip().lower()
+        settings["API_VALIDATE_RESPONSES"] = flag in ("1", "true", "yes", "on")
     for variable, key in (
         ("PLANNER_WEBHOOK_TIMEOUT", "WEBHOOK_TIMEOUT_SECONDS"),
         ("PLANNER_MLFLOW_TIMEOUT", "MLFLOW_TIMEOUT_SECONDS"),

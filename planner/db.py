@@ -11,6 +11,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION_KEY = "planner.db"
+# In the `info` of the one session of an app context (a request, a CLI command): what lives as long
+# as that session may keep what it loaded (planner.domain.context keeps a project's context).
+CONTEXT_SESSION = "planner.context_session"
 
 
 class Database:
@@ -68,7 +71,7 @@ def get_db(app: Flask | None = None) -> Database:
 def session() -> Session:
     """Return this app context's session, opening it on first use."""
     if "planner_session" not in g:
-        g.planner_session = get_db().sessionmaker()
+        g.planner_session = get_db().sessionmaker(info={CONTEXT_SESSION: True})
     return g.planner_session
 
 

@@ -2,6 +2,11 @@
 pydantic models of schemas.py; SpecTree checks requests and answers against them and writes the
 OpenAPI 3.1 document served at /api/v1/openapi.json (read at /api/docs).
 
+Requests are always checked (they are input). Answers are checked against their declared model
+when API_VALIDATE_RESPONSES is on: in development and in the tests, where a route answering
+outside its contract fails loudly (500 with the mismatch); production skips that check, which
+costs a second parse of every answer (docs/performance.md).
+
 Why SpecTree: it decorates the Flask views planner already has (no second framework, no second
 router), takes pydantic v2 models, and writes OpenAPI 3.1. Its own documentation pages load their
 renderer from a CDN, so planner turns them off and serves a vendored Swagger UI (web/apidocs.py).
@@ -11,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, make_response, request
 from spectree import Response, SecurityScheme, SpecTree
 from spectree.models import SecuritySchemeData
+from spectree.plugins.flask_plugin import FlaskPlugin
 
 from planner import __version__
 from planner.api import schemas
@@ -92,8 +98,18 @@ def planner_errors(req, resp, req_validation_error, instance, model_adapter) -> 
     resp.set_data(error_body(422, f"{first[0]}: {first[1]}", details))
 
 
+class PlannerFlaskPlugin(FlaskPlugin):
+    """SpecTree's Flask plugin, checking answers only where API_VALIDATE_RESPONSES is on."""
+
+    def validate_response(self, resp, resp_model, skip_validation, force_resp_serialize):
+        if not current_app.config.get("API_VALIDATE_RESPONSES", True):
+            return make_response(resp), None
+        return super().validate_response(resp, resp_model, skip_validation, force_resp_serialize)
+
+
 spec = SpecTree(
     "flask",
+    backend=PlannerFlaskPlugin,
     title="planner API",
     version=__version__,
     description="Plan and track an ML team's work: projects, stories, sprints, charts, "

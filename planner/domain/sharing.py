@@ -138,15 +138,20 @@ def project_for_token(session: Session, token: str, *, now: datetime) -> Project
 
 
 def last_change(session: Session, project: Project) -> datetime | None:
-    """When anything the dashboard shows last changed (stories, forecasts, risks)."""
-    candidates = [
-        session.scalar(select(func.max(Story.updated_at)).where(Story.project_id == project.id)),
-        session.scalar(
+    """When anything the dashboard shows last changed (stories, forecasts, risks): one query."""
+    row = session.execute(
+        select(
+            select(func.max(Story.updated_at))
+            .where(Story.project_id == project.id)
+            .scalar_subquery(),
             select(func.max(MilestoneForecast.created_at))
             .join(Milestone, Milestone.id == MilestoneForecast.milestone_id)
             .where(Milestone.project_id == project.id)
-        ),
-        session.scalar(select(func.max(Risk.updated_at)).where(Risk.project_id == project.id)),
-    ]
-    moments = [c for c in candidates if c is not None]
+            .scalar_subquery(),
+            select(func.max(Risk.updated_at))
+            .where(Risk.project_id == project.id)
+            .scalar_subquery(),
+        )
+    ).one()
+    moments = [c for c in row if c is not None]
     return max(moments) if moments else None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import joinedload
 
 from planner import charts, db
 from planner.authz import project_route
@@ -19,9 +20,6 @@ from planner.domain.history import load_series
 from planner.domain.milestones import (
     milestones_of,
 )
-from planner.domain.risks import (
-    risks_of,
-)
 from planner.domain.sharing import (
     create_share_link,
     last_change,
@@ -32,7 +30,7 @@ from planner.domain.sharing import (
     sharers,
 )
 from planner.forecasting import ACTIVE_RISK_STATUSES, heat_map, risk_level
-from planner.models import Project, ShareLink, Story
+from planner.models import Project, Risk, ShareLink, Story
 from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
 from planner.urls import absolute_url
@@ -86,6 +84,19 @@ def stage_progress(session, ctx: ProjectContext) -> list[StageProgress]:
     return result
 
 
+def open_risks(session, project: Project) -> list[Risk]:
+    """The project's open and mitigating risks, biggest first (as the register orders them),
+    each with its owner, in one query."""
+    return list(
+        session.scalars(
+            select(Risk)
+            .where(Risk.project_id == project.id, Risk.status.in_(ACTIVE_RISK_STATUSES))
+            .options(joinedload(Risk.owner))
+            .order_by((Risk.likelihood * Risk.impact).desc(), Risk.id)
+        )
+    )
+
+
 def dashboard_data(session, project: Project) -> dict:
     """Everything the dashboard shows, in a bounded number of queries."""
     ctx = load_context(session, project)
@@ -104,9 +115,8 @@ def dashboard_data(session, project: Project) -> dict:
             "scope": series.final.scope_points,
             "days_left": max((active.end_date - today).days, 0),
         }
-    everything = risks_of(session, project)
-    open_risks = [r for r in everything if r.status in ACTIVE_RISK_STATUSES]
-    cells = heat_map([(r.likelihood, r.impact) for r in open_risks])
+    risks = open_risks(session, project)
+    cells = heat_map([(r.likelihood, r.impact) for r in risks])
     return {
         "project": project,
         "ctx": ctx,
@@ -115,8 +125,8 @@ def dashboard_data(session, project: Project) -> dict:
         "slip": slip,
         "stages": stage_progress(session, ctx),
         "current": sprint,
-        "top_risks": open_risks[:5],
-        "open_risk_count": len(open_risks),
+        "top_risks": risks[:5],
+        "open_risk_count": len(risks),
         "cells": cells,
         "heat": charts.heat_map_figure(cells),
         "level": risk_level,

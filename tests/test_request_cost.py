@@ -1,0 +1,296 @@
+"""What a request costs, in queries (issue 16, "cheap requests"): the dashboard, a closed
+sprint's report and a story PATCH run a fixed number of statements, the same for the demo project
+and for the demo grown bigger (more members, sprints, epics, stories, risks); the project context
+is loaded once per request in four queries; API answers are checked against their schema in
+tests and development, not in production."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import jsonify
+from sqlalchemy import select
+
+from planner import db
+from planner.api.spec import answers, spec
+from planner.demo import install_demo
+from planner.domain.context import load_context
+from planner.domain.epics import create_epic
+from planner.domain.milestones import create_milestone
+from planner.domain.risks import create_risk
+from planner.models import Account, Project, Sprint, Story
+from planner.timeutil import utcnow
+from tests import factories
+from tests.conftest import sign_in
+
+
+@pytest.fixture
+def demo(db_session) -> Project:
+    install_demo(db_session, hash_method=factories.HASH, mlflow_folder=None)
+    db_session.commit()
+    return db_session.scalar(select(Project).where(Project.key == "FRAUD"))
+
+
+@pytest.fixture
+def maya(app, db_session, demo):
+    """The demo's scrum master (manage access), signed in."""
+    account = db_session.scalar(select(Account).where(Account.email == "maya@example.com"))
+    return sign_in(app, account)
+
+
+def grow(session, project: Project) -> None:
+    """Make the demo bigger in every collection the three requests read: 6 more members with
+    roles, 4 more sprints (one closed), 5 more epics, 60 more stories (20 in the active sprint),
+    6 more open risks and a milestone."""
+    for i in range(6):
+        person = factories.account(session, f"extra{i}@example.com", f"Extra {i}")
+        factories.member(
+            session, project, person, "edit", ["ml_engineer", "data_engineer"][: 1 + i % 2]
+        )
+    ctx = load_context(session, project)
+    last = max(s.end_date for s in ctx.sprints.values())
+    for i in range(4):
+        start = last + timedelta(days=14 * (i + 1))
+        factories.sprint(session, project, f"Extra sprint {i}", start, start + timedelta(days=11))
+    for i in range(5):
+        create_epic(session, ctx, {"title": f"Extra epic {i}", "stage": "modeling"})
+    active = next(s for s in ctx.sprints.values() if s.state == "active")
+    for i in range(60):
+        factories.story(
+            session,
+            project,
+            title=f"Extra story {i}",
+            points=(1, 2, 3, 5, 8)[i % 5],
+            stage="modeling",
+            sprint=active.id if i < 20 else None,
+        )
+    ctx = load_context(session, project)
+    for i in range(6):
+        create_risk(
+            session,
+            ctx,
+            {"title": f"Extra risk {i}", "category": "privacy", "likelihood": 2, "impact": 3},
+            now=utcnow(),
+        )
+    create_milestone(session, ctx, {"name": "Extra milestone", "baseline": "2027-06-01"})
+    session.commit()
+
+
+def counted(count_queries, call) -> list[str]:
+    call()  # the first read may store what later reads reuse (a closed sprint's series)
+    with count_queries() as counter:
+        call()
+    return counter.statements
+
+
+# The dashboard, for a signed-in member:
+#  1 the account, with the bell's unread count (signin.load_account)
+#  2 the project and the membership; 3 the membership's roles (authz)
+#  4-7 the context: stages; members with accounts and roles; sprints; epics
+#  8 milestones; 9 their forecasts
+#  10 holidays; 11 the active sprint's stories; 12 their events (its burndown)
+#  13 the open risks with their owners
+#  14 points per stage
+#  15 the milestones' MLflow run links (metric trends)
+#  16 the stage gates
+#  17 when anything shown last changed
+DASHBOARD_QUERIES = 17
+
+
+def test_the_dashboard_runs_the_same_queries_for_the_demo_and_a_bigger_project(
+    maya, db_session, demo, count_queries
+):
+    small = counted(count_queries, lambda: maya.get("/projects/FRAUD/dashboard"))
+    grow(db_session, demo)
+    big = counted(count_queries, lambda: maya.get("/projects/FRAUD/dashboard"))
+    assert len(small) == DASHBOARD_QUERIES, small
+    assert len(big) == DASHBOARD_QUERIES, big
+
+
+# A closed sprint's report, its series stored (planner.domain.series):
+#  1 the account with the unread count; 2 project and membership; 3 roles
+#  4-7 the context
+#  8 holidays
+#  9 the stored rows of the sprints shown, with what each must still match; 10, 11 whether
+#    events arrived since (after the last one stored; dated before it)
+#  12 the active sprint's stories; 13 their events (it is shown beside the closed ones)
+#  14 the capacity of the closed sprints (the suggestion)
+#  15-17 the stories of each of the three closed sprints' stored series
+#  18 the sprint's own capacity
+#  19 the first page of its scope changes; 20 the stored scope changes
+REPORT_QUERIES = 20
+
+
+def test_a_closed_sprints_report_runs_the_same_queries_for_the_demo_and_a_bigger_project(
+    maya, db_session, demo, count_queries
+):
+    closed = db_session.scalar(
+        select(Sprint)
+        .where(Sprint.project_id == demo.id, Sprint.state == "closed")
+        .order_by(Sprint.start_date.desc())
+    )
+    url = f"/projects/FRAUD/reports?sprint={closed.id}"
+    small = counted(count_queries, lambda: maya.get(url))
+    grow(db_session, demo)
+    big = counted(count_queries, lambda: maya.get(url))
+    assert len(small) == REPORT_QUERIES, small
+    assert len(big) == REPORT_QUERIES, big
+
+
+# A story PATCH changing its title:
+#  1 the account (no unread count: an API call shows no bell)
+#  2 the project, membership and story; 3 the membership's roles
+#  4-7 the context
+#  8 UPDATE story; 9 INSERT the text change
+#  10, 11 the projects of the stories it blocks or is blocked by (planner.models.versioning)
+#  12 INSERT the outbox event (webhooks); 13 the project's change_version
+#  14 the story's history; 15 its labels; 16 what blocks it and what it blocks; 17 its checklist
+PATCH_QUERIES = 17
+
+
+def test_a_story_patch_runs_the_same_queries_for_the_demo_and_a_bigger_project(
+    maya, db_session, demo, count_queries
+):
+    story = db_session.scalar(
+        select(Story).where(Story.project_id == demo.id).order_by(Story.number)
+    )
+    url = f"/api/v1/stories/FRAUD-{story.number}"
+    titles = iter(f"Title {i}" for i in range(10))
+
+    def patch():
+        version = maya.get(url).get_json()["version"]
+        response = maya.api("PATCH", url, {"version": version, "title": next(titles)})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response
+
+    def statements_of_one_patch() -> list[str]:
+        version = maya.get(url).get_json()["version"]
+        with count_queries() as counter:
+            response = maya.api("PATCH", url, {"version": version, "title": next(titles)})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return counter.statements
+
+    patch()
+    small = statements_of_one_patch()
+    grow(db_session, demo)
+    big = statements_of_one_patch()
+    assert len(small) == PATCH_QUERIES, small
+    assert len(big) == PATCH_QUERIES, big
+    assert maya.get(url).get_json()["title"] == "Title 2"
+
+
+def test_a_page_asks_for_the_unread_count_with_the_account_and_nothing_else_does(
+    maya, count_queries
+):
+    with count_queries() as page:
+        maya.get("/")
+    with count_queries() as api:
+        maya.get("/api/v1/projects")
+    with count_queries() as app_wide:
+        maya.get("/healthz")  # an app-wide route, no page: the account alone
+    assert "notification" in page.statements[0]
+    assert not any("notification" in s for s in page.statements[1:])
+    assert not any("notification" in s for s in api.statements)
+    assert len(app_wide.statements) == 1 and "notification" not in app_wide.statements[0]
+
+
+def test_the_bell_counts_what_is_unread_when_the_page_is_asked_for(app, maya, db_session, demo):
+    from planner.models import Notification
+
+    account = db_session.scalar(select(Account).where(Account.email == "maya@example.com"))
+    assert 'class="bell-count"' not in maya.get("/").get_data(as_text=True)
+    for i in range(3):
+        db_session.add(
+            Notification(
+                account_id=account.id,
+                project_id=demo.id,
+                kind="assigned",
+                text=f"note {i}",
+                link="/",
+                created_at=datetime(2026, 3, 2, 9, i, tzinfo=UTC),
+            )
+        )
+    db_session.commit()
+    page = maya.get("/").get_data(as_text=True)
+    assert '<span class="bell-count">3</span>' in page
+
+
+def test_the_context_is_loaded_once_a_request_until_it_writes_or_commits(app, demo, count_queries):
+    with app.test_request_context("/"):
+        session = db.session()
+        project = session.get(Project, demo.id)
+        with count_queries() as first:
+            ctx = load_context(session, project)
+        with count_queries() as again:
+            assert load_context(session, project) is ctx
+        assert len(first.statements) == 4, first.statements
+        assert again.statements == []
+        assert len(ctx.members) == 15
+        assert all(m.account.email for m in ctx.members.values())  # loaded, no lazy load
+        epic = create_epic(session, ctx, {"title": "Written in this request"})
+        session.flush()
+        fresh = load_context(session, project)
+        assert fresh is not ctx
+        assert fresh.epics[epic.key].title == "Written in this request"
+        session.rollback()
+        again = load_context(session, project)
+        assert again is not fresh and epic.key not in again.epics
+        session.commit()
+        assert load_context(session, project) is not again
+
+
+def test_a_session_of_its_own_keeps_no_context(db_session, demo):
+    # Only the session of a request or command (planner.db.session()) keeps it; a test's or a
+    # script's own session loads afresh every time.
+    assert load_context(db_session, demo) is not load_context(db_session, demo)
+
+
+def test_stage_and_epic_lookups_follow_additions(db_session, demo):
+    ctx = load_context(db_session, demo)
+    some_stage = next(iter(ctx.stages.values()))
+    assert ctx.stage_by_id(some_stage.id) is some_stage
+    assert ctx.stage_by_id(None) is None and ctx.epic_by_id(None) is None
+    assert ctx.stage_by_id(-1) is None and ctx.epic_by_id(-1) is None
+    epic = create_epic(db_session, ctx, {"title": "Added after the lookup was built"})
+    db_session.flush()
+    assert ctx.epic_by_id(epic.id) is epic
+
+
+@pytest.fixture
+def contract_breaker(app):
+    """An API route that answers outside its declared schema (no `title` in a StoryOut)."""
+    from planner.api import schemas
+
+    @app.get("/api/v1/_contract_breaker")
+    @spec.validate(resp=answers(200, schemas.StoryOut), tags=["tests"])
+    def contract_breaker():
+        return jsonify({"key": "X-1"})
+
+    return "/api/v1/_contract_breaker"
+
+
+def test_answers_are_checked_against_their_schema_in_tests(app, maya, contract_breaker):
+    assert app.config["API_VALIDATE_RESPONSES"] is True
+    assert maya.get(contract_breaker).status_code == 500
+
+
+def test_production_sends_answers_unchecked(app, maya, contract_breaker):
+    app.config["API_VALIDATE_RESPONSES"] = False
+    response = maya.get(contract_breaker)
+    assert response.status_code == 200
+    assert response.get_json() == {"key": "X-1"}
+    assert response.mimetype == "application/json"
+
+
+def test_the_production_configuration_skips_the_answer_check(monkeypatch):
+    from planner import _config_module
+
+    monkeypatch.setenv("PLANNER_SECRET_KEY", "x" * 40)
+    assert _config_module().load("production")["API_VALIDATE_RESPONSES"] is False
+    assert _config_module().load("development")["API_VALIDATE_RESPONSES"] is True
+    assert _config_module().load("testing")["API_VALIDATE_RESPONSES"] is True
+    monkeypatch.setenv("PLANNER_API_VALIDATE_RESPONSES", "1")
+    assert _config_module().load("production")["API_VALIDATE_RESPONSES"] is True
+    monkeypatch.setenv("PLANNER_API_VALIDATE_RESPONSES", "off")
+    assert _config_module().load("development")["API_VALIDATE_RESPONSES"] is False
