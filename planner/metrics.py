@@ -244,8 +244,9 @@ def commitment_moment(calendar: Calendar, sprint: SprintInfo, days: Sequence[dat
 # --- the sweep ---------------------------------------------------------------------------------
 
 
-class _Sprint:
-    """Running totals of one sprint during the sweep."""
+class RunningTotals:
+    """Running totals of one sprint during a sweep (this one, and the active sprint's resumed
+    sweep in planner.domain.series)."""
 
     __slots__ = (
         "scope_points",
@@ -328,7 +329,7 @@ def sweep(
     timeline.extend((c.at, 1, c.story_id, c) for c in changes)
     timeline.sort(key=lambda item: (item[0], item[1]))
 
-    running: dict[int | None, _Sprint] = defaultdict(_Sprint)
+    running: dict[int | None, RunningTotals] = defaultdict(RunningTotals)
     exists: set[int] = set()
     position = 0
 

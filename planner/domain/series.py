@@ -52,8 +52,8 @@ from planner.domain.history import calendar_of, load_series, sprint_info
 from planner.metrics import (
     CHART_MAX_DAYS,
     FIELDS,
-    STATUS_KEYS,
     Calendar,
+    RunningTotals,
     ScopeChange,
     SprintSeries,
     StoryState,
@@ -651,47 +651,6 @@ def _decode(field: str, value: str | None):
     return int(value) if field in _INT_FIELDS else value
 
 
-class _Running:
-    """The sprint's running totals (metrics.sweep keeps the same for every sprint)."""
-
-    __slots__ = (
-        "scope_points",
-        "scope_stories",
-        "done_points",
-        "done_stories",
-        "by_status",
-        "members",
-    )
-
-    def __init__(self) -> None:
-        self.scope_points = self.scope_stories = self.done_points = self.done_stories = 0
-        self.by_status = [0, 0, 0, 0]
-        self.members: set[int] = set()
-
-    def add(self, story_id: int, values: dict, sign: int) -> None:
-        points = values["points"] or 0
-        self.scope_points += sign * points
-        self.scope_stories += sign
-        if values["status"] == "done":
-            self.done_points += sign * points
-            self.done_stories += sign
-        if values["status"] in STATUS_KEYS:
-            self.by_status[STATUS_KEYS.index(values["status"])] += sign
-        if sign > 0:
-            self.members.add(story_id)
-        else:
-            self.members.discard(story_id)
-
-    def totals(self) -> Totals:
-        return Totals(
-            self.scope_points,
-            self.scope_stories,
-            self.done_points,
-            self.done_stories,
-            tuple(self.by_status),
-        )
-
-
 @dataclass
 class _Story:
     id: int
@@ -903,7 +862,7 @@ def _sweep_on(
     days = sprint_days(calendar, info)
     moments = [day_moment(calendar, info, d) for d in days]
     committed_at = commitment_moment(calendar, info, days)
-    running = _Running()
+    running = RunningTotals()
     for i in exists_:
         if values[i]["sprint"] == sprint_id:
             running.add(i, values[i], +1)
