@@ -35,7 +35,7 @@ from planner.metrics import (
     sweep,
     velocity,
 )
-from planner.models import Account, Project, Sprint
+from planner.models import Project, Sprint
 from tests import factories
 
 FIELDS = ("status", "points", "sprint", "stage", "role", "assignee")
@@ -549,34 +549,17 @@ def test_every_demo_sprint_follows_the_rules_straight_from_the_file():
 
 
 def test_every_demo_sprint_follows_the_rules_after_importing_it(db_session):
+    from tests.demo_oracle import demo_oracle  # built on this module's oracle
+
     document = dated_demo(NOW)
     project = import_document(db_session, document, hash_method=factories.HASH)
     db_session.commit()
     rows = db_session.scalars(select(Sprint).where(Sprint.project_id == project.id)).all()
     from_db = load_series(db_session, db_session.get(Project, project.id), rows, now=NOW)
-    calendar, sprints, stories, changes = demo_inputs(document)
-    by_story = histories(changes)
-    expected = {s.id: naive(calendar, s, stories, by_story, NOW) for s in sprints}
     # The database's ids, mapped to the oracle's through names, emails and story keys.
-    sprint_ids = {s.name: s.id for s in sprints}
-    sprint_of = {r.id: sprint_ids[r.name] for r in rows}
-    people = {m["email"]: i for i, m in enumerate(document["members"], start=1)}
-    person_of = {
-        account_id: people[email]
-        for account_id, email in db_session.execute(select(Account.id, Account.email))
-        if email in people
-    }
-
-    def person(account_id):
-        return None if account_id is None else person_of[account_id]
-
-    def story_row(r):
-        number = int(r[1].rsplit("-", 1)[1])
-        sprint = None if r[5] is None else sprint_of[r[5]]
-        return (number, *r[1:5], sprint, r[6], r[7], person(r[8]))
-
+    oracle = demo_oracle(db_session, document, rows, NOW)
     for sprint_row in rows:
         assert_same(
-            from_db[sprint_row.id], expected[sprint_ids[sprint_row.name]], story_row, person
+            from_db[sprint_row.id], oracle.expected_for(sprint_row), oracle.story_row, oracle.person
         )
-    assert_velocity(from_db.values(), expected, sprints)
+    assert_velocity(from_db.values(), oracle.expected, oracle.sprints)

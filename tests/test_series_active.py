@@ -23,7 +23,7 @@ from planner.models import Project, Sprint, StoredSeries, Story, StoryEvent
 from tests import factories
 from tests.demo_oracle import demo_oracle
 from tests.test_metrics_oracle import NOW, assert_same, random_case
-from tests.test_sprint_series import project_sprints, put_case
+from tests.test_sprint_series import project_sprints, put_case, sprint_with_stories
 
 STATUSES = ("todo", "in_progress", "review", "done")
 POINTS = (None, 0, 1, 2, 3, 5, 8, 13)
@@ -357,47 +357,8 @@ def test_a_story_created_today_in_the_sprint_is_swept_not_rebuilt(db_session, te
 
 
 def active_sprint_of(db_session, team, size: int) -> Sprint:
-    sprint = factories.sprint(
-        db_session,
-        team.project,
-        f"Active {size}",
-        date(2026, 3, 2),
-        date(2026, 3, 13),
-        state="active" if size == 5 else "planned",
-        started_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
-    )
-    at = datetime(2026, 3, 2, 8, tzinfo=UTC)
-    for n in range(size):
-        story = factories.story(
-            db_session,
-            team.project,
-            team.editor,
-            now=at,
-            title=f"S{n}",
-            points=(0, 1, 2, 3, 5)[n % 5],
-        )
-        db_session.add_all(
-            [
-                StoryEvent(
-                    story_id=story.id,
-                    field="sprint",
-                    from_value=None,
-                    to_value=str(sprint.id),
-                    at=at,
-                ),
-                StoryEvent(
-                    story_id=story.id,
-                    field="status",
-                    from_value="todo",
-                    to_value="in_progress",
-                    at=datetime(2026, 3, 3 + n % 8, 10, tzinfo=UTC),
-                ),
-            ]
-        )
-        story.sprint_id = sprint.id
-        story.status = "in_progress"
-    db_session.commit()
-    return sprint
+    state = "active" if size == 5 else "planned"
+    return sprint_with_stories(db_session, team, size, f"Active {size}", state)
 
 
 def test_an_active_sprints_second_read_costs_the_same_queries_at_5_and_200_stories(

@@ -468,14 +468,16 @@ def test_two_first_readers_both_succeed(app, db_session, team, closed_sprint):
 # --- constant queries ---------------------------------------------------------------------------
 
 
-def closed_sprint_of(db_session, team, size: int) -> Sprint:
+def sprint_with_stories(db_session, team, size: int, name: str, state: str) -> Sprint:
+    """A sprint of 2-13 March 2026 with `size` stories moved in on its first morning, each
+    started on a later day (points 0, 1, 2, 3, 5 in turn)."""
     sprint = factories.sprint(
         db_session,
         team.project,
-        f"Closed {size}",
+        name,
         date(2026, 3, 2),
         date(2026, 3, 13),
-        state="active",
+        state=state,
         started_at=datetime(2026, 3, 2, 9, tzinfo=UTC),
     )
     at = datetime(2026, 3, 2, 8, tzinfo=UTC)
@@ -508,6 +510,12 @@ def closed_sprint_of(db_session, team, size: int) -> Sprint:
         )
         story.sprint_id = sprint.id
         story.status = "in_progress"
+    db_session.commit()
+    return sprint
+
+
+def closed_sprint_of(db_session, team, size: int) -> Sprint:
+    sprint = sprint_with_stories(db_session, team, size, f"Closed {size}", "active")
     sprint.state = "closed"
     sprint.closed_at = datetime(2026, 3, 13, 16, tzinfo=UTC)
     db_session.commit()
