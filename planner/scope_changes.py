@@ -103,3 +103,27 @@ def page_args(args: Mapping[str, str]) -> tuple[int, int]:
     if errors:
         raise ValidationError(errors)
     return limit, offset
+
+
+READ_WHOLE = 1_000  # up to this many, a stored list is read in one go (one query, quick to decode)
+
+
+def first_of_each_day(changes: Sequence[ScopeChange], limit: int) -> list[tuple[DaySummary, list]]:
+    """Each day that has scope changes, with its summary and its first `limit` changes. A stored
+    list is read one slice per day (its summary gives where each day begins: the list is in
+    time order), so a day of 10,000 changes decodes `limit` of them, not all; a list of up to
+    READ_WHOLE changes is read whole, in one query."""
+    days = per_day(changes)
+    if getattr(changes, "summary", None) is None or len(changes) <= READ_WHOLE:
+        firsts: dict[date, list] = {}
+        for c in changes:
+            kept = firsts.setdefault(c.day, [])
+            if len(kept) < limit:
+                kept.append(c)
+        return [(d, firsts[d.day]) for d in days]
+    result, offset = [], 0
+    for d in days:
+        count = d.added + d.removed + d.re_estimated
+        result.append((d, list(changes[offset : offset + min(count, limit)])))
+        offset += count
+    return result

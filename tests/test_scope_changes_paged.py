@@ -272,3 +272,63 @@ def test_the_csv_of_another_projects_sprint_is_not_found_under_this_one(clients,
     response = clients["manage"].get(own)
     assert response.status_code == 200
     assert response.get_data(as_text=True).splitlines() == ["Day,Story,Change,Points"]
+
+
+def _hover(figure: dict) -> list[list[str]]:
+    (markers,) = [t for t in figure["data"] if t["name"] == "Scope change"]
+    return [text.split("<br>") for text in markers["text"]]
+
+
+@pytest.mark.parametrize("read_whole", [1_000, 0])
+def test_the_chart_names_each_days_first_20_and_counts_the_rest(
+    db_session, team, busy, monkeypatch, read_whole
+):
+    """Read whole (130 <= 1,000) or a slice per day of the stored list (as a sprint of more than
+    1,000 changes is): the same hover text, worked out from the fixture's story."""
+    from planner import scope_changes
+    from planner.charts import burndown_figure
+    from planner.domain.series import series_for
+
+    monkeypatch.setattr(scope_changes, "READ_WHOLE", read_whole)
+    now = t("2026-03-20T12:00")
+    series_for(db_session, team.project, busy, now=now)  # the first read stores it
+    stored = series_for(db_session, team.project, busy, now=now)
+    assert stored.scope_changes.summary is not None  # read back from the stored row
+    points, stories = burndown_figure(stored, "points"), burndown_figure(stored, "stories")
+    assert _hover(points) == [
+        [f"{k} added (+2)" for k in keys(2, 21)] + ["and 50 more"],
+        [f"{k} removed (-2)" for k in keys(2, 21)] + ["and 20 more"],
+        [f"{k} re-estimated (+1)" for k in keys(42, 61)],
+    ]
+    # In stories, a re-estimate changes no count: Thursday has no marker.
+    assert _hover(stories) == [
+        [f"{k} added (+1)" for k in keys(2, 21)] + ["and 50 more"],
+        [f"{k} removed (-1)" for k in keys(2, 21)] + ["and 20 more"],
+    ]
+
+
+def test_a_slice_per_day_reads_three_slices_not_the_list(db_session, team, busy, monkeypatch):
+    """Three days with changes: three reads of a slice, whatever the number of changes."""
+    from sqlalchemy import event
+
+    from planner import scope_changes
+    from planner.charts import burndown_figure
+    from planner.domain.series import series_for
+
+    monkeypatch.setattr(scope_changes, "READ_WHOLE", 0)
+    now = t("2026-03-20T12:00")
+    series_for(db_session, team.project, busy, now=now)
+    stored = series_for(db_session, team.project, busy, now=now)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db_session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        burndown_figure(stored, "points")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 3, statements
+    assert all("substr" in s.lower() for s in statements), statements

@@ -19,6 +19,7 @@ from planner.charts.common import (
 )
 from planner.metrics import STATUS_KEYS, SprintSeries, Velocity
 from planner.planning import PlanCheck
+from planner.scope_changes import first_of_each_day
 from planner.vocab import STATUSES
 
 HOVER_LINES = 20  # scope changes named in one day's hover text
@@ -31,24 +32,29 @@ def burndown_figure(series: SprintSeries, unit: str = "points") -> dict[str, Any
     remaining = [s["committed"], *s["remaining"]]
     ideal = [s["committed"], *s["ideal"]]
     changes: dict[date, list[str]] = {}
-    for change in series.scope_changes:
-        amount = 1 if unit == "stories" else change.points
-        if unit == "stories" and change.change == "re-estimated":
-            continue
-        if unit == "stories" and change.change == "removed":
-            amount = -1
-        changes.setdefault(change.day, []).append(
-            f"{plain(change.story)} {change.change} ({amount:+d})"
-        )
+    for summary, firsts in first_of_each_day(series.scope_changes, HOVER_LINES):
+        lines = []
+        for change in firsts:
+            amount = 1 if unit == "stories" else change.points
+            if unit == "stories" and change.change == "re-estimated":
+                continue
+            if unit == "stories" and change.change == "removed":
+                amount = -1
+            lines.append(f"{plain(change.story)} {change.change} ({amount:+d})")
+        # A day with thousands of changes names the first HOVER_LINES: the CSV has them all.
+        counted = summary.added + summary.removed
+        if unit != "stories":
+            counted += summary.re_estimated
+        if counted > len(lines):
+            lines.append(f"and {counted - len(lines):,} more")
+        if lines:
+            changes[summary.day] = lines
     marker_x, marker_y, marker_text = [], [], []
     for index, day in enumerate(series.days):
         if day in changes and s["remaining"][index] is not None:
             marker_x.append(day_label(day))
             marker_y.append(s["remaining"][index])
-            lines = changes[day]
-            if len(lines) > HOVER_LINES:  # a day with thousands of changes: the CSV has them
-                lines = [*lines[:HOVER_LINES], f"and {len(lines) - HOVER_LINES:,} more"]
-            marker_text.append("<br>".join(lines))
+            marker_text.append("<br>".join(changes[day]))
     traces: list[dict[str, Any]] = [
         {
             "type": "scatter",
