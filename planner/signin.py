@@ -33,6 +33,10 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 
+# Pages' GETs that draw no layout (the board's refresh every few seconds): no bell to count.
+NO_BELL = frozenset({"board.changes"})
+
+
 @login_manager.user_loader
 def load_account(session_token: str) -> Account | None:
     """Return the active account whose current session token this is; None signs the user out.
@@ -46,7 +50,7 @@ def load_account(session_token: str) -> Account | None:
     query = select(Account).where(
         Account.session_token == session_token, Account.is_active_account.is_(True)
     )
-    if request.method != "GET" or request.blueprint in (None, "api"):
+    if request.method != "GET" or request.blueprint in (None, "api") or request.endpoint in NO_BELL:
         return db.session().scalar(query)
     unread = (
         select(func.count(Notification.id))

@@ -629,6 +629,8 @@ def _mutations(value, path=()):
     """(path, replacement) for every node of `value` and a few values of the wrong shape."""
     odd = [None, True, False, 0, 1.0, 3, 2.5, -1, 10**400, "", "AB\n", "x" * 300, [], {}, {"x": 1}]
     odd += ["2026-02-30", [1, True], [1, 1.0]]
+    # Whitespace to Python, not to ECMA 262 (U+001F, U+0085), and to both (U+3000).
+    odd += ["\x1f", "\x85", "\u3000", "\x1c\x1d\x1e"]
     if isinstance(value, dict):
         for key, item in value.items():
             yield from _mutations(item, (*path, key))
@@ -664,3 +666,25 @@ def test_the_fast_shape_check_agrees_with_jsonschema():
             assert fast(candidate) == expected, (path, value)
             checked += 1
     assert checked > 1000
+
+
+def test_python_whitespace_is_what_the_fast_check_is_told():
+    """The fast check is given Python's `\\s` spelled out: the same characters as `re`'s."""
+    import re
+
+    from planner.interchange.schema import _python_space
+
+    spaces = {chr(c) for c in range(0x110000) if re.match(r"\s", chr(c))}
+    assert set(_python_space()) == spaces
+    assert {"\x1c", "\x1f", "\x85", "\u3000", " "} <= spaces
+
+
+@pytest.mark.parametrize("title", ["\x1f", "\x85", "\x1c \x1d", "\u3000"])
+def test_a_title_of_whitespace_only_is_refused_where_it_is(title):
+    """A story title must hold something other than whitespace, as Python reads whitespace
+    (U+001F and U+0085 are whitespace to Python and not to ECMA 262)."""
+    document = small_document()
+    document["stories"][0]["title"] = title
+    plan, problems = check_document(document)
+    assert plan is None
+    assert [(p.path, p.message) for p in problems] == [("$.stories[0].title", "must not be empty")]

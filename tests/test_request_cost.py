@@ -6,6 +6,7 @@ tests and development, not in production."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -193,6 +194,16 @@ def test_a_page_asks_for_the_unread_count_with_the_account_and_nothing_else_does
     assert not any("notification" in s for s in page.statements[1:])
     assert not any("notification" in s for s in api.statements)
     assert len(app_wide.statements) == 1 and "notification" not in app_wide.statements[0]
+
+
+def test_the_boards_refresh_draws_no_bell_and_counts_nothing_for_it(maya, demo, count_queries):
+    page = maya.get("/projects/FRAUD/board").get_data(as_text=True)
+    sprint = re.search(r'data-sprint="(\d+)"', page).group(1)
+    url = f"/projects/FRAUD/board/changes?sprint={sprint}"
+    with count_queries() as poll:
+        response = maya.get(url, headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert poll.statements and [s for s in poll.statements if "notification" in s] == []
 
 
 def test_the_bell_counts_what_is_unread_when_the_page_is_asked_for(app, maya, db_session, demo):

@@ -415,3 +415,18 @@ def test_the_scope_changes_are_read_from_the_row_a_read_has_just_replaced(
         page = got.scope_changes[0:100]
     assert [(ch.day, ch.change, ch.points) for ch in page] == [(date(2026, 3, 3), "added", 2)]
     assert len(counter.statements) == 1 and "substr" in counter.statements[0]
+
+
+def test_a_slice_that_ends_in_the_stored_part_takes_nothing_of_the_tail():
+    """An active sprint's list: 5 changes stored, 10 of today's after them."""
+    from planner.domain.series import StoredList
+
+    stored = [f"s{i}" for i in range(5)]
+    today = [f"t{i}" for i in range(10)]
+    items = StoredList(5, lambda: list(stored), lambda a, b: stored[a:b], today)
+    assert items[0:3] == ["s0", "s1", "s2"]
+    assert items[4:5] == ["s4"]
+    assert items[3:7] == ["s3", "s4", "t0", "t1"]
+    assert items[5:7] == ["t0", "t1"]
+    assert items[13:100] == ["t8", "t9"]
+    assert len(items) == 15 and items[14] == "t9"

@@ -254,7 +254,8 @@ class StoredList(Sequence):
                     stored = self._load_range(start, min(stop, self._count))
                 elif start < self._count:
                     return self._all()[index]
-                return stored + self._tail[max(start - self._count, 0) : stop - self._count]
+                tail = self._tail[max(start - self._count, 0) : max(stop - self._count, 0)]
+                return stored + tail
         return self._all()[index]
 
     def __eq__(self, other) -> bool:
@@ -819,7 +820,9 @@ def _sweep_on(
     ever in the sprint that was in it before T, or a story of the state that is gone."""
     since = resume.since
     sprint_id = info.id
-    events = _events(session, project, sprint_id, since)
+    # Only the stories read above: a story moved in and committed between the two reads is left
+    # to the next read (its event is above the marks, so that read takes it).
+    events = [e for e in _events(session, project, sprint_id, since) if e[1] in stories]
     if since is not None:
         if set(resume.settled) - set(stories):
             return None

@@ -434,6 +434,42 @@ def _plain_numbers(value: Any) -> bool:
     return True
 
 
+# Python's `\s` (for text) is str.isspace(); ECMA 262's, which jsonschema-rs follows, leaves out
+# a few (U+001C..U+001F, U+0085). Patterns reach jsonschema-rs with Python's meaning spelled out;
+# a pattern using any other class whose meaning differs between the two is not handed over.
+_DIFFERING = re.compile(r"\\[sSdDwWbB]")
+
+
+@cache
+def _python_space() -> str:
+    return "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _for_rust(node: Any) -> Any:
+    """The schema with each `pattern` spelled so that jsonschema-rs reads it as Python does."""
+    if isinstance(node, dict):
+        return {
+            key: _rust_pattern(value)
+            if key == "pattern" and isinstance(value, str)
+            else _for_rust(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_for_rust(item) for item in node]
+    return node
+
+
+def _rust_pattern(pattern: str) -> str:
+    spelled = pattern.replace("\\S", f"[^{_python_space()}]")
+    if _DIFFERING.search(spelled):
+        raise _Unsupported
+    return spelled
+
+
 # By id() of the schema node, which the entry keeps alive so the id is never reused.
 _compiled: dict[int, tuple[Any, Callable[[Any], bool]]] = {}
 
@@ -443,10 +479,13 @@ def _valid(schema: Any) -> Callable[[Any], bool]:
     `build_schema()`), compiled once per schema node."""
     entry = _compiled.get(id(schema))
     if entry is None or entry[0] is not schema:
-        is_valid = jsonschema_rs.validator_for(schema).is_valid
+        try:
+            is_valid = jsonschema_rs.validator_for(_for_rust(schema)).is_valid
+        except _Unsupported:
+            is_valid = None
 
         def valid(value: Any) -> bool:
-            if not _plain_numbers(value):
+            if is_valid is None or not _plain_numbers(value):
                 return False  # jsonschema decides
             try:
                 return is_valid(value)

@@ -25,7 +25,7 @@ from planner.domain.notifications import (
 )
 from planner.domain.watching import unwatch, watch
 from planner.models import Story
-from planner.signin import csrf, require_login, signed_in
+from planner.signin import NO_BELL, csrf, require_login, signed_in
 from planner.timeutil import utcnow
 from planner.web.forms import EmptyForm, act
 
@@ -37,7 +37,7 @@ public = Blueprint("unsubscribe", __name__)
 
 def bell() -> dict:
     """Template context for every page: the signed-in person's unread count (one query)."""
-    if not signed_in():
+    if not signed_in() or request.endpoint in NO_BELL:
         return {}
     if "planner_unread" not in g:
         try:
