@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    create_engine,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from planner.db import get_db
 from planner.delivery.worker import Worker
@@ -354,3 +365,35 @@ def test_a_writer_holds_its_project_row_from_its_first_write(app, team, story_on
         editor.rollback()
         importer.close()
         editor.close()
+
+
+def test_another_librarys_tables_in_the_same_process_are_left_alone(tmp_path):
+    """MLflow writes its store through its own SQLAlchemy models in planner's process (the demo
+    does): its tables, even one named like planner's, are none of the hook's business."""
+
+    class Other(DeclarativeBase):
+        pass
+
+    class Experiment(Other):
+        __tablename__ = "experiments"
+        experiment_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        name: Mapped[str] = mapped_column(String(50))
+
+    class Story(Other):  # the same name as planner's table, another library's model
+        __tablename__ = "story"
+        id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        project_id: Mapped[int] = mapped_column(Integer)
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    Other.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([Experiment(name="recall"), Story(project_id=1)])
+        session.commit()
+        session.execute(insert(Experiment.__table__).values(name="precision"))
+        session.execute(update(Story.__table__).values(project_id=2))
+        session.commit()
+        assert session.scalars(select(Experiment.name).order_by(Experiment.name)).all() == [
+            "precision",
+            "recall",
+        ]
+        assert session.scalar(select(Story.project_id)) == 2

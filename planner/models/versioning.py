@@ -255,6 +255,14 @@ def _parent_refs(session: Session, table_name: str, ids: set[int]) -> list[tuple
     return found
 
 
+def _rule_for(table) -> Rule | None:
+    """The rule of one of planner's tables; None for a table of another library's models that
+    shares the process (MLflow's store, written through its own SQLAlchemy sessions)."""
+    if getattr(table, "metadata", None) is not Base.metadata:
+        return None
+    return _rule_of(table.name)
+
+
 def _rule_of(table_name: str) -> Rule | None:
     """The table's rule; None when no project page shows it; UnversionedWrite when unclassified."""
     if table_name in NOT_SHOWN:
@@ -284,7 +292,7 @@ def _matters(rule: Rule, keys: set[str]) -> bool:
 def _gather_objects(objects: Iterable[object], refs: _Refs, *, new: bool, dirty: bool) -> None:
     for obj in objects:
         mapper = inspect(obj).mapper
-        rule = _rule_of(mapper.local_table.name)
+        rule = _rule_for(mapper.local_table)
         if rule is None:
             continue
         if dirty and not _matters(rule, _changed_keys(obj)):
@@ -391,7 +399,7 @@ def _on_execute(state: ORMExecuteState) -> None:
     ):
         return
     table = statement.table
-    rule = _rule_of(table.name)
+    rule = _rule_for(table)
     if rule is None:
         return
     session = state.session
