@@ -5,7 +5,6 @@ MLflow's client in each test; nothing about MLflow is mocked."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,11 +17,7 @@ from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.ports import free_port as _free_port
 
 
 def _ms(at: datetime) -> int:

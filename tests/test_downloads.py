@@ -23,6 +23,7 @@ from planner.downloads import content_disposition, csv_text, download
 from tests import factories
 from tests.conftest import sign_in
 from tests.fuzzing import Session
+from tests.ports import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -203,12 +204,6 @@ def test_report_csv_of_each_hostile_sprint_name(app, team, named_sprints):
         assert header == EXPECTED_HEADERS[name]
         assert all(n.endswith("-velocity.csv") for n in parsed_names(header))
         assert response.get_data(as_text=True) == EXPECTED_CSV
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_gunicorn_serves_the_report_csv_of_each_hostile_sprint_name(

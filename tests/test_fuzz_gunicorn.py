@@ -7,12 +7,7 @@ traceback."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,63 +16,20 @@ from planner.demo import DEMO_PASSWORD, install_demo
 from planner.models import Comment, Membership, Milestone, Project, Risk, Sprint
 from tests import factories
 from tests.fuzzing import Fuzzer, Session, summary
+from tests.gunicorn_server import gunicorn_serving
 
-ROOT = Path(__file__).resolve().parent.parent
 BUDGET_SECONDS = 150
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def gunicorn(app, db_session, database_url, tmp_path):
     install_demo(db_session, hash_method=factories.HASH)
     db_session.commit()
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        "PLANNER_ENV": "production",
-        "PLANNER_SECRET_KEY": "fuzzing-only-" + "x" * 32,
-        "PLANNER_DATABASE_URL": database_url,
-        "PLANNER_INSTANCE_PATH": str(tmp_path / "instance"),
-        # Fuzzers send thousands of requests with one token: the per-token limit has its own test.
-        "PLANNER_API_TOKEN_LIMIT": "1000000 per minute",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "120",
-            "--capture-output",
-            "--error-logfile",
-            str(log),
-            "tests.fuzz_wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    try:
-        yield base, log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    options = ("--timeout", "120", "--capture-output")
+    with gunicorn_serving(
+        "tests.fuzz_wsgi:app", database_url, tmp_path, *options, secret="fuzzing"
+    ) as served:
+        yield served
 
 
 def demo_params(db) -> dict[str, str]:

@@ -5,10 +5,7 @@ requests that query the database, none failing."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from planner.domain.tokens import create_token
-from tests.test_fuzz_gunicorn import ROOT, free_port
+from tests.gunicorn_server import ROOT, gunicorn_serving
 
 CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 
@@ -39,57 +36,13 @@ def preloaded(app, db_session, database_url, tmp_path, team):
         db_session, team.viewer, name="preload test", scope="read", now=datetime.now(UTC)
     )
     db_session.commit()
-    port = free_port()
-    log, access = tmp_path / "gunicorn.log", tmp_path / "access.log"
-    env = {
-        **os.environ,
-        "PLANNER_ENV": "production",
-        "PLANNER_SECRET_KEY": "preload-test-only-" + "x" * 32,
-        "PLANNER_DATABASE_URL": database_url,
-        "PLANNER_INSTANCE_PATH": str(tmp_path / "instance"),
-        "PLANNER_API_TOKEN_LIMIT": "1000000 per minute",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(CONFIG),
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "60",
-            "--log-level",
-            "info",
-            "--error-logfile",
-            str(log),
-            "--access-logfile",
-            str(access),
-            "--access-logformat",
-            "%(p)s %(s)s %(U)s",
-            "tests.preload_wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited: {log.read_text() if log.exists() else ''}")
-        try:
-            if _get(f"{base}/healthz") == 200:
-                break
-        except OSError:
-            time.sleep(0.1)
-    try:
+    access = tmp_path / "access.log"
+    options = ("-c", str(CONFIG), "--timeout", "60", "--log-level", "info")
+    options += ("--access-logfile", str(access), "--access-logformat", "%(p)s %(s)s %(U)s")
+    with gunicorn_serving(
+        "tests.preload_wsgi:app", database_url, tmp_path, *options, secret="preload-test"
+    ) as (base, log):
         yield base, secret, log, access
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_preloaded_workers_drop_inherited_connections_and_all_answer(preloaded):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from planner import mlflow_reader
 from planner.models import ArtefactLink, Project
+from tests.ports import free_port as _free_port
 
 STORY = "/api/v1/stories/FRAUD-1"
 LINKS = f"{STORY}/links"
@@ -24,12 +25,6 @@ NO_URI = (
     "No MLflow tracking URI is set: a manager sets it in the project's settings "
     "(or the site sets PLANNER_MLFLOW_TRACKING_URI)."
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _point(db_session, team, uri: str | None) -> None:

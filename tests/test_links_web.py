@@ -6,7 +6,6 @@ settings for MLflow and gates, and a bounded number of queries."""
 from __future__ import annotations
 
 import re
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -15,15 +14,10 @@ from sqlalchemy import select
 from planner import mlflow_reader
 from planner.domain.links import create_link
 from planner.models import ArtefactLink, Epic, Milestone, Project, Story
+from tests.ports import free_port as _free_port
 
 PAGE = "/projects/FRAUD/stories/1"
 ADD = f"{PAGE}/links"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _point(db_session, team, uri: str | None) -> None:

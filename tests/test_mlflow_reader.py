@@ -14,12 +14,7 @@ import pytest
 
 from planner import mlflow_reader
 from planner.mlflow_reader import MlflowError, Reader
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.ports import free_port as _free_port
 
 
 @pytest.fixture
