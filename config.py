@@ -67,6 +67,9 @@ class Config:
     # development and tests, off in production, where it only costs time
     # (PLANNER_API_VALIDATE_RESPONSES=1 turns it on, e.g. on a staging server).
     API_VALIDATE_RESPONSES = True
+    # Megabytes of whole pages each worker keeps while nothing they show has changed
+    # (planner/pagecache.py; PLANNER_PAGE_CACHE_MB, 0 turns it off).
+    PAGE_CACHE_MB = 32.0
 
 
 class DevelopmentConfig(Config):
@@ -135,6 +138,7 @@ def load(env_name: str | None = None) -> dict[str, object]:
         ("PLANNER_DELIVERY_LEASE_SECONDS", "DELIVERY_LEASE_SECONDS"),
         ("PLANNER_OUTBOX_RETENTION_DAYS", "OUTBOX_RETENTION_DAYS"),
         ("PLANNER_WORKER_PAUSE_AFTER_CLAIM", "WORKER_PAUSE_AFTER_CLAIM"),
+        ("PLANNER_PAGE_CACHE_MB", "PAGE_CACHE_MB"),
     ):
         if os.environ.get(variable):
             try:

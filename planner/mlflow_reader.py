@@ -29,6 +29,8 @@ from urllib.parse import unquote, urlsplit
 
 from flask import current_app, g, has_app_context, has_request_context
 
+from planner import pagecache
+
 DEFAULT_TIMEOUT_SECONDS = 3.0
 DEFAULT_CACHE_SECONDS = 60.0
 # A run's address in the MLflow UI: <tracking URI>/#/experiments/<id>/runs/<run id>.
@@ -256,15 +258,18 @@ class Reader:
         full_key = (self.tracking_uri, *key)
         reachable = _cache.get((self.tracking_uri, "unreachable"))
         if reachable is not None and reachable.error:
+            _shown_until(reachable)
             raise MlflowError(reachable.error)
         entry = _cache.get(full_key)
         if entry is not None:
+            _shown_until(entry)
             if entry.error is not None:
                 raise MlflowError(entry.error)
             return entry.value
         budget = _budget_left()
         if budget is not None and budget <= 0:
             # not cached: the next page asks again, and finds what this one did read cached
+            pagecache.dont_keep()
             raise MlflowError(
                 "Not read yet: planner stops asking MLflow after "
                 f"{_budget_seconds():g} s on one page; reload to see the rest."
@@ -281,12 +286,15 @@ class Reader:
             raise MlflowError(message) from error
         finally:
             _spend(time.monotonic() - started)
-        _cache.put(full_key, _Entry(time.monotonic() + self.cache_seconds, value=value))
+        entry = _Entry(time.monotonic() + self.cache_seconds, value=value)
+        _cache.put(full_key, entry)
+        _shown_until(entry)
         return value
 
     def _remember_failure(self, key: tuple, message: str, *, unreachable: bool) -> None:
         expires = time.monotonic() + self.cache_seconds / 4
         _cache.put(key, _Entry(expires, error=message))
+        pagecache.keep_until(pagecache.clock() + self.cache_seconds / 4)
         if unreachable:
             _cache.put((self.tracking_uri, "unreachable"), _Entry(expires, error=message))
 
@@ -373,6 +381,11 @@ class Reader:
             ),
             key=lambda p: (p.at, p.step),
         )
+
+
+def _shown_until(entry: _Entry) -> None:
+    """A kept page (planner.pagecache) that shows what `entry` holds lives no longer than it."""
+    pagecache.keep_until(pagecache.clock() + (entry.expires - time.monotonic()))
 
 
 def _budget_seconds() -> float:

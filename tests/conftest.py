@@ -257,20 +257,28 @@ class QueryCounter:
 
 @pytest.fixture
 def count_queries(app: Flask):
-    """Context manager counting the SQL statements the app's engine runs inside it."""
+    """Context manager counting the SQL statements the app's engine runs inside it.
+
+    Inside it, pages are drawn anew, not answered from a kept copy (planner/pagecache.py): what a
+    page costs to draw is what a query bound is about. `count_queries(kept=True)` counts with
+    kept pages as they are configured."""
     engine = get_db(app).engine
 
     @contextmanager
-    def counting() -> Iterator[QueryCounter]:
+    def counting(kept: bool = False) -> Iterator[QueryCounter]:
         counter = QueryCounter()
 
         def listener(conn, cursor, statement, parameters, context, executemany):
             counter.statements.append(statement)
 
+        setting = app.config["PAGE_CACHE_MB"]
+        if not kept:
+            app.config["PAGE_CACHE_MB"] = 0
         event.listen(engine, "before_cursor_execute", listener)
         try:
             yield counter
         finally:
             event.remove(engine, "before_cursor_execute", listener)
+            app.config["PAGE_CACHE_MB"] = setting
 
     return counting

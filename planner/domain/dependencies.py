@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, aliased
 
+from planner import pagecache
 from planner.domain import NotFoundError, ValidationError
 from planner.domain.access import story_access
 from planner.domain.checklists import Progress, progress_of
@@ -185,6 +186,7 @@ def _links(rows) -> list[Link]:
     links = []
     for story, project_key, member in rows:
         seen = member is not None
+        pagecache.shows_story_of(story.project_id)
         links.append(
             Link(
                 story_id=story.id,

@@ -15,8 +15,9 @@ from markupsafe import Markup
 from planner import vocab
 from planner.domain.stories import needs_outcome
 from planner.forecasting import move_words, slip_words
+from planner.pagecache import page_now
 from planner.signin import check_csrf, csrf, login_manager, signed_in
-from planner.timeutil import as_utc, utcnow, zone
+from planner.timeutil import as_utc, zone
 from planner.web import assets
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -231,7 +232,7 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
     """Say how long ago a moment was: "just now", "5 minutes ago", "yesterday", "3 days ago"."""
     if value is None:
         return ""
-    seconds = int(((now or utcnow()) - as_utc(value)).total_seconds())
+    seconds = int(((now or page_now()) - as_utc(value)).total_seconds())
     if seconds < 45:
         return "just now"
     minutes = round(seconds / 60)

@@ -31,6 +31,7 @@ from planner.domain.story_filters import (
 )
 from planner.models import Epic, Label, Sprint, Story
 from planner.models.story import story_label
+from planner.pagecache import kept_page
 from planner.signin import require_login
 from planner.timeutil import utcnow
 from planner.web.auth import safe_next
@@ -267,6 +268,7 @@ def _back(access: ProjectAccess) -> str:
 
 @bp.route("/projects/<key>/backlog", methods=["GET", "POST"])
 @project_route(write="edit")
+@kept_page
 def index(access: ProjectAccess):
     session = db.session()
     ctx = load_context(session, access.project)

@@ -33,6 +33,7 @@ from planner.domain.sprints import choose_sprint
 from planner.domain.stories import create_story, update_story
 from planner.etags import board_poll
 from planner.models import Comment, Story
+from planner.pagecache import kept_page
 from planner.signin import require_login
 from planner.timeutil import iso_utc, local_date, utcnow
 from planner.vocab import POINTS_SCALE, STATUSES
@@ -45,6 +46,7 @@ bp.before_request(require_login)
 
 @bp.get("/projects/<key>/board")
 @project_route(write="edit")
+@kept_page
 def index(access: ProjectAccess):
     session = db.session()
     project = access.project

@@ -31,6 +31,7 @@ from planner.domain.sharing import (
 )
 from planner.forecasting import ACTIVE_RISK_STATUSES, heat_map, risk_level
 from planner.models import Project, Risk, ShareLink, Story
+from planner.pagecache import kept_page, page_now
 from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
 from planner.urls import absolute_url
@@ -133,12 +134,13 @@ def dashboard_data(session, project: Project) -> dict:
         "metric_trends": metric_trend_blocks(session, project, [m for m, _ in rows], ctx),
         "gate_rows": gate_status_rows(session, project),  # gates: their states for stakeholders
         "updated": last_change(session, project),
-        "generated": utcnow(),
+        "generated": page_now(),
     }
 
 
 @bp.get("/projects/<key>/dashboard")
 @project_route()
+@kept_page
 def index(access: ProjectAccess):
     data = dashboard_data(db.session(), access.project)
     return render_template("dashboard/index.html", access=access, public=False, **data)

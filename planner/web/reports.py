@@ -21,6 +21,7 @@ from planner.domain.sprints import choose_sprint
 from planner.downloads import csv_text, download
 from planner.metrics import SprintSeries, Velocity, summarize
 from planner.models import Sprint
+from planner.pagecache import kept_page
 from planner.planning import PlanCheck
 from planner.signin import require_login
 from planner.timeutil import utcnow
@@ -246,6 +247,7 @@ def report_context(access: ProjectAccess, sprint_id: str | None):
 
 @bp.get("/projects/<key>/reports")
 @project_route()
+@kept_page
 def index(access: ProjectAccess):
     ctx, report = report_context(access, request.args.get("sprint"))
     return render_template(
