@@ -7,11 +7,13 @@
 
 It creates a fresh database, runs planner's migrations, installs the demo (planner.demo) and
 imports a big project through planner's importer (tests/benchmarks/bigproject.py: 2,000 stories,
-200 in the active sprint, 50,000 events). Then it starts three servers under gunicorn, each with
+200 in the active sprint, 50,000 events). Then it starts four servers under gunicorn, each with
 2 sync workers on 127.0.0.1:
 
 - planner: wsgi:app with deploy/gunicorn.conf.py (preload, the pool emptied after the fork), in
   production mode;
+- drawn: the same with kept pages off (PLANNER_PAGE_CACHE_MB=0), for the HTML pages: what a
+  page costs when it is drawn anew (the first view after a change);
 - floor: the same app and config, plus routes that sign the request in as planner does and run
   one indexed query (tests/benchmarks/floor_app.py);
 - bare: Flask alone answering bytes from memory, as many as planner's answer
@@ -450,6 +452,8 @@ class Endpoint:
     floor_path: str
     floor_headers: dict[str, str]
     patch: bool = False
+    page: bool = False  # an HTML page planner may keep: measured drawn anew too
+    writes_every: float | None = None  # seconds between story edits made while it is loaded
 
 
 def endpoints(
@@ -461,18 +465,27 @@ def endpoints(
     api = {"Authorization": f"Bearer {prepared.token}"}
     floor_page = "/__floor/FRAUD"
     floor_api = "/api/v1/__floor/FRAUD"
+    report = f"/projects/FRAUD/reports?sprint={prepared.closed_sprint}"
     found = [
-        Endpoint("demo-board", "GET", "/projects/FRAUD/board", page, floor_page, page),
-        Endpoint("demo-backlog", "GET", "/projects/FRAUD/backlog", page, floor_page, page),
+        Endpoint("demo-board", "GET", "/projects/FRAUD/board", page, floor_page, page, page=True),
         Endpoint(
-            "demo-report",
+            "demo-backlog", "GET", "/projects/FRAUD/backlog", page, floor_page, page, page=True
+        ),
+        Endpoint("demo-report", "GET", report, page, floor_page, page, page=True),
+        Endpoint(
+            "demo-dashboard", "GET", "/projects/FRAUD/dashboard", page, floor_page, page, page=True
+        ),
+        # the board while the team works: a story of FRAUD edited every second, each edit
+        # making both workers draw the board anew once
+        Endpoint(
+            "demo-board-writes",
             "GET",
-            f"/projects/FRAUD/reports?sprint={prepared.closed_sprint}",
+            "/projects/FRAUD/board",
             page,
             floor_page,
             page,
+            writes_every=1.0,
         ),
-        Endpoint("demo-dashboard", "GET", "/projects/FRAUD/dashboard", page, floor_page, page),
     ]
     for name, key in (("board-poll", "FRAUD"), ("big-board-poll", "BIG")):
         if only and name not in only:
@@ -482,8 +495,8 @@ def endpoints(
             Endpoint(name, "GET", board_poll_path(base, key, page), poll_headers, floor_page, page)
         )
     found += [
-        Endpoint("big-backlog", "GET", "/projects/BIG/backlog", page, floor_page, page),
-        Endpoint("big-board", "GET", "/projects/BIG/board", page, floor_page, page),
+        Endpoint("big-backlog", "GET", "/projects/BIG/backlog", page, floor_page, page, page=True),
+        Endpoint("big-board", "GET", "/projects/BIG/board", page, floor_page, page, page=True),
         Endpoint(
             "big-burndown-closed",
             "GET",
@@ -587,6 +600,8 @@ class Row:
     planner: WrkResult
     floor: WrkResult
     bare: WrkResult
+    drawn: WrkResult | None = None  # planner with kept pages off (PLANNER_PAGE_CACHE_MB=0)
+    edits: int = 0  # story edits made during the load (writes_every)
 
 
 class EndpointFailed(Exception):
@@ -667,11 +682,56 @@ def measure(
     else:
         if args.warmup:
             load(planner, endpoint.path, headers, args, seconds=args.warmup)
-        planner_result = load(planner, endpoint.path, headers, args, keep=keep("planner"))
+        with editing(planner.base, prepared, endpoint.writes_every) as edits:
+            planner_result = load(planner, endpoint.path, headers, args, keep=keep("planner"))
         floor_result = load(floor, endpoint.floor_path, endpoint.floor_headers, args,
                             keep=keep("floor"))  # fmt: skip
+    drawn_result = None
+    if endpoint.page:
+        drawn = servers["drawn"]
+        if args.warmup:
+            load(drawn, endpoint.path, headers, args, seconds=args.warmup)
+        drawn_result = load(drawn, endpoint.path, headers, args, keep=keep("drawn"))
     bare_result = load(bare, bare_path, {}, args, keep=keep("bare"))
-    return Row(endpoint, fetched, planner_result, floor_result, bare_result)
+    return Row(endpoint, fetched, planner_result, floor_result, bare_result, drawn_result,
+               len(edits))  # fmt: skip
+
+
+@contextlib.contextmanager
+def editing(base: str, prepared: Prepared, every: float | None) -> Iterator[list[float]]:
+    """While the block runs, edit a demo story's title through the API every `every` seconds
+    (none when None); yields the list of edits made, as they are made."""
+    import threading
+
+    import requests
+
+    made: list[float] = []
+    if every is None:
+        yield made
+        return
+    stop = threading.Event()
+    key = prepared.patch_stories[-1]
+    headers = {"Authorization": f"Bearer {prepared.token}", "User-Agent": USER_AGENT}
+
+    def edit() -> None:
+        while not stop.wait(every):
+            version = story_version(base, key, prepared.token)
+            answer = requests.patch(
+                f"{base}/api/v1/stories/{key}",
+                json={"version": version, "title": f"Edited while loaded {len(made)}"},
+                headers=headers,
+                timeout=60,
+            )
+            answer.raise_for_status()
+            made.append(time.monotonic())
+
+    thread = threading.Thread(target=edit, daemon=True)
+    thread.start()
+    try:
+        yield made
+    finally:
+        stop.set()
+        thread.join(timeout=60)
 
 
 def size_text(fetched: Fetched) -> str:
@@ -691,21 +751,29 @@ def ratio(a: float, b: float, digits: int) -> str:
 def table(rows: list[Row | tuple[Endpoint, str]]) -> str:
     lines = [
         "| endpoint | bytes | planner req/s | p50 ms | p99 ms | floor req/s | p50 ms | p99 ms "
-        "| bare req/s | planner/floor | planner/bare | not 2xx (planner/floor/bare) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| bare req/s | planner/floor | planner/bare | drawn req/s | drawn/floor "
+        "| not 2xx (planner/floor/bare) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         if isinstance(row, tuple):
             endpoint, why = row
-            lines.append(f"| {endpoint.name} | not measured: {why} |" + " |" * 10)
+            lines.append(f"| {endpoint.name} | not measured: {why} |" + " |" * 12)
             continue
-        p, f, b = row.planner, row.floor, row.bare
+        p, f, b, d = row.planner, row.floor, row.bare, row.drawn
+        name = row.endpoint.name + (f" ({row.edits} edits)" if row.endpoint.writes_every else "")
         lines.append(
-            f"| {row.endpoint.name} | {size_text(row.fetched)} | {cells(p)} | {cells(f)} "
+            f"| {name} | {size_text(row.fetched)} | {cells(p)} | {cells(f)} "
             f"| {b.requests_per_second:,.0f} "
             f"| {ratio(p.requests_per_second, f.requests_per_second, 2)} "
             f"| {ratio(p.requests_per_second, b.requests_per_second, 3)} "
-            f"| {p.errors}/{f.errors}/{b.errors} |"
+            + (
+                f"| {d.requests_per_second:,.0f} "
+                f"| {ratio(d.requests_per_second, f.requests_per_second, 2)} "
+                if d is not None
+                else "| – | – "
+            )
+            + f"| {p.errors}/{f.errors}/{b.errors} |"
         )
     return "\n".join(lines)
 
@@ -716,7 +784,9 @@ def error_notes(rows: list[Row | tuple[Endpoint, str]]) -> list[str]:
         if isinstance(row, tuple):
             notes.append(f"{row[0].name}: not measured, {row[1]}")
             continue
-        for server, result in (("planner", row.planner), ("floor", row.floor), ("bare", row.bare)):
+        measured = [("planner", row.planner), ("floor", row.floor), ("bare", row.bare)]
+        measured += [("drawn", row.drawn)] if row.drawn is not None else []
+        for server, result in measured:
             if result.errors:
                 notes.append(
                     f"{row.endpoint.name} on {server}: {result.errors} of {result.requests} "
@@ -759,7 +829,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 NAMES = (
-    "demo-board", "demo-backlog", "demo-report", "demo-dashboard", "board-poll", "big-board-poll",
+    "demo-board", "demo-backlog", "demo-report", "demo-dashboard", "demo-board-writes",
+    "board-poll", "big-board-poll",
     "big-backlog", "big-board", "big-burndown-closed", "big-burndown-active", "story-patch",
 )  # fmt: skip
 
@@ -771,6 +842,7 @@ def running(env: dict[str, str], folder: Path) -> Iterator[dict[str, Server]]:
     try:
         config = ["-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
         servers["planner"] = Server("planner", config, env, folder)
+        servers["drawn"] = Server("drawn", config, {**env, "PLANNER_PAGE_CACHE_MB": "0"}, folder)
         servers["floor"] = Server(
             "floor", [*config, "tests.benchmarks.floor_app:create_floor_app()"], env, folder
         )
