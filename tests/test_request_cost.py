@@ -143,11 +143,12 @@ def test_a_closed_sprints_report_runs_the_same_queries_for_the_demo_and_a_bigger
 #  1 the account (no unread count: an API call shows no bell)
 #  2 the project, membership and story; 3 the membership's roles
 #  4-7 the context
-#  8 UPDATE story; 9 INSERT the text change
-#  10, 11 the projects of the stories it blocks or is blocked by (planner.models.versioning)
-#  12 INSERT the outbox event (webhooks); 13 the project's change_version
-#  14 the story's history; 15 its labels; 16 what blocks it and what it blocks; 17 its checklist
-PATCH_QUERIES = 17
+#  8 the projects of the stories it blocks or is blocked by (planner.models.versioning)
+#  9 the project's change_version
+#  10 INSERT the outbox event (webhooks); 11 UPDATE story; 12 INSERT the text change
+#  13 the story's history, labels, what blocks it and what it blocks, and its checklist
+#     (planner.domain.dependencies.story_parts), read before the commit
+PATCH_QUERIES = 13
 
 
 def test_a_story_patch_runs_the_same_queries_for_the_demo_and_a_bigger_project(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import inspect
@@ -9,6 +10,7 @@ from sqlalchemy.orm import object_session
 
 from planner.domain.access import ProjectAccess
 from planner.domain.context import ProjectContext
+from planner.domain.dependencies import HistoryEntry
 from planner.domain.labels import labels_of
 from planner.domain.stories import needs_outcome
 from planner.models import ApiToken, OutcomeRecord, Project, Sprint, Story, StoryEvent
@@ -61,7 +63,7 @@ def _event_value(ctx: ProjectContext, field: str, value: str | None) -> Any:
     return value
 
 
-def event_json(ctx: ProjectContext, event: StoryEvent) -> dict[str, Any]:
+def event_json(ctx: ProjectContext, event: StoryEvent | HistoryEntry) -> dict[str, Any]:
     return {
         "at": iso_utc(event.at),
         "field": event.field,
@@ -72,8 +74,14 @@ def event_json(ctx: ProjectContext, event: StoryEvent) -> dict[str, Any]:
 
 
 def story_json(
-    ctx: ProjectContext, story: Story, *, history: list[StoryEvent] | None = None
+    ctx: ProjectContext,
+    story: Story,
+    *,
+    history: Sequence[StoryEvent | HistoryEntry] | None = None,
+    labels: list[str] | None = None,
 ) -> dict[str, Any]:
+    """A story as the API shows it; with `history`, its events; `labels` are its label names
+    A to Z when the caller has them (else read with the story or in one query)."""
     project: Project = ctx.project
     stage = ctx.stage_by_id(story.stage_id)
     epic = ctx.epic_by_id(story.epic_id)
@@ -107,7 +115,7 @@ def story_json(
         "updated_at": iso_utc(story.updated_at),
         "updated_by": _email(ctx, story.updated_by_id),
         "imported_from": story.external_ref,
-        "labels": _label_names(story),
+        "labels": _label_names(story) if labels is None else labels,
     }
     if history is not None:
         body["history"] = [event_json(ctx, event) for event in history]

@@ -18,6 +18,7 @@ from planner.domain import StaleVersionError, ValidationError
 from planner.domain.access import TALK, ProjectAccess
 from planner.domain.board import add_comment, comments_of, delete_comment
 from planner.domain.context import ProjectContext, load_context
+from planner.domain.dependencies import story_parts
 from planner.domain.outcomes import latest_record
 from planner.domain.stories import update_story
 from planner.errors import error_response
@@ -30,6 +31,22 @@ def _with_parts(body: dict, story: Story) -> dict:
     latest outcome record."""
     record = outcome_record_json(latest_record(db.session(), story) if story.outcome else None)
     return {**body, **story_parts_json(db.session(), story), "outcome_record": record}
+
+
+def story_answer(ctx: ProjectContext, story: Story) -> dict:
+    """One story's answer: story_json with its history, then blocked_by, blocks and checklist
+    (story_parts_json) and its latest outcome record, as _with_parts gives them; its history,
+    labels, dependencies and checklist read in one query."""
+    session = db.session()
+    parts = story_parts(session, story, current_user)
+    body = story_json(ctx, story, history=parts.history, labels=parts.labels)
+    deps = parts.dependencies
+    body["blocked_by"] = [link.key for link in deps.blocked_by if link.visible]
+    body["blocks"] = [link.key for link in deps.blocks if link.visible]
+    body["checklist"] = parts.checklist.as_json()
+    record = latest_record(session, story) if story.outcome else None
+    body["outcome_record"] = outcome_record_json(record)
+    return body
 
 
 def _history(story_id: int) -> list[StoryEvent]:
@@ -48,7 +65,7 @@ def _history(story_id: int) -> list[StoryEvent]:
 def story(access: ProjectAccess, story: Story):
     """A story with its `version`, its whole history and its artefact links (live details)."""
     ctx = load_context(db.session(), access.project)
-    body = _with_parts(story_json(ctx, story, history=_history(story.id)), story)
+    body = story_answer(ctx, story)
     body["links"] = owner_links_json(access.project, story)
     return jsonify(body)
 
@@ -77,8 +94,11 @@ def patch_story(access: ProjectAccess, story: Story):
         body = story_json(ctx, current, history=_history(current.id))
         response, status = error_response(409, exc.message, {"current": body}, exc.code)
         return response, status
+    # The answer is read in the writing transaction (it sees the change, and nothing after it),
+    # which saves the new transaction, connection check-out and ping a read after commit costs.
+    body = story_answer(ctx, story)
     session.commit()
-    return jsonify(_with_parts(story_json(ctx, story, history=_history(story.id)), story))
+    return jsonify(body)
 
 
 def comment_json(comment: Comment) -> dict:

@@ -9,19 +9,49 @@ never tells an outsider what another project holds.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from planner import pagecache
 from planner.domain import NotFoundError, ValidationError
 from planner.domain.access import story_access
 from planner.domain.checklists import Progress, progress_of
-from planner.models import Account, Membership, Project, Sprint, Story, StoryDependency
+from planner.models import (
+    Account,
+    ChecklistItem,
+    Label,
+    Membership,
+    Project,
+    Sprint,
+    Story,
+    StoryDependency,
+    StoryEvent,
+    story_label,
+)
+from planner.models.base import UTCDateTime
+
+# The story at the other end of a dependency. Made once: building a query with a fresh alias
+# costs more than running it (SQLAlchemy memoizes each alias's adapted columns).
+_OTHER = aliased(Story, name="other_story")
 
 BLOCKERS_PER_STORY = 50  # more than anyone tracks by hand; a bound for the pages that list them
 HIDDEN = "a story you cannot see"
@@ -217,7 +247,7 @@ def _other_end(viewer: Account, other, *, theirs, ours, story_ids: Sequence[int]
 
 def dependencies_of(session: Session, story: Story, viewer: Account) -> Dependencies:
     """The story's blockers and the stories it blocks, unfinished first, in one query."""
-    other = aliased(Story)
+    other = _OTHER
     rows = session.execute(
         select(other, Project.key, Membership.id, StoryDependency.blocked_id)
         .select_from(StoryDependency)
@@ -243,7 +273,7 @@ def blockers_of(
     the number of stories and dependencies (the board and the sprint plan use it)."""
     if not story_ids:
         return {}
-    other = aliased(Story)
+    other = _OTHER
     rows = session.execute(
         _other_end(
             viewer,
@@ -315,3 +345,169 @@ def card_parts(session: Session, story_ids: Sequence[int], viewer: Account) -> d
         story_id: CardParts(blockers.get(story_id, []), progress.get(story_id))
         for story_id in set(blockers) | set(progress)
     }
+
+
+class HistoryEntry(NamedTuple):
+    """One of a story's history events, as the API shows it (the columns of a StoryEvent)."""
+
+    at: datetime
+    field: str
+    from_value: str | None
+    to_value: str | None
+    by_id: int | None
+
+
+@dataclass(frozen=True)
+class StoryParts:
+    """What one story's own answer shows besides its columns: its history (oldest first), its
+    label names (A to Z), its dependencies (unfinished first) and its checklist progress."""
+
+    history: list[HistoryEntry]
+    labels: list[str]
+    dependencies: Dependencies
+    checklist: Progress
+
+
+# The rows of story_parts' one query, one kind after the other; each kind fills the columns it
+# needs and leaves the others NULL (typed, so that both databases agree on the union's types):
+#   column        event        label  dependency (its other end)   checklist
+#   sort_text                  name   project key
+#   sort_number   id                  number
+#   text_1..3     field, from, to     title, status
+#   number_1      by_id               story id                     items
+#   number_2                          the viewer's membership id   items done
+#   number_3..5                       sprint id, blocked_id, project id
+_EVENT, _LABEL, _DEPENDENCY, _CHECKLIST = range(4)
+
+
+def _none(type_):
+    return cast(null(), type_)
+
+
+@functools.cache
+def _story_parts_query():
+    """story_parts' query, built once: building it costs more than running it."""
+    story_id, viewer_id = (
+        bindparam("story_id", type_=Integer),
+        bindparam("viewer_id", type_=Integer),
+    )
+    other = _OTHER
+    events = select(
+        literal(_EVENT).label("kind"),
+        StoryEvent.at.label("at"),
+        literal(0).label("done_last"),
+        _none(String).label("sort_text"),
+        StoryEvent.id.label("sort_number"),
+        StoryEvent.field.label("text_1"),
+        StoryEvent.from_value.label("text_2"),
+        StoryEvent.to_value.label("text_3"),
+        StoryEvent.by_id.label("number_1"),
+        _none(Integer).label("number_2"),
+        _none(Integer).label("number_3"),
+        _none(Integer).label("number_4"),
+        _none(Integer).label("number_5"),
+    ).where(StoryEvent.story_id == story_id)
+    labels = (
+        select(
+            literal(_LABEL),
+            _none(UTCDateTime),
+            literal(0),
+            Label.name,
+            _none(Integer),
+            _none(String),
+            _none(String),
+            _none(String),
+            _none(Integer),
+            _none(Integer),
+            _none(Integer),
+            _none(Integer),
+            _none(Integer),
+        )
+        .join(story_label, story_label.c.label_id == Label.id)
+        .where(story_label.c.story_id == story_id)
+    )
+    dependencies = (
+        select(
+            literal(_DEPENDENCY),
+            _none(UTCDateTime),
+            case((other.status == "done", 1), else_=0),
+            Project.key,
+            other.number,
+            other.title,
+            other.status,
+            _none(String),
+            other.id,
+            Membership.id,
+            other.sprint_id,
+            StoryDependency.blocked_id,
+            other.project_id,
+        )
+        .select_from(StoryDependency)
+        .join(
+            other,
+            ((other.id == StoryDependency.blocker_id) & (StoryDependency.blocked_id == story_id))
+            | ((other.id == StoryDependency.blocked_id) & (StoryDependency.blocker_id == story_id)),
+        )
+        .join(Project, Project.id == other.project_id)
+        .outerjoin(
+            Membership,
+            (Membership.project_id == other.project_id) & (Membership.account_id == viewer_id),
+        )
+    )
+    checklist = select(
+        literal(_CHECKLIST),
+        _none(UTCDateTime),
+        literal(0),
+        _none(String),
+        _none(Integer),
+        _none(String),
+        _none(String),
+        _none(String),
+        func.count(),
+        func.sum(case((ChecklistItem.done.is_(True), 1), else_=0)),
+        _none(Integer),
+        _none(Integer),
+        _none(Integer),
+    ).where(ChecklistItem.story_id == story_id)
+    parts = union_all(events, labels, dependencies, checklist).subquery()
+    return select(parts).order_by(
+        parts.c.kind, parts.c.at, parts.c.done_last, parts.c.sort_text, parts.c.sort_number
+    )
+
+
+def story_parts(session: Session, story: Story, viewer: Account) -> StoryParts:
+    """A story's history, labels, dependencies and checklist progress in one query: the same
+    values, in the same order, as its StoryEvents by (at, id), labels_of, dependencies_of (for
+    `viewer`) and progress_of."""
+    rows = session.execute(
+        _story_parts_query(), {"story_id": story.id, "viewer_id": viewer.id}
+    ).all()
+    history: list[HistoryEntry] = []
+    names: list[str] = []
+    blocked_by: list[Link] = []
+    blocks: list[Link] = []
+    progress = Progress(0, 0)
+    for row in rows:
+        kind = row.kind
+        if kind == _EVENT:
+            history.append(HistoryEntry(row.at, row.text_1, row.text_2, row.text_3, row.number_1))
+        elif kind == _LABEL:
+            names.append(row.sort_text)
+        elif kind == _DEPENDENCY:
+            seen = row.number_2 is not None
+            pagecache.shows_story_of(row.number_5)
+            project_key, number = row.sort_text, row.sort_number
+            link = Link(
+                story_id=row.number_1,
+                key=f"{project_key}-{number}" if seen else None,
+                project_key=project_key if seen else None,
+                number=number if seen else None,
+                title=row.text_1 if seen else None,
+                status=row.text_2,
+                sprint_id=row.number_3,
+            )
+            (blocked_by if row.number_4 == story.id else blocks).append(link)
+        elif row.number_1:
+            progress = Progress(int(row.number_2 or 0), int(row.number_1))
+    names.sort()
+    return StoryParts(history, names, Dependencies(blocked_by, blocks), progress)

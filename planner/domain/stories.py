@@ -432,6 +432,9 @@ def update_story(
             record = OutcomeRecord(story_id=story.id, outcome=story.outcome, decided_at=now)
             record.decided_by_id = by.id if by else None
         session.add(record)
+    # Added before the flush, so that one flush writes the change with its outbox row (a stale
+    # version raises below, and the caller's rollback takes the row with it).
+    outbox.story_updated(session, ctx, story, changes, by=by, now=now)
     try:
         session.flush()
     except StaleDataError:
@@ -442,7 +445,6 @@ def update_story(
         ) from None
     if "assignee" in changes:
         watch(session, story.id, [story.assignee_id], now=now)
-    outbox.story_updated(session, ctx, story, changes, by=by, now=now)
     return events
 
 

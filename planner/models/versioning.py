@@ -24,11 +24,12 @@ without its new version. A rolled-back transaction bumps nothing.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import event, inspect, select, union, update
+from sqlalchemy import bindparam, event, inspect, select, union, update
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ClauseElement
@@ -144,13 +145,8 @@ def touch(session: Session, project_ids: Iterable[int]) -> None:
     ids = {int(p) for p in project_ids if p is not None} - _bumped(session)
     if not ids:
         return
-    project = _tables()["project"]
-    rows = session.connection().execute(
-        update(project)
-        .where(project.c.id.in_(sorted(ids)))  # in id order: two writers lock in the same order
-        .values(change_version=project.c.change_version + 1)
-        .returning(project.c.id, project.c.change_version)
-    )
+    # In id order: two writers lock in the same order.
+    rows = session.connection().execute(_bump_statement(), {"ids": sorted(ids)})
     versions = dict(rows.all())
     _bumped(session).update(ids)
     # Keep the session's Project objects in step (the sessions keep objects after commit).
@@ -159,6 +155,18 @@ def touch(session: Session, project_ids: Iterable[int]) -> None:
         obj = session.identity_map.get(mapper.identity_key_from_primary_key([project_id]))
         if obj is not None:
             set_committed_value(obj, "change_version", version)
+
+
+@functools.cache
+def _bump_statement():
+    """touch()'s UPDATE, built once (building a statement costs more than running it)."""
+    project = _tables()["project"]
+    return (
+        update(project)
+        .where(project.c.id.in_(bindparam("ids", expanding=True)))
+        .values(change_version=project.c.change_version + 1)
+        .returning(project.c.id, project.c.change_version)
+    )
 
 
 # --- finding the projects -----------------------------------------------------------------------
@@ -200,7 +208,14 @@ class _Refs:
                     for ref_target, value in _parent_refs(session, target, ids):
                         if isinstance(value, int):
                             following[ref_target].add(value)
-            pending = following
+            # A parent resolved earlier in the transaction (the story whose own change was seen
+            # before its text change's row) has had its projects bumped already.
+            pending = {}
+            for target, ids in following.items():
+                fresh = {i for i in ids if (target, i) not in seen}
+                seen.update((target, i) for i in fresh)
+                if fresh:
+                    pending[target] = fresh
         return projects
 
 
@@ -214,18 +229,25 @@ def _members_projects(session: Session, account_ids: set[int]) -> set[int]:
 
 
 def _linked_story_projects(session: Session, story_ids: set[int]) -> set[int]:
+    return set(session.connection().scalars(_linked_statement(), {"ids": sorted(story_ids)}))
+
+
+@functools.cache
+def _linked_statement():
+    """The projects of the stories that `ids` block or are blocked by (built once)."""
     dep, story = _tables()["story_dependency"], _tables()["story"]
+    ids = bindparam("ids", expanding=True)
     blocked = (
         select(story.c.project_id)
         .join(dep, dep.c.blocked_id == story.c.id)
-        .where(dep.c.blocker_id.in_(story_ids))
+        .where(dep.c.blocker_id.in_(ids))
     )
     blockers = (
         select(story.c.project_id)
         .join(dep, dep.c.blocker_id == story.c.id)
-        .where(dep.c.blocked_id.in_(story_ids))
+        .where(dep.c.blocked_id.in_(ids))
     )
-    return set(session.connection().scalars(union(blocked, blockers)))
+    return union(blocked, blockers)
 
 
 def _parent_refs(session: Session, table_name: str, ids: set[int]) -> list[tuple[str, object]]:
