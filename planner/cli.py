@@ -562,7 +562,8 @@ class Progress:
         counts = ", ".join(
             f"{part} {self.done[part]:,}/{total:,}" for part, total in self.totals.items()
         )
-        return f"{self.label}: {counts}" + (f" ({self.step})" if self.step else "")
+        step = f"({self.step})" if self.step else ""
+        return f"{self.label}: " + " ".join(part for part in (counts, step) if part)
 
     def close(self) -> None:
         """Show the final counts when anything was shown (a quick run stays quiet)."""
@@ -593,19 +594,6 @@ class Progress:
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
-
-
-def _document_size(document: Any) -> dict[str, int]:
-    """How many stories and events a parsed planner-export document holds (0 where the shape is
-    wrong: the checks then say what)."""
-    stories = document.get("stories") if isinstance(document, dict) else None
-    stories = stories if isinstance(stories, list) else []
-    events = sum(
-        len(item["history"])
-        for item in stories
-        if isinstance(item, dict) and isinstance(item.get("history"), list)
-    )
-    return {"stories": len(stories), "events": events}
 
 
 def admin_notes(session, project) -> list[str]:
@@ -664,34 +652,51 @@ def import_command(
     from planner import db
     from planner.interchange import ImportRefused
     from planner.interchange.importer import (
+        check_file,
         check_size,
-        import_document,
         parse_document,
+        private_copy,
+        read_head,
         read_upload,
+        write_checked,
     )
     from planner.interchange.jira_csv import MAX_CSV_BYTES, looks_like_jira_csv
 
     session = db.session()
     progress: Progress | None = None
+    limit = max(MAX_FILE_BYTES, MAX_CSV_BYTES)
     try:
-        data = read_upload(file, max(MAX_FILE_BYTES, MAX_CSV_BYTES))
-        format_ = format_ or ("jira-csv" if looks_like_jira_csv(data) else "planner-export")
-        if format_ == "jira-csv":
-            _import_jira(session, file, data, project_key, timezone, dry_run)
-            return
-        if project_key or timezone:
-            raise click.UsageError("--project and --timezone are for --format jira-csv.")
-        document = parse_document(check_size(data, MAX_FILE_BYTES))
-        del data  # the parsed document is what is needed from here on
-        progress = Progress("import", _document_size(document))
-        progress.note("checking")
-        project = import_document(
-            session,
-            document,
-            hash_method=current_app.config["PASSWORD_HASH_METHOD"],
-            progress=progress,
-        )
-        progress.close()
+        # The file is read several times (a planner-export file a part at a time): from a copy
+        # of its own, so a pipe works and a change to the file meanwhile changes nothing.
+        with private_copy(file, limit) as copy:
+            # The first bytes tell the format.
+            head = read_head(copy, limit)
+            format_ = format_ or ("jira-csv" if looks_like_jira_csv(head) else "planner-export")
+            if format_ == "jira-csv":
+                data = read_upload(copy, limit)
+                _import_jira(session, file, data, project_key, timezone, dry_run)
+                return
+            if project_key or timezone:
+                raise click.UsageError("--project and --timezone are for --format jira-csv.")
+            # Nothing is counted while the file is checked (its totals are learnt then).
+            progress = Progress("import", {})
+            progress.note("checking")
+            checked = check_file(
+                session,
+                copy,
+                read_whole=lambda: parse_document(
+                    check_size(read_upload(copy, limit), MAX_FILE_BYTES)
+                ),
+            )
+            progress.stop()
+            progress = Progress("import", {"stories": checked.stories, "events": checked.events})
+            project = write_checked(
+                session,
+                checked,
+                hash_method=current_app.config["PASSWORD_HASH_METHOD"],
+                progress=progress,
+            )
+            progress.close()
     except SQLAlchemyError as exc:
         # A safety net: the checks should have refused what the database refuses.
         session.rollback()

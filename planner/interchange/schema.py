@@ -497,6 +497,13 @@ def _valid(schema: Any) -> Callable[[Any], bool]:
     return entry[1]
 
 
+def story_shape() -> Callable[[Any], bool]:
+    """Whether one item of `stories` is valid against the schema. False may also mean "cannot
+    tell quickly" (numbers jsonschema-rs may misjudge): the caller then checks the whole
+    document."""
+    return _valid(_validator().schema["properties"]["stories"]["items"])
+
+
 def shape_problems(document: Any) -> list[Problem]:
     """Every way `document` departs from the schema, one problem per path, in document order."""
     if _valid(_validator().schema)(document):

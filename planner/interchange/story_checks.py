@@ -4,7 +4,7 @@ chains by the rules of docs/rules.md ("Story history")."""
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Container, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -41,14 +41,21 @@ class StoryRefs:
 
 
 def check_stories(c: Checker, value: Any, refs: StoryRefs) -> list[StoryPlan]:
-    stories: list[StoryPlan] = []
+    return [plan for plan in each_story(c, c.items("$.stories", value), refs) if plan is not None]
+
+
+def each_story(c: Checker, items: Iterable[Any], refs: StoryRefs) -> Iterator[StoryPlan | None]:
+    """Check the stories one at a time, as `items` gives them (a list, or a file read story by
+    story): yield each one's plan, or None for a story that cannot be planned. What one story
+    checks against the others (duplicate keys and sources) is kept as numbers and names."""
     numbers: set[int] = set()
     imported_refs: set[str] = set()
     key_re = re.compile(rf"{re.escape(refs.project_key)}-([1-9][0-9]{{0,8}})")
-    for i, item in enumerate(c.items("$.stories", value)):
+    for i, item in enumerate(items):
         path = f"$.stories[{i}]"
         obj = c.obj(path, item)
         if obj is None:
+            yield None
             continue
         key = c.take(f"{path}.key", obj["key"])
         match = key_re.fullmatch(key) if isinstance(key, str) else None
@@ -126,8 +133,10 @@ def check_stories(c: Checker, value: Any, refs: StoryRefs) -> list[StoryPlan]:
             *labels,
             *imported.values(),
         )
-        if planned and history is not None:
-            stories.append(
+        if not planned or history is None:
+            yield None
+        else:
+            yield (
                 StoryPlan(
                     number=number,
                     type=type_,
@@ -144,7 +153,6 @@ def check_stories(c: Checker, value: Any, refs: StoryRefs) -> list[StoryPlan]:
                     **current,
                 )
             )
-    return stories
 
 
 _STORY_TEXTS = {

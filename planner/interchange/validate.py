@@ -17,7 +17,7 @@ further checks.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -36,9 +36,10 @@ from planner.interchange.plan import (
     RiskPlan,
     SprintPlan,
     StagePlan,
+    StoryPlan,
 )
-from planner.interchange.schema import document_order, shape_problems, shown
-from planner.interchange.story_checks import StoryRefs, check_stories
+from planner.interchange.schema import document_order, shape_problems, shown, story_shape
+from planner.interchange.story_checks import StoryRefs, check_stories, each_story
 from planner.timeutil import is_timezone
 from planner.vocab import (
     DEFAULT_SLIP_TOLERANCE_DAYS,
@@ -77,6 +78,14 @@ def _merge(shape: list[Problem], semantic: list[Problem]) -> list[Problem]:
 
 
 def _check_parts(c: Checker, plan: Plan, top: dict) -> None:
+    refs = _check_referred(c, plan, top)
+    plan.stories = check_stories(c, top.get("stories"), refs)
+    story_numbers = _listed_story_numbers(top.get("stories"), plan.key)
+    _check_after_stories(c, plan, top, story_numbers)
+
+
+def _check_referred(c: Checker, plan: Plan, top: dict) -> StoryRefs:
+    """Check the members, epics and sprints; return what stories may refer to."""
     stage_keys = [stage.key for stage in plan.stages]
     members = _check_members(c, top.get("members"))
     plan.members = list(members.values())
@@ -88,11 +97,70 @@ def _check_parts(c: Checker, plan: Plan, top: dict) -> None:
     plan.epics = _check_epics(c, top.get("epics"), stage_keys, milestone_names)
     epic_keys = _names(top.get("epics"), "key")
     plan.sprints = _check_sprints(c, top.get("sprints"), listed)
-    refs = StoryRefs(plan.key, stage_keys, listed, epic_keys, sprint_names)
-    plan.stories = check_stories(c, top.get("stories"), refs)
-    story_numbers = _listed_story_numbers(top.get("stories"), plan.key)
+    return StoryRefs(plan.key, stage_keys, listed, epic_keys, sprint_names)
+
+
+def _check_after_stories(c: Checker, plan: Plan, top: dict, story_numbers: set[int]) -> None:
+    stage_keys = [stage.key for stage in plan.stages]
+    listed = _listed_emails(top.get("members"))
+    milestone_names = _names(top.get("milestones"), "name")
     plan.milestones = _check_milestones(c, top.get("milestones"), stage_keys, listed)
     plan.risks = _check_risks(c, top.get("risks"), plan.key, listed, story_numbers, milestone_names)
+
+
+# --- a document read in parts (importer.check_file) ---------------------------------------------
+# Its stories are read from the file one at a time, the rest (`outline`: the document without
+# its `stories` list) at once. These functions only ever say "no problem" where check_document
+# would find none in the whole document, and then give the same plan; at the first doubt they
+# raise ReadWhole, and the caller checks the whole document, which says what is wrong.
+
+
+class ReadWhole(Exception):
+    """The document cannot be vouched for in parts: check it whole."""
+
+
+def check_outline(
+    outline: dict, *, existing_project_keys: set[str] | frozenset[str] = frozenset()
+) -> tuple[Plan, StoryRefs]:
+    """The plan of everything but the stories, milestones and risks, and what stories may refer
+    to; ReadWhole when any of it has a problem."""
+    if shape_problems(outline):
+        raise ReadWhole
+    c = Checker(set())
+    plan = _check_project(c, outline.get("project"), existing_project_keys)
+    if plan is None:
+        raise ReadWhole
+    refs = _check_referred(c, plan, outline)
+    if c.problems:
+        raise ReadWhole
+    return plan, refs
+
+
+def checked_stories(refs: StoryRefs, items: Iterable[Any]) -> Iterator[StoryPlan]:
+    """Each story's plan, checked as check_document checks the document's stories (shape, then
+    meaning); ReadWhole at the first story with a problem."""
+    valid = story_shape()
+    c = Checker(set())
+
+    def shaped() -> Iterator[Any]:
+        for item in items:
+            if not valid(item):
+                raise ReadWhole
+            yield item
+
+    for plan in each_story(c, shaped(), refs):
+        if plan is None or c.problems:
+            raise ReadWhole
+        yield plan
+
+
+def check_after_stories(plan: Plan, outline: dict, story_numbers: set[int]) -> None:
+    """Check the milestones and risks (which may name any story) into `plan`; ReadWhole when
+    they have a problem."""
+    c = Checker(set())
+    _check_after_stories(c, plan, outline, story_numbers)
+    if c.problems:
+        raise ReadWhole
 
 
 def _listed_story_numbers(items: Any, project_key: str) -> set[int]:
