@@ -641,6 +641,7 @@ def measure(
 
     headers = dict(endpoint.headers)
     body = None
+    edits: list[float] = []  # the edits made while it was loaded (writes_every)
     if endpoint.patch:
         key = prepared.patch_stories[0]
         version = story_version(planner.base, key, prepared.token)
