@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, g, has_request_context, request, session
+from flask import Response, current_app, g, has_request_context, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -46,7 +47,6 @@ from planner.timeutil import add_days, local_date, local_start_of, utcnow
 
 # Stands for the CSRF token in a kept page; random per process, so no text can spell it.
 _TOKEN = "planner-csrf-" + secrets.token_hex(16)
-_CSRF_FIELD = "csrf_token"  # Flask-WTF keeps the request's token in g under this name
 
 
 def clock() -> float:
@@ -72,6 +72,12 @@ class _Render:
 class _Kept:
     body: str
     expires: float
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        # What the text takes in memory: Python keeps 1, 2 or 4 bytes a character, as its
+        # widest character needs (a page with a "–" takes two a character).
+        self.size = sys.getsizeof(self.body)
 
 
 class _Store:
@@ -94,18 +100,18 @@ class _Store:
             return kept
 
     def put(self, key: tuple, kept: _Kept, limit: int) -> None:
-        if len(kept.body) > limit // 4:  # one page never pushes out most of the others
+        if kept.size > limit // 4:  # one page never pushes out most of the others
             return
         with self.lock:
             if key in self.pages:
                 self._drop(key)
             self.pages[key] = kept
-            self.size += len(kept.body)
+            self.size += kept.size
             while self.size > limit:
                 self._drop(next(iter(self.pages)))
 
     def _drop(self, key: tuple) -> None:
-        self.size -= len(self.pages.pop(key).body)
+        self.size -= self.pages.pop(key).size
 
     def clear(self) -> None:
         with self.lock:
@@ -184,14 +190,20 @@ def _key(access, today) -> tuple:
     )
 
 
+def _csrf_field() -> str:
+    """Where Flask-WTF keeps the request's token in g: its field name."""
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
 def _with_token(body: str) -> str:
-    g.pop(_CSRF_FIELD, None)
+    g.pop(_csrf_field(), None)
     return body.replace(_TOKEN, generate_csrf())
 
 
 def kept_page(view: Callable) -> Callable:
     """Decorate a project page's view (below `project_route`, so it receives `access`): its GETs
-    are kept and answered again while its key holds (see the module's doc)."""
+    are kept and answered again while its key holds (see the module's doc). The view answers a
+    text, or (text, status); anything else is answered as it is, never kept."""
 
     @functools.wraps(view)
     def wrapper(*, access, **kwargs: Any):
@@ -207,15 +219,21 @@ def kept_page(view: Callable) -> Callable:
         render = g.planner_page_render = _Render(now, access.project.id)
         # The key holds today's date: kept at most until the project's midnight.
         keep_until(local_start_of(add_days(today, 1), access.project.timezone).timestamp())
-        setattr(g, _CSRF_FIELD, _TOKEN)
+        field_name = _csrf_field()
+        setattr(g, field_name, _TOKEN)
         try:
             answer = view(access=access, **kwargs)
         finally:
             g.pop("planner_page_render", None)
-            if g.get(_CSRF_FIELD) == _TOKEN:
-                g.pop(_CSRF_FIELD)
-        body, status = (answer if isinstance(answer, tuple) else (answer, 200))[:2]
-        if not isinstance(body, str):
+            if g.get(field_name) == _TOKEN:
+                g.pop(field_name)
+        parts = answer if isinstance(answer, tuple) else (answer,)
+        body, status = parts[0], parts[1] if len(parts) > 1 else 200
+        if not isinstance(body, str) or len(parts) > 2:
+            if isinstance(body, Response) and not body.direct_passthrough:
+                body.set_data(_with_token(body.get_data(as_text=True)))
+            elif isinstance(body, str):
+                return (_with_token(body), *parts[1:])
             return answer
         if (
             status == 200

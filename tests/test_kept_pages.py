@@ -7,7 +7,7 @@ says once planner's reading of it has run out."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from mlflow import MlflowClient
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from planner import pagecache
 from planner.mlflow_reader import clear_cache
-from planner.models import Account, Notification, Story
+from planner.models import Account, Membership, Notification, Risk, Story
 from tests import factories
 from tests.test_metric_trend_web import Seeded
 
@@ -138,21 +138,30 @@ def test_a_flashed_message_shows_once_on_a_kept_page(clients, story_one):
 def test_a_page_with_a_minutes_ago_is_kept_until_its_minute_ends(
     app, clients, story_one, count_queries, monkeypatch
 ):
-    url = "/projects/FRAUD/dashboard"
-    first = clients["edit"].get(url).get_data(as_text=True)
+    from planner.timeutil import local_start_of, utcnow
+
+    client = clients["edit"]
+    dashboard, board = "/projects/FRAUD/dashboard", "/projects/FRAUD/board"
+    first = client.get(dashboard).get_data(as_text=True)
     assert "Last change" in first and "ago" in first  # counted against page_now()
-    kept, _ = statements_of(count_queries, clients["edit"], url)
-    assert len(kept) == 3
-    real = pagecache.clock()
-    minute_end = (real // 60 + 1) * 60
-    monkeypatch.setattr(pagecache, "clock", lambda: minute_end)
-    redrawn, _ = statements_of(count_queries, clients["edit"], url)
-    assert len(redrawn) > 3
-    # the board says no "ago": it is kept until the project's midnight
-    clients["edit"].get("/projects/FRAUD/board")
-    monkeypatch.setattr(pagecache, "clock", lambda: minute_end + 120)
-    kept, _ = statements_of(count_queries, clients["edit"], "/projects/FRAUD/board")
-    assert len(kept) == 3
+    client.get(board)  # the board says no "ago"
+    with app.app_context():
+        expires = {key[0]: kept.expires for key, kept in pagecache._store().pages.items()}
+    # The dashboard lives until the end of a minute, the board until FRAUD's midnight (UTC).
+    assert expires["dashboard.index"] % 60 == 0
+    assert 0 < expires["dashboard.index"] - pagecache.clock() <= 60
+    tomorrow = utcnow().date() + timedelta(days=1)
+    assert expires["board.index"] == local_start_of(tomorrow, "UTC").timestamp()
+    assert expires["board.index"] >= expires["dashboard.index"]
+    # Until then each is answered kept; from then on, drawn anew.
+    url_name = {dashboard: "dashboard.index", board: "board.index"}
+    for url in (dashboard, board):
+        monkeypatch.setattr(pagecache, "clock", lambda url=url: expires[url_name[url]] - 0.001)
+        kept, _ = statements_of(count_queries, client, url)
+        assert len(kept) == 3
+        monkeypatch.setattr(pagecache, "clock", lambda url=url: expires[url_name[url]])
+        redrawn, _ = statements_of(count_queries, client, url)
+        assert len(redrawn) > 3
 
 
 def test_no_kept_pages_when_turned_off(app, clients, story_one, count_queries):
@@ -164,19 +173,48 @@ def test_no_kept_pages_when_turned_off(app, clients, story_one, count_queries):
 
 
 def test_the_store_drops_the_least_recently_used_pages_past_its_size():
+    # A text of 1,000 ASCII characters takes 1,049 bytes in CPython (49 of them its header).
     store = pagecache._Store()
-    limit = 4 * 1000  # a page may take at most a quarter of the store
+    limit = 4 * 1049  # four such pages; one page may take at most a quarter of the store
     for name in "abcd":
         store.put((name,), pagecache._Kept(name * 1000, float("inf")), limit)
+    assert store.size == 4196
     assert store.get(("a",), 0.0).body == "a" * 1000  # a is now the most recently used
     store.put(("e",), pagecache._Kept("e" * 1000, float("inf")), limit)
     assert store.get(("b",), 0.0) is None  # b went first
     assert [store.get((n,), 0.0) is not None for n in "acde"] == [True] * 4
-    assert store.size == 4000
-    store.put(("huge",), pagecache._Kept("h" * 1001, float("inf")), limit)
-    assert store.get(("huge",), 0.0) is None and store.size == 4000
+    assert store.size == 4196
+    store.put(("huge",), pagecache._Kept("h" * 1001, float("inf")), limit)  # 1,050 bytes
+    assert store.get(("huge",), 0.0) is None and store.size == 4196
     store.put(("old",), pagecache._Kept("o", 10.0), limit)
     assert store.get(("old",), 9.9) is not None and store.get(("old",), 10.0) is None
+
+
+def test_a_page_is_counted_at_what_it_takes_in_memory():
+    # One "–" (U+2013) makes CPython keep every character of the text in two bytes.
+    page = pagecache._Kept("a" * 999 + "–", float("inf"))
+    assert page.size > 2000
+    assert pagecache._Kept("a" * 1000, float("inf")).size < 1100
+
+
+def test_a_risk_owner_who_left_is_renamed_at_once(clients, story_one, db_session, team):
+    # Priya owns risk 1, then leaves FRAUD: the dashboard still names her as its owner.
+    risk = db_session.scalar(select(Risk).where(Risk.project_id == team.project.id))
+    risk.owner_id = team.editor.id
+    db_session.commit()
+    membership = db_session.scalar(
+        select(Membership).where(
+            Membership.project_id == team.project.id, Membership.account_id == team.editor.id
+        )
+    )
+    db_session.delete(membership)
+    db_session.commit()
+    url = "/projects/FRAUD/dashboard"
+    assert "Priya Raman" in clients["manage"].get(url).get_data(as_text=True)
+    account = db_session.get(Account, team.editor.id)
+    account.name = "Priya Raman-Okoro"
+    db_session.commit()
+    assert "Priya Raman-Okoro" in clients["manage"].get(url).get_data(as_text=True)
 
 
 def test_a_dashboard_with_mlflow_details_lives_no_longer_than_they_are_kept(

@@ -9,7 +9,8 @@ Every write is seen here, whichever way it is made:
 
 Each table has a rule naming the project(s) a row belongs to (RULES): its own `project_id`, or the
 story / sprint / gate / risk / membership / milestone it belongs to (looked up in one query per
-kind, the session's identity map first), or, for an account, every project it is a member of.
+kind, the session's identity map first), or, for an account, every project it is a member of
+(or owns a risk or decided a gate in: the dashboard names them after they leave).
 Tables no project page shows are listed in NOT_SHOWN, with the reason. A table in neither list is
 refused at its first write (UnversionedWrite) and by tests/test_project_version.py, so a new
 model cannot be forgotten.
@@ -220,10 +221,19 @@ class _Refs:
 
 
 def _members_projects(session: Session, account_ids: set[int]) -> set[int]:
-    membership = _tables()["membership"]
+    """The projects whose pages show the accounts' names: those they are members of, and those
+    where they own a risk or decided a gate (the dashboard names them after they left)."""
+    membership, risk = _tables()["membership"], _tables()["risk"]
+    gate, decision = _tables()["gate"], _tables()["gate_decision"]
     return set(
         session.connection().scalars(
-            select(membership.c.project_id).where(membership.c.account_id.in_(account_ids))
+            union(
+                select(membership.c.project_id).where(membership.c.account_id.in_(account_ids)),
+                select(risk.c.project_id).where(risk.c.owner_id.in_(account_ids)),
+                select(gate.c.project_id)
+                .join(decision, decision.c.gate_id == gate.c.id)
+                .where(decision.c.decided_by_id.in_(account_ids)),
+            )
         )
     )
 
