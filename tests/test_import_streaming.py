@@ -153,44 +153,53 @@ def _refused(document) -> bool:
     return check_document(copy.deepcopy(document))[0] is None
 
 
-def test_a_file_changed_after_it_was_checked_writes_nothing(db_session, tmp_path):
+def assert_refused_as_changed(db_session, path, change, *, while_writing: bool) -> None:
+    """Check the small document at `path`, apply `change` to a copy of it, write that copy over
+    the file (after the check, or once the story rows are written), then write what was
+    checked: refused as changed, nothing kept."""
     before = row_counts(db_session)
-    path = tmp_path / "in.json"
     path.write_text(json.dumps(small_document()), encoding="utf-8")
     checked = check_file(db_session, path)
     changed = small_document()
-    changed["stories"][1]["title"] = "Tidy the notebooks"
-    path.write_text(json.dumps(changed), encoding="utf-8")
+    change(changed)
+
+    def rewrite() -> None:
+        path.write_text(json.dumps(changed), encoding="utf-8")
+
+    def progress(part: str, rows: int) -> None:
+        if part == "stories":
+            rewrite()
+
+    if not while_writing:
+        rewrite()
     with pytest.raises(ImportRefused) as refused:
-        write_checked(db_session, checked, hash_method=factories.HASH)
+        write_checked(
+            db_session,
+            checked,
+            hash_method=factories.HASH,
+            progress=progress if while_writing else None,
+        )
     assert [(p.path, p.message) for p in refused.value.problems] == [
         ("$", f"{path} changed while it was being imported; import it again")
     ]
     db_session.rollback()
     assert row_counts(db_session) == before
+
+
+def test_a_file_changed_after_it_was_checked_writes_nothing(db_session, tmp_path):
+    def retitle(document):
+        document["stories"][1]["title"] = "Tidy the notebooks"
+
+    assert_refused_as_changed(db_session, tmp_path / "in.json", retitle, while_writing=False)
 
 
 def test_a_file_changed_while_its_stories_are_written_writes_nothing(db_session, tmp_path):
     # The change lands after the story rows are written and before the file is read again for
     # their events: a label the checked file did not have is found first, not the digest.
-    before = row_counts(db_session)
-    path = tmp_path / "in.json"
-    path.write_text(json.dumps(small_document()), encoding="utf-8")
-    checked = check_file(db_session, path)
-    changed = small_document()
-    changed["stories"][0]["labels"] = ["brand-new-label"]
+    def relabel(document):
+        document["stories"][0]["labels"] = ["brand-new-label"]
 
-    def progress(part: str, rows: int) -> None:
-        if part == "stories":
-            path.write_text(json.dumps(changed), encoding="utf-8")
-
-    with pytest.raises(ImportRefused) as refused:
-        write_checked(db_session, checked, hash_method=factories.HASH, progress=progress)
-    assert [(p.path, p.message) for p in refused.value.problems] == [
-        ("$", f"{path} changed while it was being imported; import it again")
-    ]
-    db_session.rollback()
-    assert row_counts(db_session) == before
+    assert_refused_as_changed(db_session, tmp_path / "in.json", relabel, while_writing=True)
 
 
 def peak_of_import(session, path) -> int:
