@@ -108,6 +108,15 @@ def sign_in(page, base_url: str, email: str, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     # Wait for the answer's page itself, not the sign-in page already loaded: a key pressed
     # before the next page's deferred scripts ran would be lost.
+    follow(page, page.get_by_role("button", name="Sign in"))
+
+
+def follow(page, target) -> None:
+    """Click a link or button that opens another page and wait until that page has loaded.
+
+    Waiting for the new address is not enough: the address changes when the answer starts,
+    while a key pressed before the new page's deferred scripts ran would be lost.
+    """
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
+        target.click()
     page.wait_for_load_state()

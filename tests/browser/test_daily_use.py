@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from planner.models import Story, StoryEvent
 from tests import factories
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import follow, sign_in
 
 
 def test_find_estimate_move_and_undo_from_the_keyboard(
@@ -33,7 +33,7 @@ def test_find_estimate_move_and_undo_from_the_keyboard(
     page.keyboard.press("Enter")
     hit = page.locator(".search-hit").first
     expect(hit.get_by_role("link")).to_have_text("Backfill merchant category codes")
-    hit.get_by_role("link").click()
+    follow(page, hit.get_by_role("link"))
     expect(page).to_have_url(re.compile(rf"/projects/FRAUD/stories/{story.number}$"))
 
     # Points in place: the chip becomes a choice, saved with the story's version.

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from planner.models import Comment, Risk
 from tests import factories
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import follow, sign_in
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -86,7 +86,7 @@ def test_slash_focuses_search_and_a_result_opens_the_story(
     shots.take(page, "results-laptop-dark")
     page.emulate_media(color_scheme="light")
 
-    page.get_by_role("link", name="Feature drift monitor for the card scoring model").click()
+    follow(page, page.get_by_role("link", name="Feature drift monitor for the card scoring model"))
     expect(page).to_have_url(re.compile(r"/projects/FRAUD/stories/1$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Feature drift monitor")
 
