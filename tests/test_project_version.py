@@ -264,6 +264,49 @@ def test_bulk_statements_through_the_session(watch, db_session, other):
     assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
 
 
+def test_a_bulk_update_moving_rows_to_another_parent_bumps_both_projects(
+    watch, db_session, team, other
+):
+    fraud_1 = db_session.scalar(select(Story.id).where(Story.project_id == team.project.id))
+    other_1 = db_session.scalar(select(Story.id).where(Story.project_id == other.id))
+    at = datetime(2026, 3, 3, tzinfo=UTC)
+    comments = [Comment(story_id=fraud_1, body=f"Note {n}", created_at=at) for n in range(3)]
+    db_session.add_all(comments)
+    db_session.commit()
+    first, second, third = (c.id for c in comments)
+    # A literal new parent: FRAUD loses the comment (its old story), OTHER gains it.
+    seen = watch()
+    db_session.execute(update(Comment).where(Comment.id == first).values(story_id=other_1))
+    db_session.commit()
+    assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
+    # And back, the new parent given as a bindparam() filled by the parameters sent with it.
+    seen = watch()
+    table = Comment.__table__
+    db_session.execute(
+        update(table).where(table.c.id == bindparam("comment")).values(story_id=bindparam("to")),
+        [{"comment": first, "to": fraud_1}],
+    )
+    db_session.commit()
+    assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
+    # An ORM bulk UPDATE by primary key moving one row.
+    seen = watch()
+    db_session.execute(update(Comment), [{"id": second, "story_id": other_1}])
+    db_session.commit()
+    assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
+    # A new parent computed in SQL cannot be told: refused, nothing written.
+    with pytest.raises(UnversionedWrite, match="sets story_id from SQL"):
+        db_session.execute(
+            update(Comment).where(Comment.id == third).values(story_id=Comment.story_id + 0)
+        )
+    db_session.rollback()
+    where = db_session.execute(select(Comment.id, Comment.story_id).order_by(Comment.id)).all()
+    assert [tuple(row) for row in where[-3:]] == [
+        (first, fraud_1),
+        (second, other_1),
+        (third, fraud_1),
+    ]
+
+
 def test_a_write_whose_project_cannot_be_told_is_refused(db_session, story_one):
     copy = insert(Comment).from_select(
         ["story_id", "body", "created_at"],

@@ -34,6 +34,7 @@ from sqlalchemy import bindparam, event, inspect, select, union, update
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.elements import BindParameter
 
 from planner.models.base import Base
 
@@ -492,7 +493,41 @@ def _on_execute(state: ORMExecuteState) -> None:
             for row in connection.execute(query, values):
                 for (_, target), value in zip(rule.refs, row, strict=True):
                     refs.add(target, value)
+        if state.is_update:
+            _add_new_parents(rule, statement, parameters, refs)
     touch(session, refs.resolve(session))
+
+
+def _add_new_parents(rule: Rule, statement, parameters, refs: _Refs) -> None:
+    """An UPDATE that sets a row's reference column moves the row: the new parent's pages change
+    as much as the old one's (read above). A value the statement computes in SQL cannot be told
+    here: the caller touches it itself."""
+    table = statement.table
+    for row in _rows_of(statement, parameters):
+        for column, target in rule.refs:
+            if column not in row or target in _EXISTING_ONLY:
+                continue
+            value = row[column]
+            values = (
+                _bound_values(value, parameters) if isinstance(value, BindParameter) else [value]
+            )
+            for value in values:
+                if value is None:
+                    continue
+                if not _is_literal(value):
+                    raise UnversionedWrite(
+                        f"UPDATE {table.name} sets {column} from SQL: cannot tell its new "
+                        "project; pass the value, or call touch() and mark the statement "
+                        f"execution_options({VERSIONED_OPTION}=True)."
+                    )
+                refs.add(target, value)
+
+
+def _bound_values(param: BindParameter, parameters) -> list[object]:
+    """The values a bindparam() of a statement's SET takes: from each set of parameters sent
+    with it, else its own."""
+    sets = parameters if isinstance(parameters, list | tuple) else [parameters or {}]
+    return [p[param.key] if param.key in p else param.value for p in sets]
 
 
 # --- the transaction's end --------------------------------------------------------------------
