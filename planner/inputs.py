@@ -228,7 +228,10 @@ def parse_json(data: str | bytes) -> Any:
         ) from None
     except json.JSONDecodeError as exc:
         raise JSONInputError(
-            f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.", syntax=True
+            # Python's "Unterminated string starting at" names its place itself.
+            f"Not valid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno}, "
+            f"column {exc.colno}.",
+            syntax=True,
         ) from None
     except JSONInputError:
         raise

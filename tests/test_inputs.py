@@ -129,6 +129,13 @@ def test_parse_json_refuses_deep_nesting_without_recursing():
         ('{"x": NaN}', "$", True, "NaN is not a JSON number"),
         ('{"x": Infinity}', "$", True, "Infinity is not a JSON number"),
         ('{"x": ', "$", True, "Not valid JSON"),
+        (
+            '{"title": "open',
+            "$",
+            True,
+            "Not valid JSON: Unterminated string starting at line 1, column 11.",
+        ),
+        ('{"t": "a\tb"}', "$", True, "Not valid JSON: Invalid control character at line 1, col"),
         (b"\xff\xfe{}", "$", True, "not UTF-8"),
     ],
 )

@@ -93,6 +93,24 @@ def test_shape_problems_read_in_plain_words_at_their_paths():
     ]
 
 
+def test_a_whole_number_written_with_a_decimal_point_is_refused_where_it_stands():
+    # JSON Schema counts 10.0 as an integer; planner, like its API, asks for 10.
+    assert problems_of(lambda d: d["project"].update(sprint_length_days=10.0)) == [
+        "$.project.sprint_length_days: expected a whole number, found a number"
+    ]
+    assert problems_of(lambda d: d["risks"][0].update(likelihood=2.0)) == [
+        "$.risks[0].likelihood: expected a whole number, found a number"
+    ]
+    assert problems_of(lambda d: d["stories"][1].update(points=3.0)) == [
+        "$.stories[1].points: 3.0 is not on the points scale 0, 1, 2, 3, 5, 8, 13, 21 (or null)"
+    ]
+    # Written as a whole number, it is taken.
+    doc = full_document()
+    doc["project"]["sprint_length_days"] = 10
+    plan, problems = check_document(doc)
+    assert problems == [] and plan.sprint_length_days == 10
+
+
 def test_a_history_value_is_checked_as_its_field():
     doc = full_document()
     events = doc["stories"][0]["history"]

@@ -336,8 +336,13 @@ def _pattern(validator, pattern: str, instance: Any, schema: dict):
 
 
 def _same(a: Any, b: Any) -> bool:
-    """JSON equality: true is not 1."""
-    return a == b and isinstance(a, bool) == isinstance(b, bool)
+    """JSON equality as planner reads numbers: true is not 1, and 3.0 is not 3 (a whole number is
+    written as one, as for the "integer" type)."""
+    return (
+        a == b
+        and isinstance(a, bool) == isinstance(b, bool)
+        and isinstance(a, float) == isinstance(b, float)
+    )
 
 
 def _unique(items: list) -> bool:
@@ -360,9 +365,17 @@ def _is(validator, instance: Any, kind: str) -> bool:
     return validator.is_type(instance, kind)
 
 
+# A whole number is written as one: 10, not 10.0, as the API asks ("Send a whole number").
+# Draft 2020-12 counts 10.0 as an integer; planner's domain does not, so the check says it here,
+# at the value's path, rather than a refusal later that names the range.
+_whole_numbers = Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _checker, x: isinstance(x, int) and not isinstance(x, bool)
+)
+
 _Validator = validators.extend(
     Draft202012Validator,
-    {
+    type_checker=_whole_numbers,
+    validators={
         "pattern": _pattern,
         "type": _keyword(
             "type",
@@ -429,8 +442,8 @@ def _plain_numbers(value: Any) -> bool:
         elif isinstance(item, int):
             if not -_BIGGEST <= item <= _BIGGEST:
                 return False
-        elif isinstance(item, float) and not math.isfinite(item):
-            return False
+        elif isinstance(item, float) and (not math.isfinite(item) or item.is_integer()):
+            return False  # 10.0: an integer to jsonschema-rs, not to planner (_whole_numbers)
     return True
 
 
