@@ -127,6 +127,29 @@ def test_role_load_figure_marks_over_committed_roles():
     assert needed["marker"]["color"] == [charts.COLORS["needed"], charts.COLORS["over"]]
 
 
+def test_role_load_figure_says_why_it_has_no_bars():
+    # Every story open to any role (5 + 3 points) and Kemal, the one member with capacity,
+    # holds no role: nothing to draw a bar for.
+    plan = check_plan([(None, 5), (None, 3)], {1: 6}, {1: []}, {1: "Kemal"}, velocity=None)
+    figure = charts.role_load_figure(plan, "Sprint 1: load by functional role")
+    check(figure)
+    assert trace(figure, "Needed")["x"] == [] and trace(figure, "Capacity")["y"] == []
+    (note,) = figure["layout"]["annotations"]
+    assert note["text"] == (
+        "No story in this sprint names a functional role,<br>"
+        "and no member with capacity holds one:<br>its 8 points can be taken by anyone."
+    )
+    # A sprint with no stories and no capacity says so without a count.
+    empty = check_plan([], {}, {1: ["annotator"]}, {1: "Kemal"}, velocity=None)
+    (note,) = charts.role_load_figure(empty, "Empty")["layout"]["annotations"]
+    assert note["text"] == (
+        "No story in this sprint names a functional role,<br>and no member with capacity holds one."
+    )
+    # Kemal's capacity as an annotator is a bar: no note.
+    plan = check_plan([(None, 5)], {1: 6}, {1: ["annotator"]}, {1: "Kemal"}, velocity=None)
+    assert "annotations" not in charts.role_load_figure(plan, "Sprint 1")["layout"]
+
+
 def test_an_empty_sprint_still_draws():
     empty = SprintInfo(9, "Empty", date(2026, 3, 2), date(2026, 3, 6), "planned")
     result = sweep(Calendar("UTC"), [empty], [], [], now=NOW)[9]

@@ -294,13 +294,29 @@ def role_load_figure(check: PlanCheck, title: str) -> dict[str, Any]:
             "marker": {"color": COLORS["capacity"]},
         },
     ]
-    return {
-        "data": traces,
-        "layout": _layout(
-            plain(title),
-            "Functional role",
-            "Points",
-            barmode="group",
-            xaxis={"title": {"text": "Functional role"}, "type": "category", "automargin": True},
-        ),
-    }
+    layout = _layout(
+        plain(title),
+        "Functional role",
+        "Points",
+        barmode="group",
+        xaxis={"title": {"text": "Functional role"}, "type": "category", "automargin": True},
+    )
+    if not lines:  # no bar to draw: say why instead of an empty frame
+        any_role = sum(line.needed for line in check.lines)
+        layout["annotations"] = [
+            {
+                "text": (
+                    "No story in this sprint names a functional role,<br>"
+                    "and no member with capacity holds one"
+                    + (f":<br>its {any_role} points can be taken by anyone." if any_role else ".")
+                ),
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 14},
+            }
+        ]
+        layout["yaxis"] = {**layout["yaxis"], "range": [0, 1]}
+    return {"data": traces, "layout": layout}
