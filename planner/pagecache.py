@@ -8,7 +8,8 @@ on besides the project's rows:
   write any page of the project shows, names of members included), read with the access check,
   so a kept page costs no query of its own;
 - the page's address (host, path and query), the person (id, admin or not, their unread count,
-  whether a read-only token signs the request) and the project's local date.
+  whether a read-only token signs the request; nobody, for a share link's dashboard) and the
+  project's local date.
 
 What else a page shows that can change without a write is bounded where it is read:
 - "5 minutes ago", "page made 10:42": rendered against `page_now()`, the start of the current
@@ -72,6 +73,7 @@ class _Render:
 class _Kept:
     body: str
     expires: float
+    headers: dict[str, str] = field(default_factory=dict)
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -171,23 +173,35 @@ def dont_keep() -> None:
         render.keep = False
 
 
-def _key(access, today) -> tuple:
+def _reader() -> tuple:
+    """Who reads the page, as far as it shows: the person (id, admin or not, their unread
+    count, whether a read-only token signs the request), or nobody (a share link's reader)."""
     from planner.signin import current_bearer
 
-    project = access.project
+    if not current_user.is_authenticated:
+        return (None, False, None, False)
     bearer = current_bearer()
+    return (
+        current_user.id,
+        bool(current_user.is_admin),
+        g.get("planner_unread"),
+        bool(bearer is not None and bearer.read_only),
+    )
+
+
+def _key(project, today) -> tuple:
     return (
         request.endpoint,
         request.host_url,
         request.full_path,
         project.id,
         project.change_version,
-        current_user.id,
-        bool(current_user.is_admin),
-        g.get("planner_unread"),
-        bool(bearer is not None and bearer.read_only),
+        *_reader(),
         today,
     )
+
+
+_VERSION = 4  # where the project's change version stands in a key
 
 
 def _csrf_field() -> str:
@@ -197,51 +211,61 @@ def _csrf_field() -> str:
 
 def _with_token(body: str) -> str:
     g.pop(_csrf_field(), None)
+    if _TOKEN not in body:
+        return body  # a page with no form: no token, and no session made for one
     return body.replace(_TOKEN, generate_csrf())
+
+
+def kept(project, draw: Callable[[], Any]) -> Any:
+    """Answer a GET of a page of `project` from the kept copy while its key holds (see the
+    module's doc), else `draw()` it and keep it. `draw` answers a text, (text, status) or
+    (text, status, headers as a dict); anything else is answered as it is, never kept."""
+    limit = _limit()
+    if request.method != "GET" or limit <= 0 or session.get("_flashes"):
+        return draw()
+    now = utcnow()
+    today = local_date(now, project.timezone)
+    key = _key(project, today)
+    found = _store().get(key, clock())
+    if found is not None:
+        body = _with_token(found.body)
+        return (body, 200, found.headers) if found.headers else body
+    render = g.planner_page_render = _Render(now, project.id)
+    # The key holds today's date: kept at most until the project's midnight.
+    keep_until(local_start_of(add_days(today, 1), project.timezone).timestamp())
+    field_name = _csrf_field()
+    setattr(g, field_name, _TOKEN)
+    try:
+        answer = draw()
+    finally:
+        g.pop("planner_page_render", None)
+        if g.get(field_name) == _TOKEN:
+            g.pop(field_name)
+    parts = answer if isinstance(answer, tuple) else (answer,)
+    body, status = parts[0], parts[1] if len(parts) > 1 else 200
+    headers = parts[2] if len(parts) > 2 else None
+    if not isinstance(body, str) or len(parts) > 3 or not isinstance(headers, dict | None):
+        if isinstance(body, Response) and not body.direct_passthrough:
+            body.set_data(_with_token(body.get_data(as_text=True)))
+        elif isinstance(body, str):
+            return (_with_token(body), *parts[1:])
+        return answer
+    if (
+        status == 200
+        and render.keep
+        and project.change_version == key[_VERSION]
+        and not session.get("_flashes")
+    ):
+        _store().put(key, _Kept(body, render.expires, dict(headers or {})), limit)
+    return (_with_token(body), *parts[1:]) if len(parts) > 1 else _with_token(body)
 
 
 def kept_page(view: Callable) -> Callable:
     """Decorate a project page's view (below `project_route`, so it receives `access`): its GETs
-    are kept and answered again while its key holds (see the module's doc). The view answers a
-    text, or (text, status); anything else is answered as it is, never kept."""
+    are kept and answered again while its key holds, as `kept` does."""
 
     @functools.wraps(view)
     def wrapper(*, access, **kwargs: Any):
-        limit = _limit()
-        if request.method != "GET" or limit <= 0 or session.get("_flashes"):
-            return view(access=access, **kwargs)
-        now = utcnow()
-        today = local_date(now, access.project.timezone)
-        key = _key(access, today)
-        kept = _store().get(key, clock())
-        if kept is not None:
-            return _with_token(kept.body)
-        render = g.planner_page_render = _Render(now, access.project.id)
-        # The key holds today's date: kept at most until the project's midnight.
-        keep_until(local_start_of(add_days(today, 1), access.project.timezone).timestamp())
-        field_name = _csrf_field()
-        setattr(g, field_name, _TOKEN)
-        try:
-            answer = view(access=access, **kwargs)
-        finally:
-            g.pop("planner_page_render", None)
-            if g.get(field_name) == _TOKEN:
-                g.pop(field_name)
-        parts = answer if isinstance(answer, tuple) else (answer,)
-        body, status = parts[0], parts[1] if len(parts) > 1 else 200
-        if not isinstance(body, str) or len(parts) > 2:
-            if isinstance(body, Response) and not body.direct_passthrough:
-                body.set_data(_with_token(body.get_data(as_text=True)))
-            elif isinstance(body, str):
-                return (_with_token(body), *parts[1:])
-            return answer
-        if (
-            status == 200
-            and render.keep
-            and access.project.change_version == key[4]
-            and not session.get("_flashes")
-        ):
-            _store().put(key, _Kept(body, render.expires), limit)
-        return _with_token(body), status
+        return kept(access.project, lambda: view(access=access, **kwargs))
 
     return wrapper

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from planner.domain.sharing import create_share_link
 from planner.models import (
@@ -558,6 +559,35 @@ def test_every_write_row_checks_its_effect():
     for index, (method, _url, _payload, _needs) in enumerate(ROUTES):
         if not method.endswith("GET"):
             assert CHECKS[index][1] is not None, ROUTES[index]
+
+
+def test_the_access_check_reads_every_role_of_the_membership(db_session, team, story_one):
+    from planner.domain.access import project_access, projects_of, sprint_access, story_access
+
+    roles = ["data_scientist", "ml_engineer", "annotator"]
+    other = factories.project(db_session, "OTHER", "Other work", owner=team.manager)
+    factories.member(db_session, other, team.editor, "edit", ["product_owner", "mlops_engineer"])
+    membership = db_session.scalar(
+        select(Membership)
+        .where(Membership.project_id == team.project.id, Membership.account_id == team.editor.id)
+        .options(selectinload(Membership.role_rows))
+    )
+    membership.role_rows = [MembershipRole(role=role) for role in roles]
+    db_session.commit()
+    sprint_id = db_session.scalar(select(Sprint.id).where(Sprint.project_id == team.project.id))
+    # In the order of docs/rules.md's role list: data scientist, ML engineer, ..., annotator.
+    expected = ["data_scientist", "ml_engineer", "annotator"]
+    db_session.expunge_all()  # read afresh, as a request does
+    assert project_access(db_session, team.editor, "fraud").membership.roles == expected
+    db_session.expunge_all()
+    access, story = story_access(db_session, team.editor, "FRAUD-1")
+    assert access.membership.roles == expected and story.number == 1
+    db_session.expunge_all()
+    access, sprint = sprint_access(db_session, team.editor, sprint_id)
+    assert access.membership.roles == expected and sprint.id == sprint_id
+    db_session.expunge_all()
+    listed = {a.project.key: a.membership.roles for a in projects_of(db_session, team.editor)}
+    assert listed == {"FRAUD": expected, "OTHER": ["product_owner", "mlops_engineer"]}
 
 
 def test_a_project_that_does_not_exist_answers_like_one_you_cannot_see(clients, story_one):

@@ -87,16 +87,16 @@ def counted(count_queries, call) -> list[str]:
 
 # The dashboard, for a signed-in member:
 #  1 the account, with the bell's unread count (signin.load_account)
-#  2 the project and the membership; 3 the membership's roles (authz)
-#  4-7 the context: stages; members with accounts and roles; sprints; epics
-#  8 milestones; 9 their forecasts
-#  10 holidays; 11 the active sprint's stories; 12 their events (its burndown)
-#  13 the open risks with their owners
-#  14 points per stage
-#  15 the milestones' MLflow run links (metric trends)
-#  16 the stage gates
-#  17 when anything shown last changed
-DASHBOARD_QUERIES = 17
+#  2 the project and the membership with its roles (authz)
+#  3-6 the context: stages; members with accounts and roles; sprints; epics
+#  7 milestones; 8 their forecasts
+#  9 holidays; 10 the active sprint's stories; 11 their events (its burndown)
+#  12 the open risks with their owners
+#  13 points per stage
+#  14 the milestones' MLflow run links (metric trends)
+#  15 the stage gates
+#  16 when anything shown last changed
+DASHBOARD_QUERIES = 16
 
 
 def test_the_dashboard_runs_the_same_queries_for_the_demo_and_a_bigger_project(
@@ -110,17 +110,17 @@ def test_the_dashboard_runs_the_same_queries_for_the_demo_and_a_bigger_project(
 
 
 # A closed sprint's report, its series stored (planner.domain.series):
-#  1 the account with the unread count; 2 project and membership; 3 roles
-#  4-7 the context
-#  8 holidays
-#  9 the stored rows of the sprints shown, with what each must still match; 10, 11 whether
+#  1 the account with the unread count; 2 project and membership with its roles
+#  3-6 the context
+#  7 holidays
+#  8 the stored rows of the sprints shown, with what each must still match; 9, 10 whether
 #    events arrived since (after the last one stored; dated before it)
-#  12 the active sprint's stories; 13 their events (it is shown beside the closed ones)
-#  14 the capacity of the closed sprints (the suggestion)
-#  15-17 the stories of each of the three closed sprints' stored series
-#  18 the sprint's own capacity
-#  19 the first page of its scope changes; 20 the stored scope changes
-REPORT_QUERIES = 20
+#  11 the active sprint's stories; 12 their events (it is shown beside the closed ones)
+#  13 the capacity of the closed sprints (the suggestion)
+#  14-16 the stories of each of the three closed sprints' stored series
+#  17 the sprint's own capacity
+#  18 the first page of its scope changes; 19 the stored scope changes
+REPORT_QUERIES = 19
 
 
 def test_a_closed_sprints_report_runs_the_same_queries_for_the_demo_and_a_bigger_project(
@@ -141,14 +141,14 @@ def test_a_closed_sprints_report_runs_the_same_queries_for_the_demo_and_a_bigger
 
 # A story PATCH changing its title:
 #  1 the account (no unread count: an API call shows no bell)
-#  2 the project, membership and story; 3 the membership's roles
-#  4-7 the context
-#  8 the projects of the stories it blocks or is blocked by (planner.models.versioning)
-#  9 the project's change_version
-#  10 INSERT the outbox event (webhooks); 11 UPDATE story; 12 INSERT the text change
-#  13 the story's history, labels, what blocks it and what it blocks, and its checklist
+#  2 the project, membership with its roles, and story
+#  3-6 the context
+#  7 the projects of the stories it blocks or is blocked by (planner.models.versioning)
+#  8 the project's change_version
+#  9 INSERT the outbox event (webhooks); 10 UPDATE story; 11 INSERT the text change
+#  12 the story's history, labels, what blocks it and what it blocks, and its checklist
 #     (planner.domain.dependencies.story_parts), read before the commit
-PATCH_QUERIES = 13
+PATCH_QUERIES = 12
 
 
 def test_a_story_patch_runs_the_same_queries_for_the_demo_and_a_bigger_project(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from planner.domain import AccessDenied, NotFoundError, parse_id
 from planner.models import Account, Membership, Project, Sprint, Story
@@ -64,12 +64,20 @@ def required_level(method: str, write_level: str) -> str:
 
 
 def _membership_query(account: Account):
+    """The account's memberships with their projects, and each membership's functional roles
+    joined in the same statement (a row per role): read it whole, with `_rows`."""
     return (
         select(Project, Membership)
         .join(Membership, Membership.project_id == Project.id)
         .where(Membership.account_id == account.id)
-        .options(selectinload(Membership.role_rows))
+        .options(joinedload(Membership.role_rows))
     )
+
+
+def _rows(session: Session, query) -> list:
+    """The rows of a `_membership_query`, one per membership: every row of the statement is read,
+    so that each membership's roles are all loaded (a collection joined in repeats its parent)."""
+    return session.execute(query).unique().all()
 
 
 @dataclass(frozen=True)
@@ -119,11 +127,10 @@ def poll_state(
 
 def project_access(session: Session, account: Account, project_key: str) -> ProjectAccess:
     """Return the account's access to the project `project_key`, or raise NotFoundError."""
-    row = session.execute(
-        _membership_query(account).where(Project.key == project_key.upper())
-    ).first()
-    if row is None:
+    rows = _rows(session, _membership_query(account).where(Project.key == project_key.upper()))
+    if not rows:
         raise NotFoundError(f"No project {project_key}.")
+    row = rows[0]
     return ProjectAccess(project=row[0], membership=row[1])
 
 
@@ -131,14 +138,16 @@ def sprint_access(
     session: Session, account: Account, sprint_id: int
 ) -> tuple[ProjectAccess, Sprint]:
     """Return the access to the sprint's project and the sprint, or raise NotFoundError."""
-    row = session.execute(
+    rows = _rows(
+        session,
         _membership_query(account)
         .add_columns(Sprint)
         .join(Sprint, Sprint.project_id == Project.id)
-        .where(Sprint.id == sprint_id)
-    ).first()
-    if row is None:
+        .where(Sprint.id == sprint_id),
+    )
+    if not rows:
         raise NotFoundError(f"No sprint {sprint_id}.")
+    row = rows[0]
     return ProjectAccess(project=row[0], membership=row[1]), row[2]
 
 
@@ -154,18 +163,20 @@ def split_story_key(story_key: str) -> tuple[str, int]:
 def story_access(session: Session, account: Account, story_key: str) -> tuple[ProjectAccess, Story]:
     """Return the account's access to the story's project and the story, or raise NotFoundError."""
     project_key, number = split_story_key(story_key)
-    row = session.execute(
+    rows = _rows(
+        session,
         _membership_query(account)
         .add_columns(Story)
         .join(Story, Story.project_id == Project.id)
-        .where(Project.key == project_key, Story.number == number)
-    ).first()
-    if row is None:
+        .where(Project.key == project_key, Story.number == number),
+    )
+    if not rows:
         raise NotFoundError(f"No story {story_key}.")
+    row = rows[0]
     return ProjectAccess(project=row[0], membership=row[1]), row[2]
 
 
 def projects_of(session: Session, account: Account) -> list[ProjectAccess]:
     """Return every project the account is a member of, by name."""
-    rows = session.execute(_membership_query(account).order_by(Project.name)).all()
+    rows = _rows(session, _membership_query(account).order_by(Project.name))
     return [ProjectAccess(project=p, membership=m) for p, m in rows]

@@ -31,7 +31,7 @@ from planner.domain.sharing import (
 )
 from planner.forecasting import ACTIVE_RISK_STATUSES, heat_map, risk_level
 from planner.models import Project, Risk, ShareLink, Story
-from planner.pagecache import kept_page, page_now
+from planner.pagecache import kept, kept_page, page_now
 from planner.signin import require_login
 from planner.timeutil import local_date, utcnow
 from planner.urls import absolute_url
@@ -41,6 +41,11 @@ from planner.web.milestones import metric_trend_blocks, milestone_rows, trend_an
 bp = Blueprint("dashboard", __name__)
 bp.before_request(require_login)
 public = Blueprint("share", __name__)  # no sign-in: the token is the permission
+SHARED_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 @dataclass
@@ -212,10 +217,12 @@ def dashboard(token: str):
     project = project_for_token(session, token, now=utcnow())
     if project is None:
         abort(404)
-    data = dashboard_data(session, project)
-    response = render_template("dashboard/index.html", access=None, public=True, **data)
-    return (
-        response,
-        200,
-        {"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"},
-    )
+
+    def draw():
+        data = dashboard_data(session, project)
+        response = render_template("dashboard/index.html", access=None, public=True, **data)
+        return response, 200, SHARED_PAGE_HEADERS
+
+    # Kept like the members' dashboard: the link is checked above on every request (revoked,
+    # expired, its maker no longer a manager), the page is answered from the kept copy.
+    return kept(project, draw)

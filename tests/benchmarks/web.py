@@ -308,6 +308,7 @@ class Prepared:
     big_active: int
     patch_stories: list[str]  # demo stories outside running and closed sprints
     seconds: dict[str, float]
+    share_token: str = ""  # a live share link of the demo's dashboard (no sign-in)
 
 
 def recreate_database(url: str) -> None:
@@ -339,6 +340,7 @@ def prepare(url: str, patch_count: int) -> Prepared:
     from planner.cli import upgrade_database
     from planner.demo import install_demo
     from planner.domain.accounts import find_account
+    from planner.domain.sharing import create_share_link
     from planner.domain.tokens import create_token
     from planner.interchange.importer import import_document
     from planner.models import Project, Sprint, Story
@@ -365,6 +367,10 @@ def prepare(url: str, patch_count: int) -> Prepared:
         seconds["big import"] = time.perf_counter() - begin
         maya = find_account(session, DEMO_EMAIL)
         _, secret = create_token(session, maya, name="web benchmark", scope="write", now=utcnow())
+        fraud = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        _, share_token = create_share_link(
+            session, fraud, "Steering committee", by_id=maya.id, now=utcnow()
+        )
         session.commit()
         if session.bind.dialect.name == "postgresql":
             # The statistics autovacuum would gather soon after a bulk import: without them the
@@ -379,7 +385,6 @@ def prepare(url: str, patch_count: int) -> Prepared:
                 query = query.where(getattr(Sprint, column) == value)
             return session.scalars(query.order_by(Sprint.start_date.desc())).first()
 
-        fraud = session.scalar(select(Project).where(Project.key == "FRAUD"))
         movable = session.scalars(
             select(Story.number)
             .outerjoin(Sprint, Sprint.id == Story.sprint_id)
@@ -399,6 +404,7 @@ def prepare(url: str, patch_count: int) -> Prepared:
             big_active=sprint_id("BIG", name=ACTIVE),
             patch_stories=[f"FRAUD-{n}" for n in movable[:patch_count]],
             seconds=seconds,
+            share_token=share_token,
         )
     db.get_db(app).dispose()
     return prepared
@@ -474,6 +480,17 @@ def endpoints(
         Endpoint("demo-report", "GET", report, page, floor_page, page, page=True),
         Endpoint(
             "demo-dashboard", "GET", "/projects/FRAUD/dashboard", page, floor_page, page, page=True
+        ),
+        # the dashboard a share link opens (a steering committee after a slip e-mail): no
+        # sign-in, the link checked in one query; its floor is the signed-in page's
+        Endpoint(
+            "demo-share-dashboard",
+            "GET",
+            f"/share/{prepared.share_token}",
+            {},
+            floor_page,
+            page,
+            page=True,
         ),
         # the board while the team works: a story of FRAUD edited every second, each edit
         # making both workers draw the board anew once
@@ -830,7 +847,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 NAMES = (
-    "demo-board", "demo-backlog", "demo-report", "demo-dashboard", "demo-board-writes",
+    "demo-board", "demo-backlog", "demo-report", "demo-dashboard", "demo-share-dashboard",
+    "demo-board-writes",
     "board-poll", "big-board-poll",
     "big-backlog", "big-board", "big-burndown-closed", "big-burndown-active", "story-patch",
 )  # fmt: skip
