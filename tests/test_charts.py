@@ -87,6 +87,17 @@ def test_velocity_figure_with_the_average_of_the_last_three():
     assert trace(figure, "Completed")["y"] == [8, 13, 8, 21]
     average = trace(figure, "Average of last 3")
     assert average["x"] == ["S2", "S3", "S4"] and average["y"] == [14.0] * 3  # (13+8+21)/3
+    assert "annotations" not in figure["layout"]
+
+
+def test_velocity_figure_before_any_sprint_closed_says_so():
+    active = SprintInfo(1, "S1", date(2026, 3, 2), date(2026, 3, 13), "active")
+    result = sweep(Calendar("UTC"), [active], [], [], now=datetime(2026, 3, 4, tzinfo=UTC))
+    figure = charts.velocity_figure(velocity(result.values()))
+    check(figure)
+    assert trace(figure, "Committed")["x"] == []
+    (note,) = figure["layout"]["annotations"]
+    assert note["text"] == "No sprint has been closed yet:<br>velocity starts with the first one."
 
 
 def test_stage_points_figure_stacks_each_sprints_points_by_stage():

@@ -94,5 +94,24 @@ def _layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, A
     return layout
 
 
+def say_empty(layout: dict[str, Any], text: str) -> dict[str, Any]:
+    """A chart with nothing to draw says why, in the middle of its frame, its axes kept (a
+    frame with no mark and no word reads as broken). `text` is planner's own words (<br> breaks
+    a line)."""
+    layout["annotations"] = [
+        {
+            "text": text,
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0.5,
+            "y": 0.5,
+            "showarrow": False,
+            "font": {"size": 14},
+        }
+    ]
+    layout["yaxis"] = {**layout["yaxis"], "range": [0, 1]}
+    return layout
+
+
 def _unit_label(unit: str) -> str:
     return "Stories" if unit == "stories" else "Points"

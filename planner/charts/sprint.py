@@ -16,6 +16,7 @@ from planner.charts.common import (
     _unit_label,
     day_label,
     plain,
+    say_empty,
 )
 from planner.metrics import STATUS_KEYS, SprintSeries, Velocity
 from planner.planning import PlanCheck
@@ -217,16 +218,16 @@ def velocity_figure(velocity: Velocity, highlight: int | None = None) -> dict[st
                 "line": {"color": COLORS["average"], "dash": "dot", "width": 2},
             }
         )
-    return {
-        "data": traces,
-        "layout": _layout(
-            "Velocity: committed and completed per sprint",
-            "Closed sprint",
-            "Points",
-            barmode="group",
-            xaxis={"title": {"text": "Closed sprint"}, "type": "category", "automargin": True},
-        ),
-    }
+    layout = _layout(
+        "Velocity: committed and completed per sprint",
+        "Closed sprint",
+        "Points",
+        barmode="group",
+        xaxis={"title": {"text": "Closed sprint"}, "type": "category", "automargin": True},
+    )
+    if not velocity.sprints:
+        say_empty(layout, "No sprint has been closed yet:<br>velocity starts with the first one.")
+    return {"data": traces, "layout": layout}
 
 
 def stage_points_figure(
@@ -301,22 +302,12 @@ def role_load_figure(check: PlanCheck, title: str) -> dict[str, Any]:
         barmode="group",
         xaxis={"title": {"text": "Functional role"}, "type": "category", "automargin": True},
     )
-    if not lines:  # no bar to draw: say why instead of an empty frame
+    if not lines:
         any_role = sum(line.needed for line in check.lines)
-        layout["annotations"] = [
-            {
-                "text": (
-                    "No story in this sprint names a functional role,<br>"
-                    "and no member with capacity holds one"
-                    + (f":<br>its {any_role} points can be taken by anyone." if any_role else ".")
-                ),
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.5,
-                "y": 0.5,
-                "showarrow": False,
-                "font": {"size": 14},
-            }
-        ]
-        layout["yaxis"] = {**layout["yaxis"], "range": [0, 1]}
+        say_empty(
+            layout,
+            "No story in this sprint names a functional role,<br>"
+            "and no member with capacity holds one"
+            + (f":<br>its {any_role} points can be taken by anyone." if any_role else "."),
+        )
     return {"data": traces, "layout": layout}
