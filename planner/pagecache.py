@@ -189,11 +189,11 @@ def _reader() -> tuple:
     )
 
 
-def _key(project, today) -> tuple:
+def _key(project, today, query: bool) -> tuple:
     return (
         request.endpoint,
         request.host_url,
-        request.full_path,
+        request.full_path if query else request.path,
         project.id,
         project.change_version,
         *_reader(),
@@ -216,16 +216,18 @@ def _with_token(body: str) -> str:
     return body.replace(_TOKEN, generate_csrf())
 
 
-def kept(project, draw: Callable[[], Any]) -> Any:
+def kept(project, draw: Callable[[], Any], *, query: bool = True) -> Any:
     """Answer a GET of a page of `project` from the kept copy while its key holds (see the
     module's doc), else `draw()` it and keep it. `draw` answers a text, (text, status) or
-    (text, status, headers as a dict); anything else is answered as it is, never kept."""
+    (text, status, headers as a dict); anything else is answered as it is, never kept.
+    `query=False` for a page that reads no query string: one copy whatever it says, so that
+    nobody fills the store with variants of one address."""
     limit = _limit()
     if request.method != "GET" or limit <= 0 or session.get("_flashes"):
         return draw()
     now = utcnow()
     today = local_date(now, project.timezone)
-    key = _key(project, today)
+    key = _key(project, today, query)
     found = _store().get(key, clock())
     if found is not None:
         body = _with_token(found.body)

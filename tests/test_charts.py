@@ -147,14 +147,16 @@ def test_role_load_figure_says_why_it_has_no_bars():
     assert trace(figure, "Needed")["x"] == [] and trace(figure, "Capacity")["y"] == []
     (note,) = figure["layout"]["annotations"]
     assert note["text"] == (
-        "No story in this sprint names a functional role,<br>"
+        "No estimated story in this sprint names a functional role,<br>"
         "and no member with capacity holds one:<br>its 8 points can be taken by anyone."
     )
-    # A sprint with no stories and no capacity says so without a count.
-    empty = check_plan([], {}, {1: ["annotator"]}, {1: "Kemal"}, velocity=None)
-    (note,) = charts.role_load_figure(empty, "Empty")["layout"]["annotations"]
+    # A data scientist's story not yet estimated draws no bar either; with no points at all,
+    # the note has no count.
+    unestimated = check_plan([("data_scientist", None)], {}, {}, {}, velocity=None)
+    (note,) = charts.role_load_figure(unestimated, "Sprint 2")["layout"]["annotations"]
     assert note["text"] == (
-        "No story in this sprint names a functional role,<br>and no member with capacity holds one."
+        "No estimated story in this sprint names a functional role,<br>"
+        "and no member with capacity holds one."
     )
     # Kemal's capacity as an annotator is a bar: no note.
     plan = check_plan([(None, 5)], {1: 6}, {1: ["annotator"]}, {1: "Kemal"}, velocity=None)

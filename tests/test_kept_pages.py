@@ -281,6 +281,10 @@ def test_a_share_links_dashboard_is_kept_and_its_link_checked_every_time(
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Robots-Tag"] == "noindex"
         assert response.headers["Referrer-Policy"] == "no-referrer"
+    # Whatever query string a holder of the link adds, it is the same kept page.
+    with count_queries(kept=True) as counter:
+        varied = client.get(url + "?n=1")
+    assert len(counter.statements) == 1 and varied.status_code == 200
     # The team's change shows at once.
     risk = db_session.scalar(select(Risk).where(Risk.project_id == team.project.id))
     risk.title = "Chargeback labels arrive six weeks late"

@@ -234,6 +234,11 @@ def test_bulk_statements_through_the_session(watch, db_session, other):
     db_session.execute(update(Story).where(Story.project_id == other.id).values(blocked=True))
     db_session.commit()
     assert seen.changes() == {"FRAUD": 0, "OTHER": 1}
+    # What it sets given as one dict of parameters, with no values().
+    seen = watch()
+    db_session.execute(update(Story).where(Story.project_id == other.id), {"title": "By dict"})
+    db_session.commit()
+    assert seen.changes() == {"FRAUD": 0, "OTHER": 1}
     seen = watch()
     db_session.execute(delete(story_label).where(story_label.c.story_id == -1))  # no row
     db_session.commit()
@@ -293,6 +298,36 @@ def test_a_bulk_update_moving_rows_to_another_parent_bumps_both_projects(
     db_session.execute(update(Comment), [{"id": second, "story_id": other_1}])
     db_session.commit()
     assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
+    # The new parent in one dict of parameters, with no values(): Core and ORM statements.
+    seen = watch()
+    db_session.execute(update(table).where(table.c.id == first), {"story_id": other_1})
+    db_session.commit()
+    assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
+    seen = watch()
+    db_session.execute(update(Comment).where(Comment.id == first), {"story_id": fraud_1})
+    db_session.commit()
+    assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
+    # ordered_values(); an id sent as text (the database casts it).
+    seen = watch()
+    db_session.execute(
+        update(Comment).where(Comment.id == first).ordered_values((Comment.story_id, other_1))
+    )
+    db_session.commit()
+    assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
+    seen = watch()
+    db_session.execute(update(Comment), [{"id": first, "story_id": str(fraud_1)}])
+    db_session.commit()
+    assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
+    # A parameter named like the column does not hide the bindparam() that sets it.
+    seen = watch()
+    db_session.execute(
+        update(table).where(table.c.id == first).values(story_id=bindparam("to")),
+        {"to": other_1, "story_id": fraud_1},
+    )
+    db_session.commit()
+    assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
+    db_session.execute(update(Comment).where(Comment.id == first).values(story_id=fraud_1))
+    db_session.commit()
     # A new parent computed in SQL cannot be told: refused, nothing written.
     with pytest.raises(UnversionedWrite, match="sets story_id from SQL"):
         db_session.execute(

@@ -306,7 +306,7 @@ def role_load_figure(check: PlanCheck, title: str) -> dict[str, Any]:
         any_role = sum(line.needed for line in check.lines)
         say_empty(
             layout,
-            "No story in this sprint names a functional role,<br>"
+            "No estimated story in this sprint names a functional role,<br>"
             "and no member with capacity holds one"
             + (f":<br>its {any_role} points can be taken by anyone." if any_role else "."),
         )

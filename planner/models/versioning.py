@@ -181,6 +181,8 @@ class _Refs:
         self.ids: dict[str, set[int]] = defaultdict(set)
 
     def add(self, target: str, value: object) -> None:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)  # an id sent as text: the database casts it, and so do we
         if isinstance(value, int) and not isinstance(value, bool):
             self.ids[target].add(value)
 
@@ -407,15 +409,45 @@ def _attr_key(table, key: object) -> str:
     return name
 
 
-def _set_keys(statement, parameters) -> set[str]:
-    """The attribute keys an UPDATE sets."""
+def _set_values(statement) -> dict:
+    """What an UPDATE's values() or ordered_values() set, as {key: value or bindparam()}."""
     values = dict(getattr(statement, "_values", None) or {})
     values.update(dict(getattr(statement, "_ordered_values", None) or ()))
-    keys = {_attr_key(statement.table, k) for k in values}
+    return values
+
+
+def _set_keys(statement, parameters) -> set[str]:
+    """The attribute keys an UPDATE sets: its values(), and the columns its parameters name
+    (a list of them, or one dict)."""
+    table = statement.table
+    keys = {_attr_key(table, k) for k in _set_values(statement)}
     if isinstance(parameters, list | tuple):
         for p in parameters:
-            keys |= {_attr_key(statement.table, k) for k in p}
+            keys |= {_attr_key(table, k) for k in p}
+    elif isinstance(parameters, Mapping):
+        keys |= {_attr_key(table, k) for k in parameters if _column_name(table, k) in table.c}
     return keys
+
+
+def _set_rows(statement, parameters) -> list[dict[str, object]]:
+    """What an UPDATE sets, per set of parameters, as {column name: value}: the columns the
+    parameters name, then its values(), each bindparam() filled from that set (values() wins,
+    as SQLAlchemy's SET clause has it)."""
+    table = statement.table
+    values = _set_values(statement)
+    if isinstance(parameters, list | tuple) and parameters:
+        sets = list(parameters)
+    else:
+        sets = [parameters if isinstance(parameters, Mapping) else {}]
+    rows = []
+    for p in sets:
+        row = {name: value for k, value in p.items() if (name := _column_name(table, k)) in table.c}
+        for k, value in values.items():
+            if isinstance(value, BindParameter):
+                value = p.get(value.key, value.value)
+            row[_column_name(table, k)] = value
+        rows.append(row)
+    return rows
 
 
 def _is_literal(value: object) -> bool:
@@ -503,31 +535,20 @@ def _add_new_parents(rule: Rule, statement, parameters, refs: _Refs) -> None:
     as much as the old one's (read above). A value the statement computes in SQL cannot be told
     here: the caller touches it itself."""
     table = statement.table
-    for row in _rows_of(statement, parameters):
+    for row in _set_rows(statement, parameters):
         for column, target in rule.refs:
             if column not in row or target in _EXISTING_ONLY:
                 continue
             value = row[column]
-            values = (
-                _bound_values(value, parameters) if isinstance(value, BindParameter) else [value]
-            )
-            for value in values:
-                if value is None:
-                    continue
-                if not _is_literal(value):
-                    raise UnversionedWrite(
-                        f"UPDATE {table.name} sets {column} from SQL: cannot tell its new "
-                        "project; pass the value, or call touch() and mark the statement "
-                        f"execution_options({VERSIONED_OPTION}=True)."
-                    )
-                refs.add(target, value)
-
-
-def _bound_values(param: BindParameter, parameters) -> list[object]:
-    """The values a bindparam() of a statement's SET takes: from each set of parameters sent
-    with it, else its own."""
-    sets = parameters if isinstance(parameters, list | tuple) else [parameters or {}]
-    return [p[param.key] if param.key in p else param.value for p in sets]
+            if value is None:
+                continue
+            if not _is_literal(value):
+                raise UnversionedWrite(
+                    f"UPDATE {table.name} sets {column} from SQL: cannot tell its new "
+                    "project; pass the value, or call touch() and mark the statement "
+                    f"execution_options({VERSIONED_OPTION}=True)."
+                )
+            refs.add(target, value)
 
 
 # --- the transaction's end --------------------------------------------------------------------

@@ -224,5 +224,6 @@ def dashboard(token: str):
         return response, 200, SHARED_PAGE_HEADERS
 
     # Kept like the members' dashboard: the link is checked above on every request (revoked,
-    # expired, its maker no longer a manager), the page is answered from the kept copy.
-    return kept(project, draw)
+    # expired, its maker no longer a manager), the page is answered from the kept copy. It
+    # reads no query string: anyone holding the link gets the one copy, whatever they add.
+    return kept(project, draw, query=False)
