@@ -360,6 +360,40 @@ def test_an_event_after_the_close_rebuilds_it_to_the_same_numbers(
     assert again.last_event_id > before  # but recomputed against the new event
 
 
+def test_only_events_of_stories_ever_in_the_sprint_rebuild_it(
+    db_session, clients, team, closed_sprint
+):
+    """Newer events of a backlog story leave the stored row as it is; an event of a story moved
+    out of the sprint (ever in it, through a "sprint" event) rebuilds it."""
+    sprint, (a, b, c) = closed_sprint
+    url = f"/api/v1/sprints/{sprint.id}/burndown"
+    body = clients["view"].get(url).get_json()
+    before = stored_rows(db_session)[sprint.id].last_event_id
+    at = datetime(2026, 3, 20, 12, tzinfo=UTC)
+    backlog = factories.story(db_session, team.project, team.editor, now=at, title="Backlog")
+    db_session.commit()
+    assert clients["view"].get(url).get_json() == body  # a new story outside the sprint
+    for status in ("in_progress", "review", "done"):
+        db_session.add(StoryEvent(story_id=backlog.id, field="status", to_value=status, at=at))
+    db_session.commit()
+    assert clients["view"].get(url).get_json() == body
+    assert stored_rows(db_session)[sprint.id].last_event_id == before  # not rebuilt
+    # C left the sprint after the close (its "sprint" event names the sprint it left); a later
+    # event of C's is about a story once in the sprint: the row is rebuilt, to the same numbers.
+    db_session.add(
+        StoryEvent(story_id=c.id, field="sprint", from_value=str(sprint.id), to_value=None, at=at)
+    )
+    db_session.execute(update(Story).where(Story.id == c.id).values(sprint_id=None))
+    db_session.commit()
+    assert clients["view"].get(url).get_json() == body
+    moved = stored_rows(db_session)[sprint.id].last_event_id
+    assert moved > before
+    db_session.add(StoryEvent(story_id=c.id, field="points", from_value="2", to_value="3", at=at))
+    db_session.commit()
+    assert clients["view"].get(url).get_json() == body
+    assert stored_rows(db_session)[sprint.id].last_event_id > moved
+
+
 def test_a_new_rules_version_rebuilds_it(db_session, team, closed_sprint, monkeypatch):
     sprint, _ = closed_sprint
     project = db_session.get(Project, team.project.id)

@@ -474,20 +474,24 @@ def _checks(session: Session, project: Project, sprints: Sequence[Sprint]) -> di
     ]
     flags: dict[int, tuple[bool, bool]] = {}
     if checked:
+        # SQLite would look the rows up by their story (its index on story_id) and read every
+        # event of the sprint's stories; `+ 0` leaves it the id range above the mark, empty when
+        # nothing is newer (PostgreSQL plans that range by itself, from the mark's value).
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        event_story = StoryEvent.story_id + 0 if sqlite else StoryEvent.story_id
+        title_story = StoryTextChange.story_id + 0 if sqlite else StoryTextChange.story_id
         columns = []
         for i in checked:
             row, ever = stored[i], _ever_in(project, i)
             newer_event = (
                 literal(False)
                 if i in active  # an active sprint's newer events are swept, or rebuild it
-                else exists().where(
-                    StoryEvent.id > row.last_event_id, StoryEvent.story_id.in_(ever)
-                )
+                else exists().where(StoryEvent.id > row.last_event_id, event_story.in_(ever))
             )
             newer_title = exists().where(
                 StoryTextChange.id > row.last_title_id,
                 StoryTextChange.field == "title",
-                StoryTextChange.story_id.in_(ever),
+                title_story.in_(ever),
             )
             newer_story = (
                 literal(False)
