@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import secrets
 import statistics
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -33,10 +31,10 @@ from pathlib import Path
 from tests.benchmarks.web import (
     DEFAULT_URL,
     ROOT,
-    TOKEN_LIMIT,
     USER_AGENT,
     Server,
     prepare,
+    server_environment,
     sign_in,
 )
 
@@ -127,17 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=DEFAULT_URL, help=f"database (default {DEFAULT_URL})")
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="planner-preload-bench-"))
-    env = {
-        **os.environ,
-        "PLANNER_ENV": "production",
-        "PLANNER_SECRET_KEY": secrets.token_hex(32),
-        "PLANNER_DATABASE_URL": args.url,
-        "PLANNER_INSTANCE_PATH": str(folder / "instance"),
-        "PLANNER_API_TOKEN_LIMIT": TOKEN_LIMIT,
-        "PLANNER_PAGE_CACHE_MB": "0",
-        "PYTHONPATH": str(ROOT),
-    }
-    os.environ.update(env)
+    env = server_environment(args.url, folder, PLANNER_PAGE_CACHE_MB="0")
     print(f"database: {args.url.split('@')[-1]}; logs in {folder}", flush=True)
     prepared = prepare(args.url, 1)
     servers: dict[str, Server] = {}

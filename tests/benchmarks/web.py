@@ -876,6 +876,24 @@ def running(env: dict[str, str], folder: Path) -> Iterator[dict[str, Server]]:
             server.stop()
 
 
+def server_environment(url: str, folder: Path, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark's servers (production, the database `url`, an instance
+    folder in `folder`, the token limit raised), set in this process too, where prepare() runs:
+    `extra` adds or overrides variables."""
+    env = {
+        **os.environ,
+        "PLANNER_ENV": "production",
+        "PLANNER_SECRET_KEY": secrets.token_hex(32),
+        "PLANNER_DATABASE_URL": url,
+        "PLANNER_INSTANCE_PATH": str(folder / "instance"),
+        "PLANNER_API_TOKEN_LIMIT": TOKEN_LIMIT,
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+    os.environ.update(env)
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
     unknown = sorted(set(args.only or ()) - set(NAMES))
@@ -884,16 +902,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk).")
     folder = Path(tempfile.mkdtemp(prefix="planner-web-bench-"))
-    env = {
-        **os.environ,
-        "PLANNER_ENV": "production",
-        "PLANNER_SECRET_KEY": secrets.token_hex(32),
-        "PLANNER_DATABASE_URL": args.url,
-        "PLANNER_INSTANCE_PATH": str(folder / "instance"),
-        "PLANNER_API_TOKEN_LIMIT": TOKEN_LIMIT,
-        "PYTHONPATH": str(ROOT),
-    }
-    os.environ.update(env)
+    env = server_environment(args.url, folder)
     started = time.perf_counter()
     print(f"database: {args.url.split('@')[-1]}; logs in {folder}", flush=True)
     prepared = prepare(args.url, args.connections)
