@@ -70,6 +70,10 @@ class Config:
     # Megabytes of whole pages each worker keeps while nothing they show has changed
     # (planner/pagecache.py; PLANNER_PAGE_CACHE_MB, 0 turns it off).
     PAGE_CACHE_MB = 32.0
+    # Each worker keeps a copy of each project's context (stages, members, sprints, epics) under
+    # the project's context stamp (planner/domain/context.py); the query-count tests turn it off
+    # to count what a request costs when the context has just changed.
+    CONTEXT_COPIES = True
 
 
 class DevelopmentConfig(Config):

@@ -14,6 +14,9 @@ EXTENSION_KEY = "planner.db"
 # In the `info` of the one session of an app context (a request, a CLI command): what lives as long
 # as that session may keep what it loaded (planner.domain.context keeps a project's context).
 CONTEXT_SESSION = "planner.context_session"
+# In the same sessions' `info`: the process's copies of project contexts for this engine
+# (planner.domain.context.SharedContexts).
+SHARED_CONTEXTS = "planner.shared_contexts"
 
 
 class Database:
@@ -31,6 +34,9 @@ class Database:
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_on_connect)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        from planner.domain.context import SharedContexts  # it needs the models, loaded later
+
+        self.contexts = SharedContexts()
 
     @property
     def dialect(self) -> str:
@@ -71,7 +77,11 @@ def get_db(app: Flask | None = None) -> Database:
 def session() -> Session:
     """Return this app context's session, opening it on first use."""
     if "planner_session" not in g:
-        g.planner_session = get_db().sessionmaker(info={CONTEXT_SESSION: True})
+        database = get_db()
+        info: dict = {CONTEXT_SESSION: True}
+        if current_app.config.get("CONTEXT_COPIES", True):
+            info[SHARED_CONTEXTS] = database.contexts
+        g.planner_session = database.sessionmaker(info=info)
     return g.planner_session
 
 

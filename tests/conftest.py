@@ -259,9 +259,10 @@ class QueryCounter:
 def count_queries(app: Flask):
     """Context manager counting the SQL statements the app's engine runs inside it.
 
-    Inside it, pages are drawn anew, not answered from a kept copy (planner/pagecache.py): what a
-    page costs to draw is what a query bound is about. `count_queries(kept=True)` counts with
-    kept pages as they are configured."""
+    Inside it, pages are drawn anew, not answered from a kept copy (planner/pagecache.py), and
+    project contexts are read from the database, not from the worker's copy
+    (planner/domain/context.py): what a page costs to draw is what a query bound is about.
+    `count_queries(kept=True)` counts with both as they are configured."""
     engine = get_db(app).engine
 
     @contextmanager
@@ -271,14 +272,14 @@ def count_queries(app: Flask):
         def listener(conn, cursor, statement, parameters, context, executemany):
             counter.statements.append(statement)
 
-        setting = app.config["PAGE_CACHE_MB"]
+        settings = {key: app.config[key] for key in ("PAGE_CACHE_MB", "CONTEXT_COPIES")}
         if not kept:
-            app.config["PAGE_CACHE_MB"] = 0
+            app.config.update(PAGE_CACHE_MB=0, CONTEXT_COPIES=False)
         event.listen(engine, "before_cursor_execute", listener)
         try:
             yield counter
         finally:
             event.remove(engine, "before_cursor_execute", listener)
-            app.config["PAGE_CACHE_MB"] = setting
+            app.config.update(settings)
 
     return counting

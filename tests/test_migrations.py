@@ -110,3 +110,24 @@ def test_projects_stored_with_a_server_timezone_are_set_to_utc(app, scratch_engi
     with scratch_engine.connect() as conn:
         zones = dict(conn.execute(text("SELECT key, timezone FROM project")).all())
     assert zones == {"GOOD": "Europe/Berlin", "LOCAL": "UTC", "POSIX": "UTC", "PATH": "UTC"}
+
+
+def test_existing_projects_get_random_context_stamps(app, scratch_engine):
+    cfg = config_for(app, scratch_engine)
+    command.upgrade(cfg, "0012_series_active")
+    with scratch_engine.begin() as conn:
+        for key in ("ONE", "TWO", "THREE"):
+            conn.execute(
+                text(
+                    "INSERT INTO project (key, name, timezone, working_days, sprint_length_days, "
+                    "slip_tolerance_days, story_counter, epic_counter, created_at) VALUES "
+                    "(:key, 'x', 'UTC', '12345', 14, 7, 0, 0, '2026-03-02 09:00:00')"
+                ),
+                {"key": key},
+            )
+    command.upgrade(cfg, "head")
+    with scratch_engine.connect() as conn:
+        stamps = conn.scalars(text("SELECT context_stamp FROM project")).all()
+    # three different stamps, none of them the column's default; each fits in 62 bits
+    assert len(set(stamps)) == 3
+    assert all(0 < stamp < 2**62 for stamp in stamps)

@@ -1,8 +1,9 @@
 """What a request costs, in queries (issue 16, "cheap requests"): the dashboard, a closed
 sprint's report and a story PATCH run a fixed number of statements, the same for the demo project
 and for the demo grown bigger (more members, sprints, epics, stories, risks); the project context
-is loaded once per request in four queries; API answers are checked against their schema in
-tests and development, not in production."""
+is loaded once per request in four queries, and in none when the worker keeps a copy of it
+under the project's context stamp (planner/domain/context.py, tests/test_shared_context.py);
+API answers are checked against their schema in tests and development, not in production."""
 
 from __future__ import annotations
 
@@ -180,6 +181,38 @@ def test_a_story_patch_runs_the_same_queries_for_the_demo_and_a_bigger_project(
     assert len(small) == PATCH_QUERIES, small
     assert len(big) == PATCH_QUERIES, big
     assert maya.get(url).get_json()["title"] == "Title 2"
+
+
+# With the worker's copy of the context (as every request after the first since the project's
+# stages, members, sprints or epics last changed), the same requests leave out its four queries.
+def test_with_the_workers_copy_of_the_context_the_four_context_queries_are_left_out(
+    app, maya, db_session, demo, count_queries
+):
+    app.config["PAGE_CACHE_MB"] = 0  # pages drawn, the context's copy kept
+    story = db_session.scalar(
+        select(Story).where(Story.project_id == demo.id).order_by(Story.number)
+    )
+    url = f"/api/v1/stories/FRAUD-{story.number}"
+    maya.get("/projects/FRAUD/dashboard")  # the first request since the demo was installed
+    with count_queries(kept=True) as dashboard:
+        assert maya.get("/projects/FRAUD/dashboard").status_code == 200
+    version = maya.get(url).get_json()["version"]
+    maya.csrf_token()  # read from a page, before the count
+    with count_queries(kept=True) as patch:
+        response = maya.api("PATCH", url, {"version": version, "title": "Retitled"})
+    assert response.status_code == 200
+    # the context's queries, by their order (planner.domain.context._query)
+    orders = (
+        "stage.position, stage.id",
+        "membership.id",
+        "sprint.start_date, sprint.id",
+        "epic.id",
+    )
+    context = re.compile(rf"ORDER BY ({'|'.join(re.escape(o) for o in orders)})\s*$")
+    for counter in (dashboard, patch):
+        assert not [s for s in counter.statements if context.search(s)], counter.statements
+    assert len(dashboard.statements) == DASHBOARD_QUERIES - 4
+    assert len(patch.statements) == PATCH_QUERIES - 4, "\n".join(s[:150] for s in patch.statements)
 
 
 def test_a_page_asks_for_the_unread_count_with_the_account_and_nothing_else_does(

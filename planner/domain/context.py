@@ -5,17 +5,31 @@ epics.
 Within one request or CLI command (the session of an app context, planner.db.session()) the
 context is loaded once: a second `load_context` of the same project answers the one already
 loaded, until the session writes anything (a flush, an ORM insert, update or delete) or ends a
-transaction (a commit, a rollback, a savepoint's end); the next call then loads it again."""
+transaction (a commit, a rollback, a savepoint's end); the next call then loads it again.
+
+Across requests, each process keeps a copy of the column values of each project's context
+(SharedContexts, one per engine), filed under the project's context stamp: a random number that
+every write to a stage, membership, role, sprint, epic or a member's name, e-mail or activity
+replaces, in the same transaction (planner.models.versioning). A request that read the project's
+row in its transaction (the access check does, first) and finds a copy under the stamp it read
+builds the context's objects from the copy, in its session, without a query. A copy is made
+only from a context read in a transaction that has not changed the project's context, after its
+stamp was read, so a copy is never older than its stamp."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import ORMExecuteState, Session, joinedload
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.orm import ORMExecuteState, Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
-from planner.models import Epic, Membership, Project, Sprint, Stage
+from planner.db import SHARED_CONTEXTS
+from planner.models import Account, Epic, Membership, MembershipRole, Project, Sprint, Stage
+from planner.models.versioning import ACCOUNT_IN_CONTEXT, fresh_context_stamp
 
 
 @dataclass
@@ -67,11 +81,31 @@ def stage_ref(ctx: ProjectContext, value: Any) -> tuple[int | None, str | None]:
 
 def load_context(session: Session, project: Project) -> ProjectContext:
     """Load the project's stages, members, sprints and epics for validation and display: four
-    queries (members come with their accounts and roles in one), none when this web request
-    has loaded them already and written nothing since."""
+    queries (members come with their accounts and roles in one); none when this web request
+    has loaded them already and written nothing since, or when this process keeps a copy under
+    the context stamp this transaction read (SharedContexts)."""
     cache = _request_cache(session)
     if cache is not None and (ctx := cache.get(project.id)) is not None and ctx.project is project:
         return ctx
+    shared: SharedContexts | None = session.info.get(SHARED_CONTEXTS)
+    stamp = fresh_context_stamp(session, project.id) if shared is not None else None
+    copy = shared.get(project.id, stamp) if stamp is not None else None
+    if copy is not None:
+        ctx = _rebuild(session, project, copy)
+    else:
+        ctx = _query(session, project)
+        # Kept only when the stamp read before the queries still stands after them (their
+        # autoflush may have changed the context).
+        if stamp is not None and fresh_context_stamp(session, project.id) == stamp:
+            copy = _copy_of(ctx)
+            if copy is not None:
+                shared.put(project.id, stamp, copy)
+    if cache is not None:
+        cache[project.id] = ctx
+    return ctx
+
+
+def _query(session: Session, project: Project) -> ProjectContext:
     stages = session.scalars(
         select(Stage).where(Stage.project_id == project.id).order_by(Stage.position, Stage.id)
     )
@@ -85,16 +119,167 @@ def load_context(session: Session, project: Project) -> ProjectContext:
         select(Sprint).where(Sprint.project_id == project.id).order_by(Sprint.start_date, Sprint.id)
     )
     epics = session.scalars(select(Epic).where(Epic.project_id == project.id).order_by(Epic.id))
-    ctx = ProjectContext(
+    return ProjectContext(
         project=project,
         stages={s.key: s for s in stages},
         members={m.account_id: m for m in members},
         sprints={s.id: s for s in sprints},
         epics={e.key: e for e in epics},
     )
-    if cache is not None:
-        cache[project.id] = ctx
-    return ctx
+
+
+# --- the per-process copies ---------------------------------------------------------------------
+
+
+class _Copy(NamedTuple):
+    """A context's column values, in its order: plain tuples of immutable values."""
+
+    stages: tuple[tuple, ...]
+    members: tuple[tuple[tuple, tuple, tuple[str, ...]], ...]  # membership, account, roles
+    sprints: tuple[tuple, ...]
+    epics: tuple[tuple, ...]
+
+
+class _Model(NamedTuple):
+    """What copying a model's rows needs, worked out once per model."""
+
+    mapper: Any
+    keys: tuple[str, ...]  # the column attributes copied, the primary key's first
+    key_size: int
+
+
+_MODELS: dict[type, _Model] = {}
+
+
+def _model(cls: type) -> _Model:
+    model = _MODELS.get(cls)
+    if model is None:
+        mapper = inspect(cls)
+        first = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+        if cls is Account:
+            keys = ACCOUNT_IN_CONTEXT  # what changes its projects' context stamps
+        else:
+            keys = (*first, *(a.key for a in mapper.column_attrs if a.key not in first))
+        assert keys[: len(first)] == first, cls
+        model = _MODELS[cls] = _Model(mapper, keys, len(first))
+    return model
+
+
+def _values(obj: object) -> tuple | None:
+    """The copied columns of a row as loaded; None when one is not loaded, or when the object has
+    changes not yet written (no_autoflush): the copy is of the database only."""
+    state = inspect(obj)
+    loaded = state.dict
+    keys = _model(type(obj)).keys
+    if state.modified or not all(key in loaded for key in keys):
+        return None
+    return tuple(loaded[key] for key in keys)
+
+
+def _copy_of(ctx: ProjectContext) -> _Copy | None:
+    """The context's column values; None when any of them cannot be copied (nothing is kept)."""
+    stages = tuple(_values(s) for s in ctx.stages.values())
+    sprints = tuple(_values(s) for s in ctx.sprints.values())
+    epics = tuple(_values(e) for e in ctx.epics.values())
+    members = []
+    for m in ctx.members.values():
+        loaded = inspect(m).dict
+        if "account" not in loaded or "role_rows" not in loaded:
+            return None
+        if any(inspect(r).modified for r in m.role_rows):
+            return None
+        members.append((_values(m), _values(m.account), tuple(r.role for r in m.role_rows)))
+    if any(v is None for v in (*stages, *sprints, *epics)) or any(
+        m is None or a is None for m, a, _ in members
+    ):
+        return None
+    return _Copy(stages, tuple(members), sprints, epics)
+
+
+def _persistent(session: Session, cls: type, values: tuple, **relations: Any) -> Any:
+    """The session's object of that row (as a query would give it, relations it has not loaded
+    filled in), or a new one made persistent from the copied values, without a query."""
+    model = _model(cls)
+    identity = model.mapper.identity_key_from_primary_key(values[: model.key_size])
+    obj = session.identity_map.get(identity)
+    if obj is not None:
+        loaded = inspect(obj).dict
+        for name, value in relations.items():
+            if name not in loaded:
+                set_committed_value(obj, name, value)
+        return obj
+    obj = model.mapper.class_manager.new_instance()
+    inspect(obj).dict.update(zip(model.keys, values, strict=True))
+    for name, value in relations.items():
+        set_committed_value(obj, name, value)
+    make_transient_to_detached(obj)  # the columns not copied load when first used
+    session.add(obj)
+    return obj
+
+
+def _rebuild(session: Session, project: Project, copy: _Copy) -> ProjectContext:
+    """The context made from a copy, its objects in `session` (no query)."""
+    members = {}
+    links = session.info.setdefault(_LINKS, [])
+    for membership, account, roles in copy.members:
+        person = _persistent(session, Account, account)
+        rows = [_persistent(session, MembershipRole, (membership[0], role)) for role in roles]
+        m = _persistent(session, Membership, membership, account=person, role_rows=rows)
+        members[m.account_id] = m
+        links.append((m, person, rows))
+    stages = (_persistent(session, Stage, v) for v in copy.stages)
+    sprints = (_persistent(session, Sprint, v) for v in copy.sprints)
+    epics = (_persistent(session, Epic, v) for v in copy.epics)
+    return ProjectContext(
+        project=project,
+        stages={s.key: s for s in stages},
+        members=members,
+        sprints={s.id: s for s in sprints},
+        epics={e.key: e for e in epics},
+    )
+
+
+# A rollback expires every object of the session. A member loaded by the context's query then
+# loads its account and roles again with the query's own options; one made from a copy has no
+# query to repeat, so its account and roles (expired too: their columns load again when read)
+# are linked back to it here.
+_LINKS = "planner.context_links"
+
+
+def _link_again(session: Session, _transaction: Any) -> None:
+    for membership, account, rows in session.info.get(_LINKS, ()):
+        state = inspect(membership)
+        if state.session_id is None or state.deleted or state.detached:
+            continue
+        if "account" not in state.dict:
+            set_committed_value(membership, "account", account)
+        if "role_rows" not in state.dict:
+            set_committed_value(membership, "role_rows", rows)
+
+
+class SharedContexts:
+    """One process's copies of project contexts, each under the context stamp it was read at;
+    the least recently used dropped beyond `size` projects."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._copies: OrderedDict[int, tuple[int, _Copy]] = OrderedDict()
+        self._lock = threading.Lock()  # the dev server and browser tests serve from threads
+
+    def get(self, project_id: int, stamp: int) -> _Copy | None:
+        with self._lock:
+            kept = self._copies.get(project_id)
+            if kept is None or kept[0] != stamp:
+                return None
+            self._copies.move_to_end(project_id)
+            return kept[1]
+
+    def put(self, project_id: int, stamp: int, copy: _Copy) -> None:
+        with self._lock:
+            self._copies[project_id] = (stamp, copy)
+            self._copies.move_to_end(project_id)
+            while len(self._copies) > self.size:
+                self._copies.popitem(last=False)
 
 
 _CACHE_KEY = "planner.project_contexts"
@@ -125,6 +310,7 @@ def _listen(session: Session) -> None:
         event.listen(session, "after_flush", _forget)
         event.listen(session, "after_transaction_end", _forget)
         event.listen(session, "do_orm_execute", _forget_on_write)
+        event.listen(session, "after_soft_rollback", _link_again)
 
 
 def lock_project(session: Session, project: Project) -> None:

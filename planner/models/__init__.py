@@ -40,7 +40,10 @@ from planner.models.story import (
     story_label,
 )
 from planner.models.transfer import PendingImport
+from planner.models.versioning import listen_for_stamps
 from planner.models.versioning import touch as touch  # + the change-version hooks
+
+listen_for_stamps(Project)
 
 __all__ = [
     "ArtefactLink",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from planner.models.account import Account
 from planner.models.base import Base, UTCDateTime
+from planner.models.versioning import new_context_stamp
 from planner.timeutil import utcnow
 from planner.vocab import (
     ACCESS_LEVELS,
@@ -58,6 +60,12 @@ class Project(Base):
     # Bumped by one in the same transaction as any write that a page of the project shows
     # (planner.models.versioning); the board poll's ETag is built from it.
     change_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Random, and new whenever the project's context changes (stages, members, their roles and
+    # names, sprints, epics; planner.models.versioning): each worker keeps a copy of a context
+    # against it (planner.domain.context).
+    context_stamp: Mapped[int] = mapped_column(
+        BigInteger, default=new_context_stamp, server_default="0"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(

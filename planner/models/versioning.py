@@ -26,11 +26,12 @@ without its new version. A rolled-back transaction bumps nothing.
 from __future__ import annotations
 
 import functools
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, event, inspect, select, union, update
+from sqlalchemy import bindparam, case, event, inspect, select, union, update
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ClauseElement
@@ -40,6 +41,17 @@ from planner.models.base import Base
 
 _BUMPED = "planner_bumped_projects"  # the projects already bumped in this transaction
 _SEEN = "planner_versioned_rows"  # the (target, id) pairs already resolved in it
+# The same two for the context stamp (rows of context tables, resolved on their own: a story's
+# change seen first must not hide a stage's change of the same project).
+_BUMPED_CONTEXT = "planner_context_bumped_projects"
+_SEEN_CONTEXT = "planner_context_versioned_rows"
+_TRANSACTION_KEYS = (_BUMPED, _SEEN, _BUMPED_CONTEXT, _SEEN_CONTEXT)
+# The context stamps read in this transaction: {project id: stamp} (fresh_context_stamp).
+_FRESH = "planner_fresh_context_stamps"
+
+# The columns of a member's account that a project's context keeps (planner.domain.context):
+# a change of any of them gives each of the account's projects a new context stamp.
+ACCOUNT_IN_CONTEXT = ("id", "email", "name", "is_active_account")
 
 # Executing a statement with .execution_options(planner_versioned=True) tells the hook the
 # caller has called touch() for it itself.
@@ -63,9 +75,14 @@ class Rule:
     only: frozenset[str] | None = None
     # Changes of only these attributes do not matter (counters, the version itself).
     ignore: frozenset[str] = frozenset()
+    # The table is part of a project's context (planner.domain.context: stages, members with
+    # their accounts and roles, sprints, epics): its changes also give the project a new
+    # context stamp, which the per-process copies of contexts are kept against.
+    context: bool = False
 
 
 _PROJECT = Rule((("project_id", "project"),))
+_CONTEXT = Rule((("project_id", "project"),), context=True)
 _STORY = Rule((("story_id", "story"),))
 _GATE = Rule((("gate_id", "gate"),))
 
@@ -75,15 +92,18 @@ RULES: dict[str, Rule] = {
         (("id", "project"),), ignore=frozenset({"change_version", "story_counter", "epic_counter"})
     ),
     # people's names and e-mail addresses appear on every page of their projects
-    "account": Rule((("id", "account"),), only=frozenset({"name", "email", "is_active_account"})),
+    # (the context keeps exactly these of a member's account: planner.domain.context)
+    "account": Rule(
+        (("id", "account"),), only=frozenset(ACCOUNT_IN_CONTEXT) - {"id"}, context=True
+    ),
     "holiday": _PROJECT,
-    "membership": _PROJECT,
-    "membership_role": Rule((("membership_id", "membership"),)),
-    "stage": _PROJECT,
+    "membership": _CONTEXT,
+    "membership_role": Rule((("membership_id", "membership"),), context=True),
+    "stage": _CONTEXT,
     "share_link": _PROJECT,
-    "sprint": _PROJECT,
+    "sprint": _CONTEXT,
     "sprint_capacity": Rule((("sprint_id", "sprint"),)),
-    "epic": _PROJECT,
+    "epic": _CONTEXT,
     "story": Rule((("project_id", "project"), ("id", "story_links"))),
     "story_event": _STORY,
     "story_text_change": _STORY,
@@ -136,27 +156,60 @@ def _mapper_of(table_name: str) -> Mapper | None:
     return _MAPPERS.get(table_name)
 
 
-def _bumped(session: Session) -> set[int]:
-    return session.info.setdefault(_BUMPED, set())
+def _bumped(session: Session, key: str = _BUMPED) -> set[int]:
+    return session.info.setdefault(key, set())
 
 
-def touch(session: Session, project_ids: Iterable[int]) -> None:
+def context_changed(session: Session, project_id: int) -> bool:
+    """Whether this transaction has changed the project's context (its stamp is then its own,
+    not yet committed)."""
+    return project_id in session.info.get(_BUMPED_CONTEXT, ())
+
+
+def new_context_stamp() -> int:
+    """A context stamp: random, so that no two states of any project's context share one, also
+    across databases that a process opens one after another (tests, a restored backup)."""
+    return secrets.randbits(62)
+
+
+def touch(session: Session, project_ids: Iterable[int], *, context: bool = False) -> None:
     """Say that the projects changed in this transaction: each one's version goes up by one, the
     first time in the transaction (the hooks call this; call it yourself only for writes they
-    cannot see, such as rows written through `session.connection()`)."""
-    ids = {int(p) for p in project_ids if p is not None} - _bumped(session)
+    cannot see, such as rows written through `session.connection()`). With `context`, their
+    context changed as well (stages, members, roles, sprints, epics, members' names): each gets
+    a new context stamp, once per transaction."""
+    ids = {int(p) for p in project_ids if p is not None}
+    bumped = _bumped(session)
+    stamped = ids - _bumped(session, _BUMPED_CONTEXT) if context else set()
+    ids = (ids - bumped) | stamped
     if not ids:
         return
-    # In id order: two writers lock in the same order.
-    rows = session.connection().execute(_bump_statement(), {"ids": sorted(ids)})
-    versions = dict(rows.all())
-    _bumped(session).update(ids)
+    # In id order, in one statement: two writers lock in the same order. A project bumped
+    # already in this transaction keeps its version when only its stamp is new.
+    if stamped:
+        parameters = {
+            "ids": sorted(ids),
+            "stamped": sorted(stamped),
+            "again": sorted(stamped & bumped),
+            "stamp": new_context_stamp(),
+        }
+        rows = session.connection().execute(_stamp_statement(), parameters)
+    else:
+        rows = session.connection().execute(_bump_statement(), {"ids": sorted(ids)})
+    answers = rows.all()
+    bumped.update(ids)
+    _bumped(session, _BUMPED_CONTEXT).update(stamped)
+    fresh = session.info.get(_FRESH)
+    if fresh:
+        for project_id in stamped:
+            fresh.pop(project_id, None)
     # Keep the session's Project objects in step (the sessions keep objects after commit).
     mapper = _mapper_of("project")
-    for project_id, version in versions.items():
+    for project_id, version, stamp in answers:
         obj = session.identity_map.get(mapper.identity_key_from_primary_key([project_id]))
         if obj is not None:
             set_committed_value(obj, "change_version", version)
+            set_committed_value(obj, "context_stamp", stamp)
 
 
 @functools.cache
@@ -167,7 +220,24 @@ def _bump_statement():
         update(project)
         .where(project.c.id.in_(bindparam("ids", expanding=True)))
         .values(change_version=project.c.change_version + 1)
-        .returning(project.c.id, project.c.change_version)
+        .returning(project.c.id, project.c.change_version, project.c.context_stamp)
+    )
+
+
+@functools.cache
+def _stamp_statement():
+    """touch()'s UPDATE when contexts changed: the projects `stamped` get the new `stamp`."""
+    project = _tables()["project"]
+    stamped = project.c.id.in_(bindparam("stamped", expanding=True))
+    again = project.c.id.in_(bindparam("again", expanding=True))
+    return (
+        update(project)
+        .where(project.c.id.in_(bindparam("ids", expanding=True)))
+        .values(
+            change_version=project.c.change_version + case((again, 0), else_=1),
+            context_stamp=case((stamped, bindparam("stamp")), else_=project.c.context_stamp),
+        )
+        .returning(project.c.id, project.c.change_version, project.c.context_stamp)
     )
 
 
@@ -177,8 +247,9 @@ def _bump_statement():
 class _Refs:
     """Ids gathered per target, resolved to project ids with one query per kind."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, context: bool = False) -> None:
         self.ids: dict[str, set[int]] = defaultdict(set)
+        self.context = context  # for the context stamp: its own record of what was resolved
 
     def add(self, target: str, value: object) -> None:
         if isinstance(value, str) and value.strip().isdigit():
@@ -190,7 +261,7 @@ class _Refs:
         """The projects of the gathered ids, leaving out ids already resolved (and so bumped) in
         this transaction: the flush hooks see a changed row twice."""
         projects: set[int] = set()
-        seen = session.info.setdefault(_SEEN, set())
+        seen = session.info.setdefault(_SEEN_CONTEXT if self.context else _SEEN, set())
         pending = {}
         for target, ids in self.ids.items():
             fresh = {i for i in ids if (target, i) not in seen}
@@ -324,7 +395,20 @@ def _matters(rule: Rule, keys: set[str]) -> bool:
     return not keys <= rule.ignore
 
 
-def _gather_objects(objects: Iterable[object], refs: _Refs, *, new: bool, dirty: bool) -> None:
+class _Gathered:
+    """What a flush wrote, gathered by rule: the rows of context tables apart (they give their
+    projects a new context stamp as well)."""
+
+    def __init__(self) -> None:
+        self.plain = _Refs()
+        self.context = _Refs(context=True)
+
+    def touch(self, session: Session) -> None:
+        touch(session, self.plain.resolve(session))
+        touch(session, self.context.resolve(session), context=True)
+
+
+def _gather_objects(objects: Iterable[object], gathered: _Gathered, *, new: bool, dirty: bool):
     for obj in objects:
         mapper = inspect(obj).mapper
         rule = _rule_for(mapper.local_table)
@@ -332,6 +416,7 @@ def _gather_objects(objects: Iterable[object], refs: _Refs, *, new: bool, dirty:
             continue
         if dirty and not _matters(rule, _changed_keys(obj)):
             continue
+        refs = gathered.context if rule.context else gathered.plain
         state = inspect(obj)
         for column, target in rule.refs:
             if new and target in _EXISTING_ONLY:
@@ -349,20 +434,20 @@ def _before_flush(session: Session, _context, _instances) -> None:
     # project's row first and then the rest, as lock_project and the key counters do (no two
     # writers wait on each other in opposite orders); a deleted row's parents still exist.
     if session.deleted or session.dirty:
-        refs = _Refs()
-        _gather_objects(list(session.deleted), refs, new=False, dirty=False)
-        _gather_objects(list(session.dirty), refs, new=False, dirty=True)
-        touch(session, refs.resolve(session))
+        gathered = _Gathered()
+        _gather_objects(list(session.deleted), gathered, new=False, dirty=False)
+        _gather_objects(list(session.dirty), gathered, new=False, dirty=True)
+        gathered.touch(session)
 
 
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context) -> None:
     # New rows: their foreign keys are set by now (also those given as relationships); changed
     # rows again, for a parent given as a relationship (touch() bumps each project once).
-    refs = _Refs()
-    _gather_objects(list(session.new), refs, new=True, dirty=False)
-    _gather_objects(list(session.dirty), refs, new=False, dirty=True)
-    touch(session, refs.resolve(session))
+    gathered = _Gathered()
+    _gather_objects(list(session.new), gathered, new=True, dirty=False)
+    _gather_objects(list(session.dirty), gathered, new=False, dirty=True)
+    gathered.touch(session)
 
 
 # --- statements run through Session.execute ----------------------------------------------------
@@ -468,7 +553,7 @@ def _on_execute(state: ORMExecuteState) -> None:
     if rule is None:
         return
     session = state.session
-    refs = _Refs()
+    refs = _Refs(context=rule.context)
     parameters = state.parameters
     by_rows = state.is_insert or (
         statement.whereclause is None and isinstance(parameters, list | tuple) and parameters
@@ -527,7 +612,7 @@ def _on_execute(state: ORMExecuteState) -> None:
                     refs.add(target, value)
         if state.is_update:
             _add_new_parents(rule, statement, parameters, refs)
-    touch(session, refs.resolve(session))
+    touch(session, refs.resolve(session), context=rule.context)
 
 
 def _add_new_parents(rule: Rule, statement, parameters, refs: _Refs) -> None:
@@ -557,13 +642,42 @@ def _add_new_parents(rule: Rule, statement, parameters, refs: _Refs) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session: Session, _previous_transaction) -> None:
     # A savepoint rolled back may have undone a bump: bump again at the next write (at worst a
-    # version moves by two in one transaction).
-    session.info.pop(_BUMPED, None)
-    session.info.pop(_SEEN, None)
+    # version moves by two in one transaction). A stamp it undid stays out of _FRESH (touch()
+    # took the project out), so the context is read from the database until the transaction ends.
+    for key in _TRANSACTION_KEYS:
+        session.info.pop(key, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_end(session: Session, transaction) -> None:
     if transaction.parent is None:
-        session.info.pop(_BUMPED, None)
-        session.info.pop(_SEEN, None)
+        for key in (*_TRANSACTION_KEYS, _FRESH):
+            session.info.pop(key, None)
+
+
+# --- the context stamps read in this transaction -----------------------------------------------
+
+
+def fresh_context_stamp(session: Session, project_id: int) -> int | None:
+    """The project's context stamp as this transaction read it from the database, None when it
+    has not read the project's row (its Project object was kept from an earlier transaction) or
+    has changed the project's context since (planner.domain.context trusts only this one)."""
+    return session.info.get(_FRESH, {}).get(project_id)
+
+
+def _read_stamp(target, context, attrs=None) -> None:
+    session = getattr(context, "session", None)
+    if session is None or (attrs is not None and "context_stamp" not in attrs):
+        return
+    project_id = target.id
+    if project_id in session.info.get(_BUMPED_CONTEXT, ()):
+        return  # this transaction's own stamp, not committed
+    stamp = inspect(target).dict.get("context_stamp")
+    if stamp is not None:
+        session.info.setdefault(_FRESH, {})[project_id] = stamp
+
+
+def listen_for_stamps(project_class) -> None:
+    """Note each Project row read (and refreshed) in a transaction with its context stamp."""
+    event.listen(project_class, "load", _read_stamp)
+    event.listen(project_class, "refresh", _read_stamp)

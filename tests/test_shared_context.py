@@ -1,0 +1,357 @@
+"""A worker's copies of project contexts (planner.domain.context, issue 16): a request that finds
+a copy under the context stamp it read builds the context without a query, and every change of
+a stage, member, role, member's name, sprint or epic, made in any session and any way, gives the
+project a new stamp, so the next request reads the change (planner.models.versioning)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import event, select, update
+
+from planner import db
+from planner.db import get_db
+from planner.domain import projects as project_rules
+from planner.domain.context import SharedContexts, load_context
+from planner.domain.epics import create_epic
+from planner.domain.sprints import start_sprint
+from planner.models import Account, Epic, Membership, Project, Stage, Story
+from tests import factories
+
+CONTEXT_QUERY = re.compile(r"^SELECT (stage|membership|sprint|epic)\.id\b")
+
+STAGES = [
+    ("problem_framing", "Problem framing"),
+    ("data_collection", "Data collection"),
+    ("data_labeling", "Data labeling"),
+    ("data_preparation", "Data preparation & features"),
+    ("modeling", "Modeling & training"),
+    ("evaluation", "Evaluation"),
+    ("deployment", "Deployment"),
+    ("monitoring", "Monitoring & maintenance"),
+]
+MEMBERS = [
+    ("maya@example.com", "Maya Okafor", True, "manage", ["scrum_master"]),
+    ("priya@example.com", "Priya Raman", True, "edit", ["data_scientist"]),
+    ("helen@example.com", "Helen Brooks", True, "view", ["stakeholder"]),
+]
+
+
+def summary(ctx) -> dict:
+    """What a context holds, as plain values."""
+    return {
+        "stages": [(s.key, s.name, s.archived) for s in ctx.stages.values()],
+        "members": [
+            (m.account.email, m.account.name, m.account.is_active, m.access, m.roles)
+            for m in ctx.members.values()
+        ],
+        "sprints": [(s.name, s.state) for s in ctx.sprints.values()],
+        "epics": [(e.key, e.title) for e in ctx.epics.values()],
+    }
+
+
+@pytest.fixture
+def read(app):
+    """Load FRAUD's context as a request does (its project read first, in the request's own
+    session): returns its summary and the context queries it ran."""
+
+    def read_context(key: str = "FRAUD") -> tuple[dict, list[str]]:
+        statements: list[str] = []
+
+        def listener(conn, cursor, statement, *_):
+            statements.append(statement)
+
+        engine = get_db(app).engine
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            with app.test_request_context():
+                session = db.session()
+                project = session.scalar(select(Project).where(Project.key == key))
+                seen = summary(load_context(session, project))
+                session.commit()
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return seen, [s for s in statements if CONTEXT_QUERY.match(s)]
+
+    return read_context
+
+
+@pytest.fixture
+def fraud(db_session, team):
+    factories.sprint(db_session, team.project, "Sprint 1", date(2026, 3, 2), date(2026, 3, 13))
+    create_epic(db_session, load_context(db_session, team.project), {"title": "Labeling"})
+    db_session.commit()
+    return team.project
+
+
+EXPECTED = {
+    "stages": [(key, name, False) for key, name in STAGES],
+    "members": MEMBERS,
+    "sprints": [("Sprint 1", "planned")],
+    "epics": [("E1", "Labeling")],
+}
+
+
+def test_the_second_request_builds_the_context_from_the_copy_without_a_query(read, fraud):
+    first, queries = read()
+    assert first == EXPECTED
+    assert len(queries) == 4
+    second, queries = read()
+    assert second == EXPECTED
+    assert queries == []
+
+
+def _rename_stage(session, project):
+    stage = session.scalar(select(Stage).where(Stage.key == "modeling"))
+    project_rules.rename_stage(session, stage, "Model building")
+
+
+def _archive_stage_in_bulk(session, project):
+    session.execute(update(Stage).where(Stage.key == "monitoring").values(archived=True))
+
+
+def _add_member(session, project):
+    person = factories.account(session, "omar@example.com", "Omar Haddad")
+    factories.member(session, project, person, "edit", ["ml_engineer", "data_engineer"])
+
+
+def _change_roles(session, project):
+    priya = load_context(session, project).member_by_email("priya@example.com")
+    project_rules.update_member(session, project, priya, access="edit", roles=["ml_engineer"])
+
+
+def _remove_member(session, project):
+    helen = session.scalar(
+        select(Membership).join(Account).where(Account.email == "helen@example.com")
+    )
+    project_rules.remove_member(session, project, helen)
+
+
+def _rename_account(session, project):
+    session.scalar(select(Account).where(Account.email == "priya@example.com")).name = "Priya R."
+
+
+def _deactivate_account_in_bulk(session, project):
+    session.execute(
+        update(Account).where(Account.email == "helen@example.com").values(is_active_account=False)
+    )
+
+
+def _start_sprint(session, project):
+    (sprint,) = load_context(session, project).sprints.values()
+    start_sprint(session, project, sprint, now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+def _add_epic(session, project):
+    create_epic(session, load_context(session, project), {"title": "Drift monitor"})
+
+
+def _retitle_epic_by_parameters(session, project):
+    epic_id = session.scalar(select(Epic.id).where(Epic.key == "E1"))
+    session.execute(update(Epic), [{"id": epic_id, "title": "Labeling, round 2"}])
+
+
+def _with(changes: dict) -> dict:
+    return {**EXPECTED, **changes}
+
+
+CHANGES: list[tuple[str, Callable, dict]] = [
+    (
+        "stage renamed",
+        _rename_stage,
+        _with(
+            {"stages": [(k, "Model building" if k == "modeling" else n, False) for k, n in STAGES]}
+        ),
+    ),
+    (
+        "stage archived by a bulk UPDATE",
+        _archive_stage_in_bulk,
+        _with({"stages": [(k, n, k == "monitoring") for k, n in STAGES]}),
+    ),
+    (
+        "member added with two roles",
+        _add_member,
+        _with(
+            {
+                "members": [
+                    *MEMBERS,
+                    (
+                        "omar@example.com",
+                        "Omar Haddad",
+                        True,
+                        "edit",
+                        ["ml_engineer", "data_engineer"],  # the order of docs/rules.md
+                    ),
+                ]
+            }
+        ),
+    ),
+    (
+        "member's roles changed",
+        _change_roles,
+        _with(
+            {
+                "members": [
+                    MEMBERS[0],
+                    ("priya@example.com", "Priya Raman", True, "edit", ["ml_engineer"]),
+                    MEMBERS[2],
+                ]
+            }
+        ),
+    ),
+    ("member removed", _remove_member, _with({"members": MEMBERS[:2]})),
+    (
+        "member's account renamed",
+        _rename_account,
+        _with(
+            {
+                "members": [
+                    MEMBERS[0],
+                    ("priya@example.com", "Priya R.", True, "edit", ["data_scientist"]),
+                    MEMBERS[2],
+                ]
+            }
+        ),
+    ),
+    (
+        "member's account deactivated by a bulk UPDATE",
+        _deactivate_account_in_bulk,
+        _with(
+            {
+                "members": [
+                    *MEMBERS[:2],
+                    ("helen@example.com", "Helen Brooks", False, "view", ["stakeholder"]),
+                ]
+            }
+        ),
+    ),
+    ("sprint started", _start_sprint, _with({"sprints": [("Sprint 1", "active")]})),
+    (
+        "epic added",
+        _add_epic,
+        _with({"epics": [("E1", "Labeling"), ("E2", "Drift monitor")]}),
+    ),
+    (
+        "epic retitled by an UPDATE with parameters",
+        _retitle_epic_by_parameters,
+        _with({"epics": [("E1", "Labeling, round 2")]}),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"), [(c, e) for _, c, e in CHANGES], ids=[n for n, _, _ in CHANGES]
+)
+def test_a_change_made_elsewhere_is_read_by_the_next_request(
+    read, fraud, db_session, change, expected
+):
+    assert read()[0] == EXPECTED
+    assert read()[1] == []  # answered from the copy
+    stamp = db_session.scalar(select(Project.context_stamp).where(Project.id == fraud.id))
+    change(db_session, fraud)
+    db_session.commit()
+    assert db_session.scalar(select(Project.context_stamp).where(Project.id == fraud.id)) != stamp
+    seen, queries = read()
+    assert seen == expected
+    assert len(queries) == 4  # read from the database, and kept again
+    assert read() == (expected, [])
+
+
+def test_a_story_change_keeps_the_stamp_and_a_stage_change_in_the_same_transaction_bumps_once(
+    fraud, db_session
+):
+    def now() -> tuple[int, int]:
+        row = db_session.execute(
+            select(Project.change_version, Project.context_stamp).where(Project.id == fraud.id)
+        ).one()
+        return tuple(row)
+
+    factories.story(db_session, fraud, title="Label 1,000 transactions")
+    db_session.commit()
+    version, stamp = now()
+    story = db_session.scalar(select(Story))
+    story.title = "Label 2,000 transactions"
+    db_session.commit()
+    assert now() == (version + 1, stamp)
+    story.title = "Label 3,000 transactions"
+    db_session.flush()
+    _rename_stage(db_session, fraud)
+    db_session.commit()
+    new_version, new_stamp = now()
+    assert new_version == version + 2  # once for each transaction
+    assert new_stamp != stamp
+
+
+def test_a_column_the_copy_leaves_out_is_read_from_the_database(read, fraud, db_session, app):
+    read()
+    # is_admin is not in the copy, and its change gives no new stamp
+    db_session.execute(
+        update(Account).where(Account.email == "helen@example.com").values(is_admin=True)
+    )
+    db_session.commit()
+    with app.test_request_context():
+        session = db.session()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        ctx = load_context(session, project)
+        helen = next(m for m in ctx.members.values() if m.account.email == "helen@example.com")
+        assert helen.account.is_admin is True
+        assert read()[1] == []
+
+
+def test_a_change_rolled_back_leaves_the_copy_as_the_database_is(read, fraud, app):
+    read()
+    with app.test_request_context():
+        session = db.session()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        _rename_stage(session, project)
+        ctx = load_context(session, project)
+        assert ctx.stages["modeling"].name == "Model building"  # its own change, read back
+        session.rollback()
+    assert read() == (EXPECTED, [])
+
+
+def test_a_savepoint_rolled_back_makes_the_transaction_read_the_database(read, fraud, app):
+    read()
+    with app.test_request_context():
+        session = db.session()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        with session.begin_nested() as savepoint:
+            _rename_stage(session, project)
+            savepoint.rollback()
+        statements: list[str] = []
+        event.listen(session, "do_orm_execute", lambda state: statements.append("query"))
+        ctx = load_context(session, project)
+        assert ctx.stages["modeling"].name == "Modeling & training"
+        assert statements  # not from the copy: the project's stamp here is not the database's
+        session.rollback()
+    assert read() == (EXPECTED, [])
+
+
+def test_a_change_not_yet_written_is_never_copied(read, fraud, app):
+    with app.test_request_context():
+        session = db.session()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        with session.no_autoflush:
+            stage = session.scalar(select(Stage).where(Stage.key == "modeling"))
+            stage.name = "Model building"
+            ctx = load_context(session, project)
+            assert ctx.stages["modeling"].name == "Model building"
+        session.rollback()
+    seen, queries = read()
+    assert seen == EXPECTED
+    assert len(queries) == 4  # nothing was kept from the request above
+
+
+def test_the_copies_are_per_project_and_the_least_recently_used_go_first():
+    copies = SharedContexts(size=2)
+    copies.put(1, 11, "one")
+    copies.put(2, 22, "two")
+    assert copies.get(1, 11) == "one"  # 1 is now the most recently used
+    assert copies.get(1, 12) is None  # another stamp
+    copies.put(3, 33, "three")
+    assert copies.get(2, 22) is None
+    assert copies.get(1, 11) == "one"
+    assert copies.get(3, 33) == "three"
