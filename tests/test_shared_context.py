@@ -15,13 +15,15 @@ from sqlalchemy import event, select, update
 from planner import db
 from planner.db import get_db
 from planner.domain import projects as project_rules
-from planner.domain.context import SharedContexts, load_context
+from planner.domain.context import SharedContexts, load_context, lock_project
 from planner.domain.epics import create_epic
+from planner.domain.milestones import create_milestone, delete_milestone
 from planner.domain.sprints import start_sprint
 from planner.models import Account, Epic, Membership, Project, Stage, Story
 from tests import factories
 
-CONTEXT_QUERY = re.compile(r"^SELECT (stage|membership|sprint|epic)\.id\b")
+# The context's queries: four for a context read without a copy, five for a copy read
+CONTEXT_QUERY = re.compile(r"^SELECT (stage|membership|membership_role|sprint|epic)\.")
 
 STAGES = [
     ("problem_framing", "Problem framing"),
@@ -98,7 +100,7 @@ EXPECTED = {
 def test_the_second_request_builds_the_context_from_the_copy_without_a_query(read, fraud):
     first, queries = read()
     assert first == EXPECTED
-    assert len(queries) == 4
+    assert len(queries) == 5  # the copy: stages, members, roles, sprints, epics
     second, queries = read()
     assert second == EXPECTED
     assert queries == []
@@ -256,7 +258,7 @@ def test_a_change_made_elsewhere_is_read_by_the_next_request(
     assert db_session.scalar(select(Project.context_stamp).where(Project.id == fraud.id)) != stamp
     seen, queries = read()
     assert seen == expected
-    assert len(queries) == 4  # read from the database, and kept again
+    assert len(queries) == 5  # read from the database, and kept again
     assert read() == (expected, [])
 
 
@@ -330,7 +332,7 @@ def test_a_savepoint_rolled_back_makes_the_transaction_read_the_database(read, f
     assert read() == (EXPECTED, [])
 
 
-def test_a_change_not_yet_written_is_never_copied(read, fraud, app):
+def test_a_change_not_yet_written_is_not_in_the_copy(read, fraud, app):
     with app.test_request_context():
         session = db.session()
         project = session.scalar(select(Project).where(Project.key == "FRAUD"))
@@ -338,11 +340,117 @@ def test_a_change_not_yet_written_is_never_copied(read, fraud, app):
             stage = session.scalar(select(Stage).where(Stage.key == "modeling"))
             stage.name = "Model building"
             ctx = load_context(session, project)
-            assert ctx.stages["modeling"].name == "Model building"
+            assert ctx.stages["modeling"].name == "Model building"  # the session's own object
         session.rollback()
-    seen, queries = read()
-    assert seen == EXPECTED
-    assert len(queries) == 4  # nothing was kept from the request above
+    assert read() == (EXPECTED, [])  # the copy was read from the database
+
+
+def test_a_change_not_yet_flushed_is_written_before_the_context_is_read(read, fraud, app):
+    read()
+    with app.test_request_context():
+        session = db.session()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        session.add(Stage(project_id=project.id, key="safety", name="Safety review", position=8))
+        ctx = load_context(session, project)
+        assert ctx.stages["safety"].name == "Safety review"
+        session.rollback()
+    assert read() == (EXPECTED, [])
+
+
+def test_a_name_read_before_the_stamp_never_goes_into_the_copy(read, fraud, app, db_session):
+    # The sign-in reads the person's account before the access check reads the project: a
+    # rename committed in between must not be kept under the new stamp.
+    with app.test_request_context():
+        session = db.session()
+        # held, as the sign-in holds the person (the session's identity map keeps it then)
+        priya = session.scalar(select(Account).where(Account.email == "priya@example.com"))
+        _rename_account(db_session, fraud)
+        db_session.commit()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        load_context(session, project)
+        assert priya.name == "Priya Raman"  # this request's own object, read before
+        session.commit()
+    renamed = _with(
+        {
+            "members": [
+                MEMBERS[0],
+                ("priya@example.com", "Priya R.", True, "edit", ["data_scientist"]),
+                MEMBERS[2],
+            ]
+        }
+    )
+    assert read() == (renamed, [])
+
+
+def test_deleting_a_milestone_gives_a_new_stamp_its_epics_lose_it(read, fraud, db_session, app):
+    milestone = create_milestone(
+        db_session, load_context(db_session, fraud), {"name": "Pilot", "baseline": "2026-06-01"}
+    )
+    epic = db_session.scalar(select(Epic).where(Epic.key == "E1"))
+    epic.milestone_id = milestone.id
+    db_session.commit()
+    with_milestone, _ = read()
+    assert read()[1] == []
+    stamp = db_session.scalar(select(Project.context_stamp).where(Project.id == fraud.id))
+    delete_milestone(db_session, milestone)
+    db_session.commit()
+    assert db_session.scalar(select(Project.context_stamp).where(Project.id == fraud.id)) != stamp
+    assert with_milestone == EXPECTED
+    with app.test_request_context():
+        session = db.session()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        assert load_context(session, project).epics["E1"].milestone_id is None
+
+
+def test_one_flush_bumps_two_projects_in_one_statement_in_id_order(fraud, db_session, app):
+    other = factories.project(db_session, "OTHER", "Other", owner=None)
+    factories.story(db_session, other, title="Elsewhere")
+    db_session.commit()
+    assert other.id > fraud.id
+    story = db_session.scalar(select(Story).where(Story.project_id == other.id))
+    statements: list[str] = []
+    engine = get_db(app).engine
+
+    def listener(conn, cursor, statement, parameters, *_):
+        if statement.startswith("UPDATE project"):
+            statements.append(statement)
+
+    stage = db_session.scalar(select(Stage).where(Stage.key == "modeling"))
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        story.title = "Elsewhere, renamed"  # OTHER: a plain change
+        stage.name = "Model building"  # FRAUD: a context change, in the same flush
+        db_session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(statements) == 1, statements  # the rows are locked in id order, FRAUD first
+
+
+def test_a_rollback_reads_the_members_made_from_a_copy_again(read, fraud, app, db_session):
+    read()
+    with app.test_request_context():
+        session = db.session()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        ctx = load_context(session, project)
+        priya = ctx.member_by_email("priya@example.com")
+        session.commit()
+        _change_roles(db_session, fraud)  # another worker, meanwhile
+        db_session.commit()
+        session.scalar(select(Project).where(Project.key == "FRAUD"))
+        session.rollback()
+        assert (priya.account.name, priya.roles) == ("Priya Raman", ["ml_engineer"])
+
+
+def test_the_lock_reads_the_stamp_again(read, fraud, app, db_session):
+    read()
+    with app.test_request_context():
+        session = db.session()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        _rename_stage(db_session, fraud)  # committed after this request read the stamp
+        db_session.commit()
+        lock_project(session, project)
+        assert load_context(session, project).stages["modeling"].name == "Model building"
+        session.rollback()
 
 
 def test_the_copies_are_per_project_and_the_least_recently_used_go_first():

@@ -9,27 +9,30 @@ transaction (a commit, a rollback, a savepoint's end); the next call then loads 
 
 Across requests, each process keeps a copy of the column values of each project's context
 (SharedContexts, one per engine), filed under the project's context stamp: a random number that
-every write to a stage, membership, role, sprint, epic or a member's name, e-mail or activity
-replaces, in the same transaction (planner.models.versioning). A request that read the project's
-row in its transaction (the access check does, first) and finds a copy under the stamp it read
-builds the context's objects from the copy, in its session, without a query. A copy is made
-only from a context read in a transaction that has not changed the project's context, after its
-stamp was read, so a copy is never older than its stamp."""
+every write to a stage, membership, role, sprint, epic, milestone or a member's name, e-mail or
+activity replaces, in the same transaction (planner.models.versioning). A request that read the
+project's row in its transaction (the access check does, first; lock_project reads it again)
+and finds a copy under the stamp it read builds the context's objects from the copy, in its
+session, without a query. A copy is read from the database after the stamp (five queries), never
+taken from objects the session held before, and kept only while the transaction has not changed
+the context: so a copy is never older than its stamp."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import bindparam, event, inspect, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from planner.db import SHARED_CONTEXTS
 from planner.models import Account, Epic, Membership, MembershipRole, Project, Sprint, Stage
-from planner.models.versioning import ACCOUNT_IN_CONTEXT, fresh_context_stamp
+from planner.models.versioning import ACCOUNT_IN_CONTEXT, fresh_context_stamp, note_stamp
 
 
 @dataclass
@@ -88,21 +91,27 @@ def load_context(session: Session, project: Project) -> ProjectContext:
     if cache is not None and (ctx := cache.get(project.id)) is not None and ctx.project is project:
         return ctx
     shared: SharedContexts | None = session.info.get(SHARED_CONTEXTS)
-    stamp = fresh_context_stamp(session, project.id) if shared is not None else None
-    copy = shared.get(project.id, stamp) if stamp is not None else None
-    if copy is not None:
-        ctx = _rebuild(session, project, copy)
-    else:
-        ctx = _query(session, project)
-        # Kept only when the stamp read before the queries still stands after them (their
-        # autoflush may have changed the context).
-        if stamp is not None and fresh_context_stamp(session, project.id) == stamp:
-            copy = _copy_of(ctx)
-            if copy is not None:
-                shared.put(project.id, stamp, copy)
+    copy = None
+    if shared is not None:
+        # As the queries would: a change not yet written is written first (and may stamp).
+        if session.autoflush and (session.new or session.dirty or session.deleted):
+            session.flush()
+        stamp = fresh_context_stamp(session, project.id)
+        if stamp is not None:
+            copy = shared.get(project.id, stamp)
+            if copy is None:
+                copy = _read_copy(session, project.id)
+                # kept when the stamp it was read under still stands
+                if fresh_context_stamp(session, project.id) == stamp:
+                    shared.put(project.id, stamp, copy)
+    ctx = _rebuild(session, project, copy) if copy is not None else _query(session, project)
     if cache is not None:
         cache[project.id] = ctx
     return ctx
+
+
+# A member's account and roles, joined in (its roles are a row each: read the result whole).
+_MEMBER_LOADS = (joinedload(Membership.account, innerjoin=True), joinedload(Membership.role_rows))
 
 
 def _query(session: Session, project: Project) -> ProjectContext:
@@ -113,7 +122,7 @@ def _query(session: Session, project: Project) -> ProjectContext:
         select(Membership)
         .where(Membership.project_id == project.id)
         .order_by(Membership.id)
-        .options(joinedload(Membership.account, innerjoin=True), joinedload(Membership.role_rows))
+        .options(*_MEMBER_LOADS)
     ).unique()
     sprints = session.scalars(
         select(Sprint).where(Sprint.project_id == project.id).order_by(Sprint.start_date, Sprint.id)
@@ -165,35 +174,60 @@ def _model(cls: type) -> _Model:
     return model
 
 
-def _values(obj: object) -> tuple | None:
-    """The copied columns of a row as loaded; None when one is not loaded, or when the object has
-    changes not yet written (no_autoflush): the copy is of the database only."""
-    state = inspect(obj)
-    loaded = state.dict
-    keys = _model(type(obj)).keys
-    if state.modified or not all(key in loaded for key in keys):
-        return None
-    return tuple(loaded[key] for key in keys)
+@functools.cache
+def _copy_statements():
+    """The statements reading a copy (built once): each model's copied columns, in its keys'
+    order, in the context's order; the members joined to their accounts; the roles apart."""
+
+    def columns(cls: type) -> list:
+        model = _model(cls)
+        return [model.mapper.get_property(key).columns[0] for key in model.keys]
+
+    project_id = bindparam("project_id")
+    stages = (
+        select(*columns(Stage))
+        .where(Stage.project_id == project_id)
+        .order_by(Stage.position, Stage.id)
+    )
+    members = (
+        select(*columns(Membership), *columns(Account))
+        .join(Account, Account.id == Membership.account_id)
+        .where(Membership.project_id == project_id)
+        .order_by(Membership.id)
+    )
+    roles = (
+        select(MembershipRole.membership_id, MembershipRole.role)
+        .join(Membership, Membership.id == MembershipRole.membership_id)
+        .where(Membership.project_id == project_id)
+        .order_by(MembershipRole.role)  # as Membership.role_rows orders them
+    )
+    sprints = (
+        select(*columns(Sprint))
+        .where(Sprint.project_id == project_id)
+        .order_by(Sprint.start_date, Sprint.id)
+    )
+    epics = select(*columns(Epic)).where(Epic.project_id == project_id).order_by(Epic.id)
+    return stages, members, roles, sprints, epics
 
 
-def _copy_of(ctx: ProjectContext) -> _Copy | None:
-    """The context's column values; None when any of them cannot be copied (nothing is kept)."""
-    stages = tuple(_values(s) for s in ctx.stages.values())
-    sprints = tuple(_values(s) for s in ctx.sprints.values())
-    epics = tuple(_values(e) for e in ctx.epics.values())
-    members = []
-    for m in ctx.members.values():
-        loaded = inspect(m).dict
-        if "account" not in loaded or "role_rows" not in loaded:
-            return None
-        if any(inspect(r).modified for r in m.role_rows):
-            return None
-        members.append((_values(m), _values(m.account), tuple(r.role for r in m.role_rows)))
-    if any(v is None for v in (*stages, *sprints, *epics)) or any(
-        m is None or a is None for m, a, _ in members
-    ):
-        return None
-    return _Copy(stages, tuple(members), sprints, epics)
+def _read_copy(session: Session, project_id: int) -> _Copy:
+    """A copy of the project's context, read from the database (five queries), after the stamp:
+    never from objects the session holds, which may have been read before the stamp."""
+    stages, members, roles, sprints, epics = _copy_statements()
+    params = {"project_id": project_id}
+    size = len(_model(Membership).keys)
+    held: dict[int, list[str]] = {}
+    for membership_id, role in session.execute(roles, params):
+        held.setdefault(membership_id, []).append(role)
+    return _Copy(
+        stages=tuple(tuple(row) for row in session.execute(stages, params)),
+        members=tuple(
+            (tuple(row[:size]), tuple(row[size:]), tuple(held.get(row[0], ())))
+            for row in session.execute(members, params)
+        ),
+        sprints=tuple(tuple(row) for row in session.execute(sprints, params)),
+        epics=tuple(tuple(row) for row in session.execute(epics, params)),
+    )
 
 
 def _persistent(session: Session, cls: type, values: tuple, **relations: Any) -> Any:
@@ -220,13 +254,13 @@ def _persistent(session: Session, cls: type, values: tuple, **relations: Any) ->
 def _rebuild(session: Session, project: Project, copy: _Copy) -> ProjectContext:
     """The context made from a copy, its objects in `session` (no query)."""
     members = {}
-    links = session.info.setdefault(_LINKS, [])
+    made = session.info.setdefault(_LINKS, {})
     for membership, account, roles in copy.members:
         person = _persistent(session, Account, account)
         rows = [_persistent(session, MembershipRole, (membership[0], role)) for role in roles]
         m = _persistent(session, Membership, membership, account=person, role_rows=rows)
         members[m.account_id] = m
-        links.append((m, person, rows))
+        made[m.id] = m
     stages = (_persistent(session, Stage, v) for v in copy.stages)
     sprints = (_persistent(session, Sprint, v) for v in copy.sprints)
     epics = (_persistent(session, Epic, v) for v in copy.epics)
@@ -240,21 +274,33 @@ def _rebuild(session: Session, project: Project, copy: _Copy) -> ProjectContext:
 
 
 # A rollback expires every object of the session. A member loaded by the context's query then
-# loads its account and roles again with the query's own options; one made from a copy has no
-# query to repeat, so its account and roles (expired too: their columns load again when read)
-# are linked back to it here.
+# loads its account and roles again with that query's options when next read; one made from a
+# copy has no query to repeat, so the members made from copies in this session are read again
+# here, with their accounts and roles, in one query, as they are in the database now.
 _LINKS = "planner.context_links"
 
 
 def _link_again(session: Session, _transaction: Any) -> None:
-    for membership, account, rows in session.info.get(_LINKS, ()):
+    made: dict[int, Membership] = session.info.get(_LINKS, {})
+    expired = []
+    for membership_id, membership in made.items():
         state = inspect(membership)
-        if state.session_id is None or state.deleted or state.detached:
+        if state.session_id != session.hash_key or state.deleted or state.detached:
             continue
-        if "account" not in state.dict:
-            set_committed_value(membership, "account", account)
-        if "role_rows" not in state.dict:
-            set_committed_value(membership, "role_rows", rows)
+        if "account" not in state.dict or "role_rows" not in state.dict:
+            expired.append(membership_id)
+    if not expired:
+        return
+    try:
+        session.execute(
+            select(Membership)
+            .where(Membership.id.in_(expired))
+            .options(*_MEMBER_LOADS)
+            .execution_options(populate_existing=True)
+        ).unique().all()
+    except SQLAlchemyError:
+        # The database is gone (the rollback came from that): a member read later says so.
+        pass
 
 
 class SharedContexts:
@@ -318,6 +364,17 @@ def lock_project(session: Session, project: Project) -> None:
     (a project keeps a manager) see every concurrent change: SELECT ... FOR UPDATE on PostgreSQL;
     on SQLite a no-op UPDATE, which takes the database's write lock."""
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(Project).where(Project.id == project.id).values(id=Project.id))
+        stamp = session.scalar(
+            update(Project)
+            .where(Project.id == project.id)
+            .values(id=Project.id)
+            .returning(Project.context_stamp)
+        )
     else:
-        session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
+        stamp = session.scalar(
+            select(Project.context_stamp).where(Project.id == project.id).with_for_update()
+        )
+    # What the lock saw, not what the request read before it: a context changed in between is
+    # read from the database, not from a worker's copy.
+    if stamp is not None:
+        note_stamp(session, project.id, stamp)

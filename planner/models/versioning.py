@@ -115,7 +115,9 @@ RULES: dict[str, Rule] = {
     "story_dependency": Rule((("blocker_id", "story"), ("blocked_id", "story"))),
     "label": _PROJECT,
     "saved_view": _PROJECT,
-    "milestone": _PROJECT,
+    # deleting one clears its epics' milestone_id in the database (ON DELETE SET NULL), which
+    # the context's epics hold: a milestone's change is a change of the context
+    "milestone": _CONTEXT,
     "milestone_forecast": Rule((("milestone_id", "milestone"),)),
     "risk": _PROJECT,
     "risk_change": Rule((("risk_id", "risk"),)),
@@ -179,13 +181,18 @@ def touch(session: Session, project_ids: Iterable[int], *, context: bool = False
     context changed as well (stages, members, roles, sprints, epics, members' names): each gets
     a new context stamp, once per transaction."""
     ids = {int(p) for p in project_ids if p is not None}
+    _touch(session, set() if context else ids, ids if context else set())
+
+
+def _touch(session: Session, plain: set[int], context: set[int]) -> None:
+    """Bump the projects `plain` and `context`, and stamp those of `context`, in one statement:
+    its rows are locked in id order, so two writers lock in the same order."""
     bumped = _bumped(session)
-    stamped = ids - _bumped(session, _BUMPED_CONTEXT) if context else set()
-    ids = (ids - bumped) | stamped
+    stamped = context - _bumped(session, _BUMPED_CONTEXT)
+    ids = ((plain | context) - bumped) | stamped
     if not ids:
         return
-    # In id order, in one statement: two writers lock in the same order. A project bumped
-    # already in this transaction keeps its version when only its stamp is new.
+    # A project bumped already in this transaction keeps its version when only its stamp is new.
     if stamped:
         parameters = {
             "ids": sorted(ids),
@@ -404,8 +411,10 @@ class _Gathered:
         self.context = _Refs(context=True)
 
     def touch(self, session: Session) -> None:
-        touch(session, self.plain.resolve(session))
-        touch(session, self.context.resolve(session), context=True)
+        # One statement for both: two would lock a story's project and then a stage's, out of
+        # id order (two such flushes could deadlock).
+        plain = self.plain.resolve(session)
+        _touch(session, plain, self.context.resolve(session))
 
 
 def _gather_objects(objects: Iterable[object], gathered: _Gathered, *, new: bool, dirty: bool):
@@ -663,6 +672,13 @@ def fresh_context_stamp(session: Session, project_id: int) -> int | None:
     has not read the project's row (its Project object was kept from an earlier transaction) or
     has changed the project's context since (planner.domain.context trusts only this one)."""
     return session.info.get(_FRESH, {}).get(project_id)
+
+
+def note_stamp(session: Session, project_id: int, stamp: int) -> None:
+    """Note the project's context stamp as a statement of this transaction just read it (one
+    taking the project's row lock reads the latest)."""
+    if project_id not in session.info.get(_BUMPED_CONTEXT, ()):
+        session.info.setdefault(_FRESH, {})[project_id] = stamp
 
 
 def _read_stamp(target, context, attrs=None) -> None:
