@@ -262,6 +262,7 @@ def test_the_bell_counts_what_is_unread_when_the_page_is_asked_for(app, maya, db
 
 
 def test_the_context_is_loaded_once_a_request_until_it_writes_or_commits(app, demo, count_queries):
+    app.config["CONTEXT_COPIES"] = False  # the request's own cache; the copies: below
     with app.test_request_context("/"):
         session = db.session()
         project = session.get(Project, demo.id)

@@ -424,6 +424,16 @@ def test_one_flush_bumps_two_projects_in_one_statement_in_id_order(fraud, db_ses
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert len(statements) == 1, statements  # the rows are locked in id order, FRAUD first
+    # a changed row of one project and a new row of another: one statement as well
+    statements.clear()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        story.title = "Elsewhere, renamed again"
+        db_session.add(Stage(project_id=fraud.id, key="safety", name="Safety review", position=8))
+        db_session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(statements) == 1, statements
 
 
 def test_a_rollback_reads_the_members_made_from_a_copy_again(read, fraud, app, db_session):
@@ -439,6 +449,37 @@ def test_a_rollback_reads_the_members_made_from_a_copy_again(read, fraud, app, d
         session.scalar(select(Project).where(Project.key == "FRAUD"))
         session.rollback()
         assert (priya.account.name, priya.roles) == ("Priya Raman", ["ml_engineer"])
+
+
+def test_a_member_made_from_a_copy_reads_its_account_and_roles_again_once_expired(
+    read, fraud, app, db_session
+):
+    read()
+    with app.test_request_context():
+        session = db.session()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        priya = load_context(session, project).member_by_email("priya@example.com")
+        _change_roles(db_session, fraud)
+        _rename_account(db_session, fraud)
+        db_session.commit()
+        assert (priya.account.name, priya.roles) == ("Priya Raman", ["data_scientist"])
+        session.expire_all()
+        assert (priya.account.name, priya.roles) == ("Priya R.", ["ml_engineer"])
+        session.rollback()
+
+
+def test_the_lock_reads_the_context_again_when_it_was_loaded_before(read, fraud, app, db_session):
+    read()
+    with app.test_request_context():
+        session = db.session()
+        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+        assert len(load_context(session, project).members) == 3
+        _add_member(db_session, fraud)  # committed while this request was running
+        db_session.commit()
+        lock_project(session, project)
+        emails = {m.account.email for m in load_context(session, project).members.values()}
+        assert "omar@example.com" in emails
+        session.rollback()
 
 
 def test_the_lock_reads_the_stamp_again(read, fraud, app, db_session):

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, event, inspect, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -254,13 +253,12 @@ def _persistent(session: Session, cls: type, values: tuple, **relations: Any) ->
 def _rebuild(session: Session, project: Project, copy: _Copy) -> ProjectContext:
     """The context made from a copy, its objects in `session` (no query)."""
     members = {}
-    made = session.info.setdefault(_LINKS, {})
     for membership, account, roles in copy.members:
         person = _persistent(session, Account, account)
         rows = [_persistent(session, MembershipRole, (membership[0], role)) for role in roles]
         m = _persistent(session, Membership, membership, account=person, role_rows=rows)
         members[m.account_id] = m
-        made[m.id] = m
+        _refreshed_like_the_query(m)
     stages = (_persistent(session, Stage, v) for v in copy.stages)
     sprints = (_persistent(session, Sprint, v) for v in copy.sprints)
     epics = (_persistent(session, Epic, v) for v in copy.epics)
@@ -273,34 +271,16 @@ def _rebuild(session: Session, project: Project, copy: _Copy) -> ProjectContext:
     )
 
 
-# A rollback expires every object of the session. A member loaded by the context's query then
-# loads its account and roles again with that query's options when next read; one made from a
-# copy has no query to repeat, so the members made from copies in this session are read again
-# here, with their accounts and roles, in one query, as they are in the database now.
-_LINKS = "planner.context_links"
-
-
-def _link_again(session: Session, _transaction: Any) -> None:
-    made: dict[int, Membership] = session.info.get(_LINKS, {})
-    expired = []
-    for membership_id, membership in made.items():
-        state = inspect(membership)
-        if state.session_id != session.hash_key or state.deleted or state.detached:
-            continue
-        if "account" not in state.dict or "role_rows" not in state.dict:
-            expired.append(membership_id)
-    if not expired:
-        return
-    try:
-        session.execute(
-            select(Membership)
-            .where(Membership.id.in_(expired))
-            .options(*_MEMBER_LOADS)
-            .execution_options(populate_existing=True)
-        ).unique().all()
-    except SQLAlchemyError:
-        # The database is gone (the rollback came from that): a member read later says so.
-        pass
+def _refreshed_like_the_query(membership: Membership) -> None:
+    """Give a member built from a copy what SQLAlchemy gives a member the context's query loads
+    (planner's own tests pin it: tests/test_shared_context.py): the query's loader options and
+    path. Expired (by a rollback, `expire_all`, a savepoint rolled back), such a member loads
+    its columns again with its account and roles joined in, as the query did, instead of
+    refusing to read them (their relationships are `raise_on_sql`)."""
+    state = inspect(membership)
+    if not state.load_options:
+        state.load_options = _MEMBER_LOADS
+        state.load_path = inspect(Membership)._path_registry
 
 
 class SharedContexts:
@@ -356,7 +336,6 @@ def _listen(session: Session) -> None:
         event.listen(session, "after_flush", _forget)
         event.listen(session, "after_transaction_end", _forget)
         event.listen(session, "do_orm_execute", _forget_on_write)
-        event.listen(session, "after_soft_rollback", _link_again)
 
 
 def lock_project(session: Session, project: Project) -> None:
@@ -378,3 +357,4 @@ def lock_project(session: Session, project: Project) -> None:
     # read from the database, not from a worker's copy.
     if stamp is not None:
         note_stamp(session, project.id, stamp)
+    _forget(session)  # a context loaded before the lock is loaded again

@@ -17,10 +17,12 @@ model cannot be forgotten.
 
 Each project is bumped once per transaction, by `UPDATE project SET change_version =
 change_version + 1 WHERE id IN (...)`, at the first write that touches it and before that write's
-rows (for changes and deletes; inserts right after theirs): so a writer takes its project's row
-first, as `lock_project` and the key counters do, and two writers never wait on each other in
-opposite orders. The bump commits or rolls back with the write, so a reader never sees a write
-without its new version. A rolled-back transaction bumps nothing.
+rows (every project of a flush in one statement, in id order; only a new row whose parent the
+flush itself fills in bumps right after it is written): so a writer takes its project's row
+first, as `lock_project` and the key counters do. The bump commits or rolls back with the write,
+so a reader never sees a write without its new version. A rolled-back transaction bumps nothing.
+Writes to a project's context (Rule.context) also give it a new random context stamp in the
+same statement (planner.domain.context keeps copies of contexts under it).
 """
 
 from __future__ import annotations
@@ -439,13 +441,16 @@ def _gather_objects(objects: Iterable[object], gathered: _Gathered, *, new: bool
 
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context, _instances) -> None:
-    # Changed and deleted rows: bump before their rows are written, so that a writer takes its
-    # project's row first and then the rest, as lock_project and the key counters do (no two
-    # writers wait on each other in opposite orders); a deleted row's parents still exist.
-    if session.deleted or session.dirty:
+    # Bump before the rows are written, so that a writer takes its project's row first and then
+    # the rest, as lock_project and the key counters do (no two writers wait on each other in
+    # opposite orders), and every project of the flush in one statement, in id order: changed
+    # and deleted rows (a deleted row's parents still exist), and new rows whose parent is
+    # already known (after_flush bumps those whose parent the flush itself fills in).
+    if session.deleted or session.dirty or session.new:
         gathered = _Gathered()
         _gather_objects(list(session.deleted), gathered, new=False, dirty=False)
         _gather_objects(list(session.dirty), gathered, new=False, dirty=True)
+        _gather_objects(list(session.new), gathered, new=True, dirty=False)
         gathered.touch(session)
 
 
