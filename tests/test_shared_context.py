@@ -6,11 +6,13 @@ project a new stamp, so the next request reads the change (planner.models.versio
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from planner import db
 from planner.db import get_db
@@ -55,6 +57,14 @@ def summary(ctx) -> dict:
     }
 
 
+@contextmanager
+def fraud_request(app, key: str = "FRAUD") -> Iterator[tuple[Session, Project]]:
+    """A request's session with the project read first, as the access check reads it."""
+    with app.test_request_context():
+        session = db.session()
+        yield session, session.scalar(select(Project).where(Project.key == key))
+
+
 @pytest.fixture
 def read(app):
     """Load FRAUD's context as a request does (its project read first, in the request's own
@@ -69,9 +79,7 @@ def read(app):
         engine = get_db(app).engine
         event.listen(engine, "before_cursor_execute", listener)
         try:
-            with app.test_request_context():
-                session = db.session()
-                project = session.scalar(select(Project).where(Project.key == key))
+            with fraud_request(app, key) as (session, project):
                 seen = summary(load_context(session, project))
                 session.commit()
         finally:
@@ -294,9 +302,7 @@ def test_a_column_the_copy_leaves_out_is_read_from_the_database(read, fraud, db_
         update(Account).where(Account.email == "helen@example.com").values(is_admin=True)
     )
     db_session.commit()
-    with app.test_request_context():
-        session = db.session()
-        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+    with fraud_request(app) as (session, project):
         ctx = load_context(session, project)
         helen = next(m for m in ctx.members.values() if m.account.email == "helen@example.com")
         assert helen.account.is_admin is True
@@ -305,9 +311,7 @@ def test_a_column_the_copy_leaves_out_is_read_from_the_database(read, fraud, db_
 
 def test_a_change_rolled_back_leaves_the_copy_as_the_database_is(read, fraud, app):
     read()
-    with app.test_request_context():
-        session = db.session()
-        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+    with fraud_request(app) as (session, project):
         _rename_stage(session, project)
         ctx = load_context(session, project)
         assert ctx.stages["modeling"].name == "Model building"  # its own change, read back
@@ -317,9 +321,7 @@ def test_a_change_rolled_back_leaves_the_copy_as_the_database_is(read, fraud, ap
 
 def test_a_savepoint_rolled_back_makes_the_transaction_read_the_database(read, fraud, app):
     read()
-    with app.test_request_context():
-        session = db.session()
-        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+    with fraud_request(app) as (session, project):
         with session.begin_nested() as savepoint:
             _rename_stage(session, project)
             savepoint.rollback()
@@ -333,9 +335,7 @@ def test_a_savepoint_rolled_back_makes_the_transaction_read_the_database(read, f
 
 
 def test_a_change_not_yet_written_is_not_in_the_copy(read, fraud, app):
-    with app.test_request_context():
-        session = db.session()
-        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+    with fraud_request(app) as (session, project):
         with session.no_autoflush:
             stage = session.scalar(select(Stage).where(Stage.key == "modeling"))
             stage.name = "Model building"
@@ -347,9 +347,7 @@ def test_a_change_not_yet_written_is_not_in_the_copy(read, fraud, app):
 
 def test_a_change_not_yet_flushed_is_written_before_the_context_is_read(read, fraud, app):
     read()
-    with app.test_request_context():
-        session = db.session()
-        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+    with fraud_request(app) as (session, project):
         session.add(Stage(project_id=project.id, key="safety", name="Safety review", position=8))
         ctx = load_context(session, project)
         assert ctx.stages["safety"].name == "Safety review"
@@ -396,9 +394,7 @@ def test_deleting_a_milestone_gives_a_new_stamp_its_epics_lose_it(read, fraud, d
     db_session.commit()
     assert db_session.scalar(select(Project.context_stamp).where(Project.id == fraud.id)) != stamp
     assert with_milestone == EXPECTED
-    with app.test_request_context():
-        session = db.session()
-        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+    with fraud_request(app) as (session, project):
         assert load_context(session, project).epics["E1"].milestone_id is None
 
 
@@ -438,9 +434,7 @@ def test_one_flush_bumps_two_projects_in_one_statement_in_id_order(fraud, db_ses
 
 def test_a_rollback_reads_the_members_made_from_a_copy_again(read, fraud, app, db_session):
     read()
-    with app.test_request_context():
-        session = db.session()
-        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+    with fraud_request(app) as (session, project):
         ctx = load_context(session, project)
         priya = ctx.member_by_email("priya@example.com")
         session.commit()
@@ -455,9 +449,7 @@ def test_a_member_made_from_a_copy_reads_its_account_and_roles_again_once_expire
     read, fraud, app, db_session
 ):
     read()
-    with app.test_request_context():
-        session = db.session()
-        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+    with fraud_request(app) as (session, project):
         priya = load_context(session, project).member_by_email("priya@example.com")
         _change_roles(db_session, fraud)
         _rename_account(db_session, fraud)
@@ -470,9 +462,7 @@ def test_a_member_made_from_a_copy_reads_its_account_and_roles_again_once_expire
 
 def test_the_lock_reads_the_context_again_when_it_was_loaded_before(read, fraud, app, db_session):
     read()
-    with app.test_request_context():
-        session = db.session()
-        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+    with fraud_request(app) as (session, project):
         assert len(load_context(session, project).members) == 3
         _add_member(db_session, fraud)  # committed while this request was running
         db_session.commit()
@@ -484,9 +474,7 @@ def test_the_lock_reads_the_context_again_when_it_was_loaded_before(read, fraud,
 
 def test_the_lock_reads_the_stamp_again(read, fraud, app, db_session):
     read()
-    with app.test_request_context():
-        session = db.session()
-        project = session.scalar(select(Project).where(Project.key == "FRAUD"))
+    with fraud_request(app) as (session, project):
         _rename_stage(db_session, fraud)  # committed after this request read the stamp
         db_session.commit()
         lock_project(session, project)
