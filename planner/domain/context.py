@@ -168,7 +168,6 @@ def _model(cls: type) -> _Model:
             keys = ACCOUNT_IN_CONTEXT  # what changes its projects' context stamps
         else:
             keys = (*first, *(a.key for a in mapper.column_attrs if a.key not in first))
-        assert keys[: len(first)] == first, cls
         model = _MODELS[cls] = _Model(mapper, keys, len(first))
     return model
 

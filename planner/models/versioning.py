@@ -164,12 +164,6 @@ def _bumped(session: Session, key: str = _BUMPED) -> set[int]:
     return session.info.setdefault(key, set())
 
 
-def context_changed(session: Session, project_id: int) -> bool:
-    """Whether this transaction has changed the project's context (its stamp is then its own,
-    not yet committed)."""
-    return project_id in session.info.get(_BUMPED_CONTEXT, ())
-
-
 def new_context_stamp() -> int:
     """A context stamp: random, so that no two states of any project's context share one, also
     across databases that a process opens one after another (tests, a restored backup)."""
