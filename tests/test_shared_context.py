@@ -65,25 +65,31 @@ def fraud_request(app, key: str = "FRAUD") -> Iterator[tuple[Session, Project]]:
         yield session, session.scalar(select(Project).where(Project.key == key))
 
 
+@contextmanager
+def statements_of(app) -> Iterator[list[str]]:
+    """The SQL statements run on the app's engine while the block runs."""
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, *_):
+        statements.append(statement)
+
+    engine = get_db(app).engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
 @pytest.fixture
 def read(app):
     """Load FRAUD's context as a request does (its project read first, in the request's own
     session): returns its summary and the context queries it ran."""
 
     def read_context(key: str = "FRAUD") -> tuple[dict, list[str]]:
-        statements: list[str] = []
-
-        def listener(conn, cursor, statement, *_):
-            statements.append(statement)
-
-        engine = get_db(app).engine
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            with fraud_request(app, key) as (session, project):
-                seen = summary(load_context(session, project))
-                session.commit()
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
+        with statements_of(app) as statements, fraud_request(app, key) as (session, project):
+            seen = summary(load_context(session, project))
+            session.commit()
         return seen, [s for s in statements if CONTEXT_QUERY.match(s)]
 
     return read_context
@@ -492,3 +498,69 @@ def test_the_copies_are_per_project_and_the_least_recently_used_go_first():
     assert copies.get(2, 22) is None
     assert copies.get(1, 11) == "one"
     assert copies.get(3, 33) == "three"
+
+
+# --- a context made from a copy builds each object when first asked for -------------------------
+
+
+def _held(session: Session, cls: type) -> list:
+    """The objects of `cls` the session holds."""
+    return [obj for obj in session.identity_map.values() if isinstance(obj, cls)]
+
+
+def test_a_context_from_a_copy_builds_only_the_objects_asked_for(read, fraud, app, db_session):
+    read()
+    evaluation_id = db_session.scalar(select(Stage.id).where(Stage.key == "evaluation"))
+    priya_id = db_session.scalar(select(Account.id).where(Account.email == "priya@example.com"))
+    with fraud_request(app) as (session, project):
+        ctx = load_context(session, project)
+        assert _held(session, Stage) == [] and _held(session, Membership) == []
+        assert list(ctx.stages) == [key for key, _ in STAGES]  # in order, none built
+        assert len(ctx.members) == 3 and priya_id in ctx.members
+        assert _held(session, Stage) == [] and _held(session, Membership) == []
+
+        assert ctx.stage_by_id(evaluation_id).name == "Evaluation"
+        priya = ctx.members[priya_id]
+        assert (priya.account.email, priya.roles) == ("priya@example.com", ["data_scientist"])
+        assert [s.key for s in _held(session, Stage)] == ["evaluation"]
+        assert _held(session, Membership) == [priya]
+        assert [a.email for a in _held(session, Account)] == ["priya@example.com"]
+        assert ctx.stages["evaluation"] is ctx.stage_by_id(evaluation_id)
+        session.rollback()
+
+
+def test_after_this_transaction_changed_the_context_the_rest_is_read_from_the_database(
+    read, fraud, app
+):
+    read()
+    with fraud_request(app) as (session, project):
+        ctx = load_context(session, project)
+        session.execute(update(Stage).where(Stage.key == "evaluation").values(name="Offline eval"))
+        # not built before the change: read as the database has it now, not from the copy
+        assert ctx.stages["evaluation"].name == "Offline eval"
+        assert ctx.stages["modeling"].name == "Modeling & training"
+        session.rollback()
+
+
+def test_after_a_rollback_the_rest_is_read_from_the_database(read, fraud, app, db_session):
+    read()
+    helen_id = db_session.scalar(select(Account.id).where(Account.email == "helen@example.com"))
+    with fraud_request(app) as (session, project):
+        ctx = load_context(session, project)
+        _rename_stage(db_session, fraud)  # another worker, meanwhile
+        _remove_member(db_session, fraud)
+        db_session.commit()
+        session.rollback()
+        assert ctx.stages["modeling"].name == "Model building"
+        assert ctx.members.get(helen_id) is None  # gone since the copy was read
+        assert helen_id not in ctx.members and len(ctx.members) == 2
+
+
+def test_after_a_commit_the_rest_is_built_from_the_copy_without_a_query(read, fraud, app):
+    read()
+    with fraud_request(app) as (session, project):
+        ctx = load_context(session, project)
+        session.commit()
+        with statements_of(app) as statements:
+            assert summary(ctx) == EXPECTED
+        assert statements == []

@@ -13,15 +13,16 @@ every write to a stage, membership, role, sprint, epic, milestone or a member's 
 activity replaces, in the same transaction (planner.models.versioning). A request that read the
 project's row in its transaction (the access check does, first; lock_project reads it again)
 and finds a copy under the stamp it read builds the context's objects from the copy, in its
-session, without a query. A copy is read from the database after the stamp (five queries), never
-taken from objects the session held before, and kept only while the transaction has not changed
-the context: so a copy is never older than its stamp."""
+session, without a query, each when first asked for (_Lazy). A copy is read from the database
+after the stamp (five queries), never taken from objects the session held before, and kept only
+while the transaction has not changed the context: so a copy is never older than its stamp."""
 
 from __future__ import annotations
 
 import functools
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -39,36 +40,50 @@ class ProjectContext:
     """What validating a story of one project needs to look up, loaded in a few queries."""
 
     project: Project
-    stages: dict[str, Stage]
-    members: dict[int, Membership]
-    sprints: dict[int, Sprint]
-    epics: dict[str, Epic]
-    # id -> stage / epic, built on first use and rebuilt whenever it no longer matches the dicts
-    # above (callers add to them: a new epic, the next sprint).
-    _stage_ids: dict[int, Stage] = field(default_factory=dict, init=False, repr=False)
-    _epic_ids: dict[int, Epic] = field(default_factory=dict, init=False, repr=False)
+    # Mappings: dicts, or (a context made from a worker's copy) _Lazy ones that build each
+    # object when first asked for.
+    stages: MutableMapping[str, Stage]
+    members: MutableMapping[int, Membership]
+    sprints: MutableMapping[int, Sprint]
+    epics: MutableMapping[str, Epic]
+    # id -> key of a stage / an epic, made on first use and made again whenever it no longer
+    # matches the mappings above (callers add to them: a new epic, the next sprint).
+    _stage_keys: dict[int, str] = field(default_factory=dict, init=False, repr=False)
+    _epic_keys: dict[int, str] = field(default_factory=dict, init=False, repr=False)
 
     def stage_by_id(self, stage_id: int | None) -> Stage | None:
         if stage_id is None:
             return None
-        stage = self._stage_ids.get(stage_id)
-        if stage is None or self.stages.get(stage.key) is not stage:
-            self._stage_ids = {s.id: s for s in self.stages.values()}
-            stage = self._stage_ids.get(stage_id)
+        stage = _by_id(self.stages, self._stage_keys, stage_id)
+        if stage is None:
+            self._stage_keys = _keys_by_id(self.stages)
+            stage = _by_id(self.stages, self._stage_keys, stage_id)
         return stage
 
     def epic_by_id(self, epic_id: int | None) -> Epic | None:
         if epic_id is None:
             return None
-        epic = self._epic_ids.get(epic_id)
-        if epic is None or self.epics.get(epic.key) is not epic:
-            self._epic_ids = {e.id: e for e in self.epics.values()}
-            epic = self._epic_ids.get(epic_id)
+        epic = _by_id(self.epics, self._epic_keys, epic_id)
+        if epic is None:
+            self._epic_keys = _keys_by_id(self.epics)
+            epic = _by_id(self.epics, self._epic_keys, epic_id)
         return epic
 
     def member_by_email(self, email: str) -> Membership | None:
         email = email.strip().lower()
         return next((m for m in self.members.values() if m.account.email == email), None)
+
+
+def _by_id(objects: MutableMapping[str, Any], keys: dict[int, str], row_id: int) -> Any:
+    key = keys.get(row_id)
+    found = objects.get(key) if key is not None else None
+    return found if found is not None and found.id == row_id else None
+
+
+def _keys_by_id(objects: MutableMapping[str, Any]) -> dict[int, str]:
+    if isinstance(objects, _Lazy):
+        return objects.keys_by_id()  # without building the objects
+    return {obj.id: key for key, obj in objects.items()}
 
 
 def stage_ref(ctx: ProjectContext, value: Any) -> tuple[int | None, str | None]:
@@ -90,7 +105,7 @@ def load_context(session: Session, project: Project) -> ProjectContext:
     if cache is not None and (ctx := cache.get(project.id)) is not None and ctx.project is project:
         return ctx
     shared: SharedContexts | None = session.info.get(SHARED_CONTEXTS)
-    copy = None
+    copy = stamp = None
     if shared is not None:
         # As the queries would: a change not yet written is written first (and may stamp).
         if session.autoflush and (session.new or session.dirty or session.deleted):
@@ -103,7 +118,10 @@ def load_context(session: Session, project: Project) -> ProjectContext:
                 # kept when the stamp it was read under still stands
                 if fresh_context_stamp(session, project.id) == stamp:
                     shared.put(project.id, stamp, copy)
-    ctx = _rebuild(session, project, copy) if copy is not None else _query(session, project)
+    if copy is not None and stamp is not None:
+        ctx = _rebuild(session, project, copy, stamp)
+    else:
+        ctx = _query(session, project)
     if cache is not None:
         cache[project.id] = ctx
     return ctx
@@ -249,25 +267,151 @@ def _persistent(session: Session, cls: type, values: tuple, **relations: Any) ->
     return obj
 
 
-def _rebuild(session: Session, project: Project, copy: _Copy) -> ProjectContext:
-    """The context made from a copy, its objects in `session` (no query)."""
-    members = {}
-    for membership, account, roles in copy.members:
+def _rebuild(session: Session, project: Project, copy: _Copy, stamp: int) -> ProjectContext:
+    """The context made from a copy (no query): each object is built in `session` when first
+    asked for (a story's answer needs a handful of the context's objects, not all of them)."""
+    made = _Made(session, project.id, stamp)
+
+    def member(values: tuple) -> Membership:
+        membership, account, roles = values
         person = _persistent(session, Account, account)
         rows = [_persistent(session, MembershipRole, (membership[0], role)) for role in roles]
         m = _persistent(session, Membership, membership, account=person, role_rows=rows)
-        members[m.account_id] = m
         _refreshed_like_the_query(m)
-    stages = (_persistent(session, Stage, v) for v in copy.stages)
-    sprints = (_persistent(session, Sprint, v) for v in copy.sprints)
-    epics = (_persistent(session, Epic, v) for v in copy.epics)
+        return m
+
+    def column(cls: type, name: str) -> Callable[[tuple], Any]:
+        index = _model(cls).keys.index(name)
+        return lambda values: values[index]
+
+    account_id = column(Membership, "account_id")
     return ProjectContext(
         project=project,
-        stages={s.key: s for s in stages},
-        members=members,
-        sprints={s.id: s for s in sprints},
-        epics={e.key: e for e in epics},
+        stages=_Lazy(made, Stage, copy.stages, column(Stage, "key")),
+        members=_Lazy(
+            made,
+            Membership,
+            copy.members,
+            lambda values: account_id(values[0]),
+            make=member,
+            row_id=lambda values: values[0][0],
+        ),
+        sprints=_Lazy(made, Sprint, copy.sprints, column(Sprint, "id")),
+        epics=_Lazy(made, Epic, copy.epics, column(Epic, "key")),
     )
+
+
+class _Made:
+    """When the objects of a context made from a copy may still be built from it: while the
+    transaction's context stamp is the copy's (it has not changed the context), and after it
+    commits so (the session keeps its objects after a commit, as the queried ones would be
+    kept); never after a rollback, or once it changed the context: the objects not built by then
+    are read from the database, as a query would read them now."""
+
+    __slots__ = ("session", "project_id", "stamp", "ended")
+
+    def __init__(self, session: Session, project_id: int, stamp: int) -> None:
+        self.session = session
+        self.project_id = project_id
+        self.stamp = stamp
+        self.ended: bool | None = None  # True: committed valid; False: rolled back or changed
+        _listen_for_ends(session)
+        session.info.setdefault(_MADE_KEY, []).append(self)
+
+    def valid(self) -> bool:
+        if self.ended is not None:
+            return self.ended
+        return fresh_context_stamp(self.session, self.project_id) == self.stamp
+
+
+_MADE_KEY = "planner.contexts_made_from_copies"
+
+
+def _committed(session: Session) -> None:
+    for made in session.info.get(_MADE_KEY, ()):
+        if made.ended is None:
+            made.ended = made.valid()
+
+
+def _ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        for made in session.info.pop(_MADE_KEY, ()):
+            if made.ended is None:  # not committed: rolled back, or closed
+                made.ended = False
+
+
+def _listen_for_ends(session: Session) -> None:
+    if not event.contains(session, "after_commit", _committed):
+        event.listen(session, "after_commit", _committed)
+        event.listen(session, "after_transaction_end", _ended)
+
+
+class _Unbuilt(NamedTuple):
+    values: Any  # a row's copied values (a member's: membership, account, roles)
+
+
+class _Lazy(MutableMapping):
+    """One of a context's mappings made from a worker's copy: each object is built in the
+    session when first asked for, from the copy while _Made says it may be, else read from the
+    database by its primary key (a row gone since is no longer in the mapping)."""
+
+    __slots__ = ("_made", "_cls", "_make", "_items", "_row_id")
+
+    def __init__(
+        self,
+        made: _Made,
+        cls: type,
+        rows: tuple,
+        key: Callable[[Any], Any],
+        *,
+        make: Callable[[Any], Any] | None = None,
+        row_id: Callable[[Any], int] | None = None,
+    ) -> None:
+        self._made = made
+        self._cls = cls
+        self._make = make or functools.partial(_persistent, made.session, cls)
+        self._row_id = row_id or (lambda values: values[0])
+        self._items: dict[Any, Any] = {key(values): _Unbuilt(values) for values in rows}
+
+    def __getitem__(self, key: Any) -> Any:
+        item = self._items[key]
+        if type(item) is not _Unbuilt:
+            return item
+        if self._made.valid():
+            obj = self._make(item.values)
+        else:
+            options = _MEMBER_LOADS if self._cls is Membership else ()
+            obj = self._made.session.get(self._cls, self._row_id(item.values), options=options)
+            if obj is None:  # gone since the copy was read
+                del self._items[key]
+                raise KeyError(key)
+        self._items[key] = obj
+        return obj
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._items[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self._items[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __repr__(self) -> str:
+        return f"_Lazy({self._cls.__name__}, {list(self._items)!r})"
+
+    def keys_by_id(self) -> dict[int, Any]:
+        """{row id: key} of every row, built or not, without building any."""
+        return {
+            (self._row_id(item.values) if type(item) is _Unbuilt else item.id): key
+            for key, item in self._items.items()
+        }
 
 
 def _refreshed_like_the_query(membership: Membership) -> None:
