@@ -18,7 +18,7 @@ from tests import factories
 from tests.benchmarks.bare_app import create_bare_app
 from tests.benchmarks.bigproject import big_document, count_events
 from tests.benchmarks.floor_app import add_floor
-from tests.benchmarks.web import PATCH_SCRIPT, duration_ms, parse_wrk, run_wrk
+from tests.benchmarks.web import PATCH_SCRIPT, combine, duration_ms, parse_wrk, run_wrk
 from tests.conftest import sign_in
 
 NOW = datetime(2026, 3, 11, 10, tzinfo=UTC)  # a Wednesday
@@ -100,6 +100,23 @@ def test_wrk_output_with_socket_errors():
     assert result.p99_ms == 3.44
     assert result.socket_errors == {"connect": 0, "read": 2956, "write": 0, "timeout": 0}
     assert result.errors == 2956
+
+
+def test_rounds_combine_into_one_rate_over_their_requests_and_seconds():
+    patch = parse_wrk(PATCH_SAMPLE)  # 16 requests in 2.04 s, p50 831.42, p99 1,210 ms
+    not_found = parse_wrk(NOT_FOUND_SAMPLE)  # 589 in 1.03 s, p50 7.21, p99 26.75
+    sockets = parse_wrk(SOCKET_ERRORS_SAMPLE)  # 5,911 in 1.10 s, p50 0.078, p99 3.44
+    assert (patch.seconds, not_found.seconds, sockets.seconds) == (2.04, 1.03, 1.1)
+    both = combine([not_found, sockets])
+    assert both.requests == 6500 and both.seconds == pytest.approx(2.13)
+    assert both.requests_per_second == pytest.approx(6500 / 2.13)  # 3,051.6, not (572.6+5,370.2)/2
+    assert (both.p50_ms, both.p99_ms) == (pytest.approx((7.21 + 0.078) / 2), 26.75)
+    assert both.non_2xx == 589 and both.errors == 589 + 2956
+    assert both.lua_ok is None  # only one round was counted by the script
+    three = combine([patch, patch, not_found])
+    assert three.requests == 621 and three.p50_ms == 831.42 and three.p99_ms == 1210.0
+    assert combine([patch, patch]).lua_ok == 32
+    assert combine([sockets]) is sockets
 
 
 def test_wrk_durations_and_output_that_is_not_wrks():

@@ -23,6 +23,10 @@ It signs in as the demo's maya@example.com through the sign-in form (CSRF token 
 makes her an API token; each endpoint is fetched once (it must answer 2xx; its size is noted),
 then loaded with wrk against planner, the floor and the bare app, and the table prints requests/s,
 p50 and p99 latency, the ratios, the answers that were not 2xx, and each worker's memory.
+Planner, the floor and the drawn pages are loaded in turns, in rounds (--rounds, 3 of the
+duration's 7 s, 2 s each): a shared machine's speed drifts within a run, and the turns spread the
+drift over the three alike. A row's requests/s is its rounds' requests over their seconds, its
+p50 the median of theirs, its p99 the highest.
 """
 
 from __future__ import annotations
@@ -37,11 +41,12 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -69,6 +74,7 @@ class WrkResult:
     socket_errors: dict[str, int] = field(default_factory=dict)
     lua_ok: int | None = None  # counted by the PATCH script (2xx answers)
     lua_bad: int | None = None  # ... and the others, 3xx included
+    seconds: float = 0.0  # how long wrk ran ("... requests in 7.01s")
 
     @property
     def errors(self) -> int:
@@ -100,7 +106,8 @@ def parse_wrk(output: str) -> WrkResult:
     rate = float(find(r"^Requests/sec:\s+([\d.]+)").group(1))
     p50 = duration_ms(find(r"^\s+50%\s+(\S+)").group(1))
     p99 = duration_ms(find(r"^\s+99%\s+(\S+)").group(1))
-    requests = int(find(r"^\s+(\d+) requests in ").group(1))
+    done = find(r"^\s+(\d+) requests in ([\d.]+(?:us|ms|s|m|h)),")
+    requests = int(done.group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     sockets = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
@@ -120,6 +127,33 @@ def parse_wrk(output: str) -> WrkResult:
         socket_errors=errors,
         lua_ok=int(lua.group(1)) if lua else None,
         lua_bad=int(lua.group(2)) if lua else None,
+        seconds=duration_ms(done.group(2)) / 1000,
+    )
+
+
+def combine(rounds: list[WrkResult]) -> WrkResult:
+    """One result of several rounds of the same load: requests/s over all of them (their
+    requests over their seconds), the median of their p50s, the highest of their p99s, and
+    every error of each."""
+    if len(rounds) == 1:
+        return rounds[0]
+    requests = sum(r.requests for r in rounds)
+    seconds = sum(r.seconds for r in rounds)
+    sockets: dict[str, int] = {}
+    for r in rounds:
+        for kind, count in r.socket_errors.items():
+            sockets[kind] = sockets.get(kind, 0) + count
+    counted = all(r.lua_ok is not None for r in rounds)
+    return WrkResult(
+        requests_per_second=requests / seconds,
+        p50_ms=statistics.median(r.p50_ms for r in rounds),
+        p99_ms=max(r.p99_ms for r in rounds),
+        requests=requests,
+        non_2xx=sum(r.non_2xx for r in rounds),
+        socket_errors=sockets,
+        lua_ok=sum(r.lua_ok or 0 for r in rounds) if counted else None,
+        lua_bad=sum(r.lua_bad or 0 for r in rounds) if counted else None,
+        seconds=seconds,
     )
 
 
@@ -677,6 +711,7 @@ def measure(
     for _ in range(4):  # both workers of the floor and the bare app have answered once
         fetch_once(bare.base, "GET", bare_path, {})
         fetch_once(floor.base, "GET", endpoint.floor_path, endpoint.floor_headers)
+    loads: dict[str, Callable[[str, float], WrkResult]] = {}
     if endpoint.patch:
         script = folder / "patch.lua"
         script.write_text(PATCH_SCRIPT)
@@ -692,24 +727,43 @@ def measure(
         if args.warmup:
             load(planner, endpoint.path, headers, args, seconds=args.warmup,
                  script_args=stories(), **patch)  # fmt: skip
-        planner_result = load(planner, endpoint.path, headers, args, script_args=stories(),
-                              keep=keep("planner"), **patch)  # fmt: skip
-        floor_result = load(floor, endpoint.floor_path, endpoint.floor_headers, args,
-                            script_args=[f"{endpoint.floor_path}|0"], keep=keep("floor"),
-                            **patch)  # fmt: skip
+        loads["planner"] = lambda name, seconds: load(
+            planner, endpoint.path, headers, args, seconds=seconds, script_args=stories(),
+            keep=keep(name), **patch)  # fmt: skip
+        loads["floor"] = lambda name, seconds: load(
+            floor, endpoint.floor_path, endpoint.floor_headers, args, seconds=seconds,
+            script_args=[f"{endpoint.floor_path}|0"], keep=keep(name), **patch)  # fmt: skip
     else:
         if args.warmup:
             load(planner, endpoint.path, headers, args, seconds=args.warmup)
-        with editing(planner.base, prepared, endpoint.writes_every) as edits:
-            planner_result = load(planner, endpoint.path, headers, args, keep=keep("planner"))
-        floor_result = load(floor, endpoint.floor_path, endpoint.floor_headers, args,
-                            keep=keep("floor"))  # fmt: skip
-    drawn_result = None
+
+        def planner_load(name: str, seconds: float) -> WrkResult:
+            with editing(planner.base, prepared, endpoint.writes_every) as made:
+                result = load(planner, endpoint.path, headers, args, seconds=seconds,
+                              keep=keep(name))  # fmt: skip
+            edits.extend(made)
+            return result
+
+        loads["planner"] = planner_load
+        loads["floor"] = lambda name, seconds: load(
+            floor, endpoint.floor_path, endpoint.floor_headers, args, seconds=seconds,
+            keep=keep(name))  # fmt: skip
     if endpoint.page:
         drawn = servers["drawn"]
         if args.warmup:
             load(drawn, endpoint.path, headers, args, seconds=args.warmup)
-        drawn_result = load(drawn, endpoint.path, headers, args, keep=keep("drawn"))
+        loads["drawn"] = lambda name, seconds: load(
+            drawn, endpoint.path, headers, args, seconds=seconds, keep=keep(name))  # fmt: skip
+    # Planner, the floor and the drawn pages in turns, each load split into rounds: a machine
+    # whose speed drifts during the run (a shared virtual machine's does) slows them alike.
+    seconds = max(1.0, round(args.duration / args.rounds))
+    rounds: dict[str, list[WrkResult]] = {name: [] for name in loads}
+    for turn in range(args.rounds):
+        for name, run in loads.items():
+            suffix = f"-{turn + 1}" if args.rounds > 1 else ""
+            rounds[name].append(run(f"{name}{suffix}", seconds))
+    planner_result, floor_result = combine(rounds["planner"]), combine(rounds["floor"])
+    drawn_result = combine(rounds["drawn"]) if "drawn" in rounds else None
     bare_result = load(bare, bare_path, {}, args, keep=keep("bare"))
     return Row(endpoint, fetched, planner_result, floor_result, bare_result, drawn_result,
                len(edits))  # fmt: skip
@@ -835,12 +889,17 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (8)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2; PATCH: one each)")
     parser.add_argument("--only", action="append", metavar="NAME", help="only this endpoint")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="planner, floor and drawn loads taken in turns (3)"
+    )
     parser.add_argument("--quick", action="store_true", help="2 s per load, no warm-up run")
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.warmup = 2.0, 0.0
+        args.duration, args.warmup, args.rounds = 2.0, 0.0, 1
     if args.duration < 1 or args.connections < 1 or args.threads < 1 or args.warmup < 0:
         parser.error("--duration is at least 1 s; --connections and --threads at least 1.")
+    if args.rounds < 1 or args.rounds > args.duration:
+        parser.error("--rounds: at least 1, and at most --duration (wrk runs whole seconds).")
     if args.warmup and args.warmup < 1:
         args.warmup = 1.0  # wrk counts whole seconds
     return args
@@ -927,7 +986,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"wrk -c{args.connections} -t{args.threads} (PATCH: -t{args.connections}) "
-        f"-d{args.duration:.0f}s --latency; gunicorn 2 sync workers each; "
+        f"-d{args.duration:.0f}s --latency, planner/floor/drawn in {args.rounds} rounds of "
+        f"{max(1.0, round(args.duration / args.rounds)):.0f} s taken in turns; "
+        "gunicorn 2 sync workers each; "
         f"whole run {time.perf_counter() - started:.0f} s"
     )
     print()
