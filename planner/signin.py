@@ -136,7 +136,10 @@ def require_api_user():
     except TokenRefused as exc:
         db.session().rollback()
         return _token_refused(str(exc))
-    db.session().commit()  # when it was last used
+    if bearer.recorded_use:
+        # Kept even when the request fails. Otherwise the request goes on in the transaction
+        # that read the token (a commit would cost a round trip, and the next query a new one).
+        db.session().commit()
     from planner.limits import token_request_allowed
 
     if (wait := token_request_allowed(bearer.token.id)) is not None:

@@ -237,3 +237,35 @@ def test_the_cli_creates_lists_and_revokes_tokens(app, anonymous, db_session, te
         args=["tokens", "create", "priya@example.com", "--name", "x", "--expires", "soon"]
     )
     assert bad.exit_code != 0 and "--expires: Enter a date as YYYY-MM-DD." in bad.output
+
+
+def test_a_tokens_use_is_written_once_a_minute_and_kept_when_the_request_fails(
+    anonymous, clients, db_session, app
+):
+    from sqlalchemy import event
+
+    from planner.db import get_db
+
+    secret = make_token(clients["edit"])
+    commits: list[str] = []
+    engine = get_db(app).engine
+
+    def listener(conn) -> None:
+        commits.append("commit")
+
+    event.listen(engine, "commit", listener)
+    try:
+        first = anonymous.get("/api/v1/stories/FRAUD-999", headers=bearer(secret))
+        assert first.status_code == 404
+        assert commits == ["commit"]  # its last use, written although the request failed
+        db_session.expire_all()
+        used = db_session.scalar(select(ApiToken)).last_used_at
+        assert used is not None
+        commits.clear()
+        again = anonymous.get("/api/v1/me", headers=bearer(secret))
+        assert again.status_code == 200
+        assert commits == []  # within the minute: nothing written, one transaction throughout
+    finally:
+        event.remove(engine, "commit", listener)
+    db_session.expire_all()
+    assert db_session.scalar(select(ApiToken)).last_used_at == used

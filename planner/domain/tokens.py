@@ -115,6 +115,7 @@ class Bearer:
 
     token: ApiToken
     account: Account
+    recorded_use: bool = False  # authenticate() wrote the token's last use (commit it)
 
     @property
     def read_only(self) -> bool:
@@ -144,6 +145,7 @@ def authenticate(session: Session, secret: str, *, now: datetime) -> Bearer:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
         token.last_used_at = now
         session.flush()
+        return Bearer(token, account, recorded_use=True)
     return Bearer(token, account)
 
 
