@@ -529,31 +529,68 @@ def test_a_context_from_a_copy_builds_only_the_objects_asked_for(read, fraud, ap
         session.rollback()
 
 
-def test_after_this_transaction_changed_the_context_the_rest_is_read_from_the_database(
+def test_before_the_transaction_changes_the_context_the_rest_is_built_and_takes_the_change(
     read, fraud, app
 ):
     read()
     with fraud_request(app) as (session, project):
         ctx = load_context(session, project)
         session.execute(update(Stage).where(Stage.key == "evaluation").values(name="Offline eval"))
-        # not built before the change: read as the database has it now, not from the copy
+        # built from the copy before the UPDATE, and synchronised by it as a queried one is
+        with statements_of(app) as statements:
+            seen = summary(ctx)
+        assert statements == []  # not one query per object
+        assert seen["stages"][5] == ("evaluation", "Offline eval", False)
+        assert seen == _with({"stages": [*EXPECTED["stages"][:5], *seen["stages"][5:6],
+                                         *EXPECTED["stages"][6:]]})  # fmt: skip
+        session.rollback()
+
+
+def test_a_savepoint_released_or_a_commit_does_not_hide_a_later_change(read, fraud, app):
+    read()
+    with fraud_request(app) as (session, project):
+        ctx = load_context(session, project)
+        with session.begin_nested():
+            pass
+        session.execute(update(Stage).where(Stage.key == "evaluation").values(name="Offline eval"))
         assert ctx.stages["evaluation"].name == "Offline eval"
-        assert ctx.stages["modeling"].name == "Modeling & training"
+        session.rollback()
+    with fraud_request(app) as (session, project):
+        ctx = load_context(session, project)
+        session.commit()
+        session.execute(update(Stage).where(Stage.key == "modeling").values(name="Model building"))
+        assert ctx.stages["modeling"].name == "Model building"
+        assert session.scalar(select(Stage.name).where(Stage.key == "modeling")) == "Model building"
+        session.rollback()
+
+
+def test_a_member_removed_in_the_transaction_stays_in_the_context_it_was_loaded_with(
+    read, fraud, app
+):
+    read()
+    with fraud_request(app) as (session, project):
+        ctx = load_context(session, project)
+        _remove_member(session, project)
+        session.flush()
+        # as with a queried context: the objects were there before the change
+        assert [m.account.email for m in ctx.members.values()] == [m[0] for m in MEMBERS]
+        assert [m.account.email for m in load_context(session, project).members.values()] == [
+            "maya@example.com",
+            "priya@example.com",
+        ]
         session.rollback()
 
 
 def test_after_a_rollback_the_rest_is_read_from_the_database(read, fraud, app, db_session):
     read()
-    helen_id = db_session.scalar(select(Account.id).where(Account.email == "helen@example.com"))
     with fraud_request(app) as (session, project):
         ctx = load_context(session, project)
         _rename_stage(db_session, fraud)  # another worker, meanwhile
-        _remove_member(db_session, fraud)
         db_session.commit()
         session.rollback()
-        assert ctx.stages["modeling"].name == "Model building"
-        assert ctx.members.get(helen_id) is None  # gone since the copy was read
-        assert helen_id not in ctx.members and len(ctx.members) == 2
+        with statements_of(app) as statements:
+            assert ctx.stages["modeling"].name == "Model building"
+        assert len(statements) == 1  # expired by the rollback, as a queried stage is
 
 
 def test_after_a_commit_the_rest_is_built_from_the_copy_without_a_query(read, fraud, app):

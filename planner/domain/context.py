@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
@@ -32,7 +33,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from planner.db import SHARED_CONTEXTS
 from planner.models import Account, Epic, Membership, MembershipRole, Project, Sprint, Stage
-from planner.models.versioning import ACCOUNT_IN_CONTEXT, fresh_context_stamp, note_stamp
+from planner.models.versioning import (
+    ACCOUNT_IN_CONTEXT,
+    BEFORE_NEW_STAMP,
+    fresh_context_stamp,
+    note_stamp,
+)
 
 
 @dataclass
@@ -105,7 +111,7 @@ def load_context(session: Session, project: Project) -> ProjectContext:
     if cache is not None and (ctx := cache.get(project.id)) is not None and ctx.project is project:
         return ctx
     shared: SharedContexts | None = session.info.get(SHARED_CONTEXTS)
-    copy = stamp = None
+    copy = None
     if shared is not None:
         # As the queries would: a change not yet written is written first (and may stamp).
         if session.autoflush and (session.new or session.dirty or session.deleted):
@@ -118,8 +124,8 @@ def load_context(session: Session, project: Project) -> ProjectContext:
                 # kept when the stamp it was read under still stands
                 if fresh_context_stamp(session, project.id) == stamp:
                     shared.put(project.id, stamp, copy)
-    if copy is not None and stamp is not None:
-        ctx = _rebuild(session, project, copy, stamp)
+    if copy is not None:
+        ctx = _rebuild(session, project, copy)
     else:
         ctx = _query(session, project)
     if cache is not None:
@@ -267,10 +273,11 @@ def _persistent(session: Session, cls: type, values: tuple, **relations: Any) ->
     return obj
 
 
-def _rebuild(session: Session, project: Project, copy: _Copy, stamp: int) -> ProjectContext:
+def _rebuild(session: Session, project: Project, copy: _Copy) -> ProjectContext:
     """The context made from a copy (no query): each object is built in `session` when first
-    asked for (a story's answer needs a handful of the context's objects, not all of them)."""
-    made = _Made(session, project.id, stamp)
+    asked for (a story's answer needs a handful of the context's objects, not all of them), and
+    every one not built yet is built when the objects would otherwise differ from those the
+    context's queries would have loaded (_build_rest)."""
 
     def member(values: tuple) -> Membership:
         membership, account, roles = values
@@ -285,65 +292,25 @@ def _rebuild(session: Session, project: Project, copy: _Copy, stamp: int) -> Pro
         return lambda values: values[index]
 
     account_id = column(Membership, "account_id")
-    return ProjectContext(
+    ctx = ProjectContext(
         project=project,
-        stages=_Lazy(made, Stage, copy.stages, column(Stage, "key")),
+        stages=_Lazy(session, Stage, copy.stages, column(Stage, "key")),
         members=_Lazy(
-            made,
+            session,
             Membership,
             copy.members,
             lambda values: account_id(values[0]),
             make=member,
             row_id=lambda values: values[0][0],
         ),
-        sprints=_Lazy(made, Sprint, copy.sprints, column(Sprint, "id")),
-        epics=_Lazy(made, Epic, copy.epics, column(Epic, "key")),
+        sprints=_Lazy(session, Sprint, copy.sprints, column(Sprint, "id")),
+        epics=_Lazy(session, Epic, copy.epics, column(Epic, "key")),
     )
-
-
-class _Made:
-    """When the objects of a context made from a copy may still be built from it: while the
-    transaction's context stamp is the copy's (it has not changed the context), and after it
-    commits so (the session keeps its objects after a commit, as the queried ones would be
-    kept); never after a rollback, or once it changed the context: the objects not built by then
-    are read from the database, as a query would read them now."""
-
-    __slots__ = ("session", "project_id", "stamp", "ended")
-
-    def __init__(self, session: Session, project_id: int, stamp: int) -> None:
-        self.session = session
-        self.project_id = project_id
-        self.stamp = stamp
-        self.ended: bool | None = None  # True: committed valid; False: rolled back or changed
-        _listen_for_ends(session)
-        session.info.setdefault(_MADE_KEY, []).append(self)
-
-    def valid(self) -> bool:
-        if self.ended is not None:
-            return self.ended
-        return fresh_context_stamp(self.session, self.project_id) == self.stamp
-
-
-_MADE_KEY = "planner.contexts_made_from_copies"
-
-
-def _committed(session: Session) -> None:
-    for made in session.info.get(_MADE_KEY, ()):
-        if made.ended is None:
-            made.ended = made.valid()
-
-
-def _ended(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:
-        for made in session.info.pop(_MADE_KEY, ()):
-            if made.ended is None:  # not committed: rolled back, or closed
-                made.ended = False
-
-
-def _listen_for_ends(session: Session) -> None:
-    if not event.contains(session, "after_commit", _committed):
-        event.listen(session, "after_commit", _committed)
-        event.listen(session, "after_transaction_end", _ended)
+    _listen_for_lazy(session)
+    made = session.info.setdefault(_FROM_COPIES, [])
+    made[:] = [(p, ref) for p, ref in made if ref() is not None]  # those still in use
+    made.append((project.id, weakref.ref(ctx)))
+    return ctx
 
 
 class _Unbuilt(NamedTuple):
@@ -352,14 +319,13 @@ class _Unbuilt(NamedTuple):
 
 class _Lazy(MutableMapping):
     """One of a context's mappings made from a worker's copy: each object is built in the
-    session when first asked for, from the copy while _Made says it may be, else read from the
-    database by its primary key (a row gone since is no longer in the mapping)."""
+    session from the copy when first asked for."""
 
-    __slots__ = ("_made", "_cls", "_make", "_items", "_row_id")
+    __slots__ = ("_make", "_items", "_row_id")
 
     def __init__(
         self,
-        made: _Made,
+        session: Session,
         cls: type,
         rows: tuple,
         key: Callable[[Any], Any],
@@ -367,26 +333,15 @@ class _Lazy(MutableMapping):
         make: Callable[[Any], Any] | None = None,
         row_id: Callable[[Any], int] | None = None,
     ) -> None:
-        self._made = made
-        self._cls = cls
-        self._make = make or functools.partial(_persistent, made.session, cls)
+        self._make = make or functools.partial(_persistent, session, cls)
         self._row_id = row_id or (lambda values: values[0])
         self._items: dict[Any, Any] = {key(values): _Unbuilt(values) for values in rows}
 
     def __getitem__(self, key: Any) -> Any:
         item = self._items[key]
-        if type(item) is not _Unbuilt:
-            return item
-        if self._made.valid():
-            obj = self._make(item.values)
-        else:
-            options = _MEMBER_LOADS if self._cls is Membership else ()
-            obj = self._made.session.get(self._cls, self._row_id(item.values), options=options)
-            if obj is None:  # gone since the copy was read
-                del self._items[key]
-                raise KeyError(key)
-        self._items[key] = obj
-        return obj
+        if type(item) is _Unbuilt:
+            item = self._items[key] = self._make(item.values)
+        return item
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self._items[key] = value
@@ -404,7 +359,7 @@ class _Lazy(MutableMapping):
         return key in self._items
 
     def __repr__(self) -> str:
-        return f"_Lazy({self._cls.__name__}, {list(self._items)!r})"
+        return f"_Lazy({list(self._items)!r})"
 
     def keys_by_id(self) -> dict[int, Any]:
         """{row id: key} of every row, built or not, without building any."""
@@ -412,6 +367,59 @@ class _Lazy(MutableMapping):
             (self._row_id(item.values) if type(item) is _Unbuilt else item.id): key
             for key, item in self._items.items()
         }
+
+    def build_rest(self) -> None:
+        for key, item in self._items.items():
+            if type(item) is _Unbuilt:
+                self._items[key] = self._make(item.values)
+
+
+# In a session's info: its contexts made from copies not built whole yet, as (project id, weak
+# reference) pairs.
+_FROM_COPIES = "planner.contexts_from_copies"
+
+
+def _build_rest(session: Session, project_ids: set[int] | None = None) -> None:
+    """Build every object not built yet of the session's contexts made from copies (of
+    `project_ids`, or all), from the copies: what the context's queries would have loaded."""
+    made = session.info.get(_FROM_COPIES)
+    if not made:
+        return
+    rest = []
+    for project_id, ref in made:
+        ctx = ref()
+        if ctx is None:
+            continue
+        if project_ids is not None and project_id not in project_ids:
+            rest.append((project_id, ref))
+            continue
+        for objects in (ctx.stages, ctx.members, ctx.sprints, ctx.epics):
+            if isinstance(objects, _Lazy):
+                objects.build_rest()
+    made[:] = rest
+
+
+def _before_new_stamp(session: Session, project_ids: set[int]) -> None:
+    # The transaction is about to change these projects' contexts: the objects queried contexts
+    # would hold exist before the change, and take it as those would (an ORM update of them,
+    # a bulk update synchronising them); built after it from the copy, they would not.
+    _build_rest(session, project_ids)
+
+
+BEFORE_NEW_STAMP.append(_before_new_stamp)
+
+
+def _before_rollback_expires(session: Session) -> None:
+    # A rollback of the transaction expires every object the session holds: a queried context's
+    # too, which then read themselves again from the database. Built now, from the copy, the
+    # objects not built yet are expired with them.
+    if not session.in_nested_transaction():
+        _build_rest(session)
+
+
+def _listen_for_lazy(session: Session) -> None:
+    if not event.contains(session, "after_rollback", _before_rollback_expires):
+        event.listen(session, "after_rollback", _before_rollback_expires)
 
 
 def _refreshed_like_the_query(membership: Membership) -> None:

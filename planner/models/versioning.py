@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, case, event, inspect, select, union, update
@@ -180,6 +180,12 @@ def touch(session: Session, project_ids: Iterable[int], *, context: bool = False
     _touch(session, set() if context else ids, ids if context else set())
 
 
+# Called as hook(session, project ids) just before a transaction gives projects a new context
+# stamp, before it writes the change (planner.domain.context builds what it has not built yet of
+# a context made from a worker's copy).
+BEFORE_NEW_STAMP: list[Callable[[Session, set[int]], None]] = []
+
+
 def _touch(session: Session, plain: set[int], context: set[int]) -> None:
     """Bump the projects `plain` and `context`, and stamp those of `context`, in one statement:
     its rows are locked in id order, so two writers lock in the same order."""
@@ -188,6 +194,9 @@ def _touch(session: Session, plain: set[int], context: set[int]) -> None:
     ids = ((plain | context) - bumped) | stamped
     if not ids:
         return
+    if stamped:
+        for hook in BEFORE_NEW_STAMP:
+            hook(session, stamped)
     # A project bumped already in this transaction keeps its version when only its stamp is new.
     if stamped:
         parameters = {
