@@ -340,3 +340,21 @@ def test_the_production_configuration_skips_the_answer_check(monkeypatch):
     assert _config_module().load("production")["API_VALIDATE_RESPONSES"] is True
     monkeypatch.setenv("PLANNER_API_VALIDATE_RESPONSES", "off")
     assert _config_module().load("development")["API_VALIDATE_RESPONSES"] is False
+
+
+def test_a_request_that_changes_the_context_reads_none_of_its_objects_one_by_one(
+    app, maya, db_session, demo, count_queries
+):
+    # Closing a sprint changes the context (the sprint's state), then updates its stories with
+    # the context it loaded before: with the worker's copy, the objects it had not built yet are
+    # built from the copy before the change, not read one query each after it.
+    active = db_session.scalar(
+        select(Sprint).where(Sprint.project_id == demo.id, Sprint.state == "active")
+    )
+    maya.get("/projects/FRAUD/dashboard")  # the copy is read
+    maya.csrf_token()
+    with count_queries(kept=True) as close:
+        response = maya.api("POST", f"/api/v1/sprints/{active.id}/close", {})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    one_by_one = re.compile(r"^SELECT .* WHERE (stage|membership|sprint|epic|account)\.id = ")
+    assert [s for s in close.statements if one_by_one.search(" ".join(s.split()))] == []
