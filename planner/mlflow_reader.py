@@ -448,7 +448,10 @@ def _describe(error: Exception, uri: str | None) -> tuple[str, bool]:
     if code == "INVALID_PARAMETER_VALUE":
         return f"MLflow at {uri} refused the request as invalid.", False
     lowered = text.lower()
-    if any(
+    # A server error (5xx): the server is up but failing, as good as unreachable for now. Older
+    # MLflow clients retried it and said "max retries"; MLflow 3.18 says "error code 500 != 200".
+    failing = re.search(r"error code 5\d\d\b", lowered) is not None
+    if failing or any(
         word in lowered
         for word in ("connection", "timed out", "timeout", "max retries", "unreachable", "refused")
     ):
