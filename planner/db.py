@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, current_app, g
@@ -19,6 +20,21 @@ CONTEXT_SESSION = "planner.context_session"
 SHARED_CONTEXTS = "planner.shared_contexts"
 
 
+class PlannerSession(Session):
+    """planner's sessions. Before `expire_all()` expires what the session holds, the hooks of
+    BEFORE_EXPIRE_ALL run (as `after_rollback` listeners run before a rollback expires it):
+    planner.domain.context builds what it has not built yet of a context, so that it is expired
+    with the rest and read again, as the context's queried objects would be."""
+
+    def expire_all(self) -> None:
+        for hook in BEFORE_EXPIRE_ALL:
+            hook(self)
+        super().expire_all()
+
+
+BEFORE_EXPIRE_ALL: list[Callable[[Session], None]] = []
+
+
 class Database:
     """The engine and session factory of one app (and of the CLI and the tests using it)."""
 
@@ -33,7 +49,7 @@ class Database:
         self.engine: Engine = create_engine(self.url, **options)
         if self.url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_on_connect)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = sessionmaker(self.engine, class_=PlannerSession, expire_on_commit=False)
         from planner.domain.context import SharedContexts  # it needs the models, loaded later
 
         self.contexts = SharedContexts()

@@ -601,3 +601,29 @@ def test_after_a_commit_the_rest_is_built_from_the_copy_without_a_query(read, fr
         with statements_of(app) as statements:
             assert summary(ctx) == EXPECTED
         assert statements == []
+
+
+def test_expire_all_reads_the_rest_from_the_database_as_a_rollback_does(
+    read, fraud, app, db_session
+):
+    read()
+    with fraud_request(app) as (session, project):
+        ctx = load_context(session, project)
+        _rename_stage(db_session, fraud)  # another worker, meanwhile
+        db_session.commit()
+        session.expire_all()
+        assert ctx.stages["modeling"].name == "Model building"
+        session.rollback()
+
+
+def test_a_mapping_kept_without_its_context_is_built_before_a_change(read, fraud, app):
+    import gc
+
+    read()
+    with fraud_request(app) as (session, project):
+        stages = load_context(session, project).stages
+        session.execute(update(Account).where(Account.id == -1).values(name="nobody"))  # a write
+        gc.collect()  # the context itself is gone (the request forgot it at the write)
+        session.execute(update(Stage).where(Stage.key == "evaluation").values(name="Offline eval"))
+        assert stages["evaluation"].name == "Offline eval"
+        session.rollback()

@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, event, inspect, select, update
 from sqlalchemy.orm import ORMExecuteState, Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from planner.db import SHARED_CONTEXTS
+from planner.db import BEFORE_EXPIRE_ALL, SHARED_CONTEXTS
 from planner.models import Account, Epic, Membership, MembershipRole, Project, Sprint, Stage
 from planner.models.versioning import (
     ACCOUNT_IN_CONTEXT,
@@ -309,7 +309,11 @@ def _rebuild(session: Session, project: Project, copy: _Copy) -> ProjectContext:
     _listen_for_lazy(session)
     made = session.info.setdefault(_FROM_COPIES, [])
     made[:] = [(p, ref) for p, ref in made if ref() is not None]  # those still in use
-    made.append((project.id, weakref.ref(ctx)))
+    # each mapping, not the context: a caller may keep a mapping and drop the context
+    made.extend(
+        (project.id, weakref.ref(objects))
+        for objects in (ctx.stages, ctx.members, ctx.sprints, ctx.epics)
+    )
     return ctx
 
 
@@ -321,7 +325,7 @@ class _Lazy(MutableMapping):
     """One of a context's mappings made from a worker's copy: each object is built in the
     session from the copy when first asked for."""
 
-    __slots__ = ("_make", "_items", "_row_id")
+    __slots__ = ("_make", "_items", "_row_id", "__weakref__")
 
     def __init__(
         self,
@@ -374,8 +378,8 @@ class _Lazy(MutableMapping):
                 self._items[key] = self._make(item.values)
 
 
-# In a session's info: its contexts made from copies not built whole yet, as (project id, weak
-# reference) pairs.
+# In a session's info: the mappings of its contexts made from copies not built whole yet, as
+# (project id, weak reference) pairs.
 _FROM_COPIES = "planner.contexts_from_copies"
 
 
@@ -387,15 +391,13 @@ def _build_rest(session: Session, project_ids: set[int] | None = None) -> None:
         return
     rest = []
     for project_id, ref in made:
-        ctx = ref()
-        if ctx is None:
+        objects = ref()
+        if objects is None:
             continue
         if project_ids is not None and project_id not in project_ids:
             rest.append((project_id, ref))
             continue
-        for objects in (ctx.stages, ctx.members, ctx.sprints, ctx.epics):
-            if isinstance(objects, _Lazy):
-                objects.build_rest()
+        objects.build_rest()
     made[:] = rest
 
 
@@ -415,6 +417,9 @@ def _before_rollback_expires(session: Session) -> None:
     # objects not built yet are expired with them.
     if not session.in_nested_transaction():
         _build_rest(session)
+
+
+BEFORE_EXPIRE_ALL.append(_build_rest)  # expire_all() expires everything the same way
 
 
 def _listen_for_lazy(session: Session) -> None:
