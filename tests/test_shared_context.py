@@ -439,9 +439,7 @@ def test_one_flush_bumps_two_projects_in_one_statement_in_id_order(fraud, db_ses
 
 
 def test_a_rollback_reads_the_members_made_from_a_copy_again(read, fraud, app, db_session):
-    read()
-    with fraud_request(app) as (session, project):
-        ctx = load_context(session, project)
+    with context_from_copy(app, read) as (session, project, ctx):
         priya = ctx.member_by_email("priya@example.com")
         session.commit()
         _change_roles(db_session, fraud)  # another worker, meanwhile
@@ -503,6 +501,20 @@ def test_the_copies_are_per_project_and_the_least_recently_used_go_first():
 # --- a context made from a copy builds each object when first asked for -------------------------
 
 
+@contextmanager
+def context_from_copy(app, read) -> Iterator[tuple[Session, Project, object]]:
+    """A request's session, its project, and the project's context made from the worker's copy
+    (read() makes the copy first)."""
+    read()
+    with fraud_request(app) as (session, project):
+        yield session, project, load_context(session, project)
+
+
+def _rename_in_bulk(session: Session, key: str, name: str) -> None:
+    """Rename a stage by an UPDATE statement (no object loaded)."""
+    session.execute(update(Stage).where(Stage.key == key).values(name=name))
+
+
 def _held(session: Session, cls: type) -> list:
     """The objects of `cls` the session holds."""
     return [obj for obj in session.identity_map.values() if isinstance(obj, cls)]
@@ -532,33 +544,29 @@ def test_a_context_from_a_copy_builds_only_the_objects_asked_for(read, fraud, ap
 def test_before_the_transaction_changes_the_context_the_rest_is_built_and_takes_the_change(
     read, fraud, app
 ):
-    read()
-    with fraud_request(app) as (session, project):
-        ctx = load_context(session, project)
-        session.execute(update(Stage).where(Stage.key == "evaluation").values(name="Offline eval"))
+    with context_from_copy(app, read) as (session, project, ctx):
+        _rename_in_bulk(session, "evaluation", "Offline eval")
         # built from the copy before the UPDATE, and synchronised by it as a queried one is
         with statements_of(app) as statements:
             seen = summary(ctx)
         assert statements == []  # not one query per object
-        assert seen["stages"][5] == ("evaluation", "Offline eval", False)
-        assert seen == _with({"stages": [*EXPECTED["stages"][:5], *seen["stages"][5:6],
-                                         *EXPECTED["stages"][6:]]})  # fmt: skip
+        stages = list(EXPECTED["stages"])
+        stages[5] = ("evaluation", "Offline eval", False)
+        assert seen == _with({"stages": stages})
         session.rollback()
 
 
 def test_a_savepoint_released_or_a_commit_does_not_hide_a_later_change(read, fraud, app):
-    read()
-    with fraud_request(app) as (session, project):
-        ctx = load_context(session, project)
+    with context_from_copy(app, read) as (session, project, ctx):
         with session.begin_nested():
             pass
-        session.execute(update(Stage).where(Stage.key == "evaluation").values(name="Offline eval"))
+        _rename_in_bulk(session, "evaluation", "Offline eval")
         assert ctx.stages["evaluation"].name == "Offline eval"
         session.rollback()
     with fraud_request(app) as (session, project):
         ctx = load_context(session, project)
         session.commit()
-        session.execute(update(Stage).where(Stage.key == "modeling").values(name="Model building"))
+        _rename_in_bulk(session, "modeling", "Model building")
         assert ctx.stages["modeling"].name == "Model building"
         assert session.scalar(select(Stage.name).where(Stage.key == "modeling")) == "Model building"
         session.rollback()
@@ -567,9 +575,7 @@ def test_a_savepoint_released_or_a_commit_does_not_hide_a_later_change(read, fra
 def test_a_member_removed_in_the_transaction_stays_in_the_context_it_was_loaded_with(
     read, fraud, app
 ):
-    read()
-    with fraud_request(app) as (session, project):
-        ctx = load_context(session, project)
+    with context_from_copy(app, read) as (session, project, ctx):
         _remove_member(session, project)
         session.flush()
         # as with a queried context: the objects were there before the change
@@ -582,9 +588,7 @@ def test_a_member_removed_in_the_transaction_stays_in_the_context_it_was_loaded_
 
 
 def test_after_a_rollback_the_rest_is_read_from_the_database(read, fraud, app, db_session):
-    read()
-    with fraud_request(app) as (session, project):
-        ctx = load_context(session, project)
+    with context_from_copy(app, read) as (session, project, ctx):
         _rename_stage(db_session, fraud)  # another worker, meanwhile
         db_session.commit()
         session.rollback()
@@ -594,9 +598,7 @@ def test_after_a_rollback_the_rest_is_read_from_the_database(read, fraud, app, d
 
 
 def test_after_a_commit_the_rest_is_built_from_the_copy_without_a_query(read, fraud, app):
-    read()
-    with fraud_request(app) as (session, project):
-        ctx = load_context(session, project)
+    with context_from_copy(app, read) as (session, project, ctx):
         session.commit()
         with statements_of(app) as statements:
             assert summary(ctx) == EXPECTED
@@ -606,9 +608,7 @@ def test_after_a_commit_the_rest_is_built_from_the_copy_without_a_query(read, fr
 def test_expire_all_reads_the_rest_from_the_database_as_a_rollback_does(
     read, fraud, app, db_session
 ):
-    read()
-    with fraud_request(app) as (session, project):
-        ctx = load_context(session, project)
+    with context_from_copy(app, read) as (session, project, ctx):
         _rename_stage(db_session, fraud)  # another worker, meanwhile
         db_session.commit()
         session.expire_all()
@@ -624,6 +624,6 @@ def test_a_mapping_kept_without_its_context_is_built_before_a_change(read, fraud
         stages = load_context(session, project).stages
         session.execute(update(Account).where(Account.id == -1).values(name="nobody"))  # a write
         gc.collect()  # the context itself is gone (the request forgot it at the write)
-        session.execute(update(Stage).where(Stage.key == "evaluation").values(name="Offline eval"))
+        _rename_in_bulk(session, "evaluation", "Offline eval")
         assert stages["evaluation"].name == "Offline eval"
         session.rollback()
