@@ -180,9 +180,11 @@ def touch(session: Session, project_ids: Iterable[int], *, context: bool = False
     _touch(session, set() if context else ids, ids if context else set())
 
 
-# Called as hook(session, project ids) just before a transaction gives projects a new context
-# stamp, before it writes the change (planner.domain.context builds what it has not built yet of
-# a context made from a worker's copy).
+# Called as hook(session, project ids) just before the statement that gives projects a new
+# context stamp: the first context change of a transaction per project, before the changed rows
+# are written (a new row whose project the flush fills in stamps just after its INSERT, which
+# changes no row a copy holds). planner.domain.context builds then what it has not built yet of
+# a context made from a worker's copy.
 BEFORE_NEW_STAMP: list[Callable[[Session, set[int]], None]] = []
 
 
