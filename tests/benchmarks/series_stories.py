@@ -7,7 +7,7 @@ It prepares the database as the web benchmark does (migrations, the demo, the bi
 times, in one process, the statement `planner.domain.history.load_series` runs for the stories
 of a project's sprints, two ways, alternately (seven rounds, medians):
 
-- columns: the ten columns the sweep reads (what load_series reads);
+- columns: the ten columns the sweep reads (`history.sweep_stories`, what load_series runs);
 - entities (the baseline): the same rows loaded as Story entities with the stage's key, as
   load_series read them before 2026-12-07 18:10 UTC.
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import select
 
     from planner import create_app, db
+    from planner.domain.history import sweep_stories
     from planner.models import Project, Sprint, Stage, Story
 
     app = create_app()
@@ -54,22 +55,7 @@ def main(argv: list[str] | None = None) -> int:
                 .outerjoin(Stage, Stage.id == Story.stage_id)
                 .where(Story.id.in_(involved))
             )
-            columns = (
-                select(
-                    Story.id,
-                    Story.number,
-                    Story.created_at,
-                    Story.status,
-                    Story.points,
-                    Story.sprint_id,
-                    Stage.key.label("stage_key"),
-                    Story.role,
-                    Story.assignee_id,
-                    Story.title,
-                )
-                .outerjoin(Stage, Stage.id == Story.stage_id)
-                .where(Story.id.in_(involved))
-            )
+            columns = sweep_stories(involved)  # what load_series runs
 
             def timed(statement, times: int) -> tuple[float, int]:
                 begin = time.perf_counter()
