@@ -199,8 +199,8 @@ def _touch(session: Session, plain: set[int], context: set[int]) -> None:
     if stamped:
         for hook in BEFORE_NEW_STAMP:
             hook(session, stamped)
-    # A project bumped already in this transaction keeps its version when only its stamp is new.
-    if stamped:
+        # A project bumped already in this transaction keeps its version when only its stamp is
+        # new.
         parameters = {
             "ids": sorted(ids),
             "stamped": sorted(stamped),
