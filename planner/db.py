@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from planner.models.versioning import FOLDS, fold_changes
+
 EXTENSION_KEY = "planner.db"
 # In the `info` of the one session of an app context (a request, a CLI command): what lives as long
 # as that session may keep what it loaded (planner.domain.context keeps a project's context).
@@ -104,4 +106,9 @@ def session() -> Session:
 def _close_session(_exc: BaseException | None) -> None:
     db_session = g.pop("planner_session", None)
     if db_session is not None:
+        folds = db_session.info.pop(FOLDS, None)
         db_session.close()
+        if folds:
+            # After the request's own work: a few small statements, one request in FOLD_EVERY.
+            with get_db().engine.connect() as connection:
+                fold_changes(connection, folds)

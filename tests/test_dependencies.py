@@ -287,9 +287,11 @@ def test_board_and_story_page_queries_do_not_grow_with_dependencies(
         add_blocker(db_session, blocked, blocker, by=team.editor, now=NOW)
     for blocker in more[1:]:
         add_blocker(db_session, story_one, blocker, by=team.editor, now=NOW)
+    db_session.commit()  # a story is numbered under its project's row, taken first
     for n in range(5):  # and a long "Blocks" list on the story page
         later = factories.story(db_session, team.project, team.editor, title=f"Later {n}")
         add_blocker(db_session, later, story_one, by=team.editor, now=NOW)
+        db_session.commit()
     db_session.commit()
     assert db_session.scalar(select(func.count()).select_from(StoryDependency)) == 1 + 10 + 11 + 5
     assert counts() == few

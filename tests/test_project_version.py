@@ -16,6 +16,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     delete,
+    func,
     insert,
     select,
     text,
@@ -29,8 +30,24 @@ from planner.domain.context import load_context, lock_project
 from planner.domain.labels import set_labels
 from planner.interchange.export import export_project
 from planner.interchange.importer import import_document
-from planner.models import Base, Comment, Project, Sprint, Story, StoryEvent, story_label
-from planner.models.versioning import NOT_SHOWN, RULES, UnversionedWrite
+from planner.models import (
+    Base,
+    Comment,
+    Project,
+    ProjectChange,
+    Sprint,
+    Story,
+    StoryEvent,
+    story_label,
+    versioning,
+)
+from planner.models.versioning import (
+    NOT_SHOWN,
+    RULES,
+    LockOrderError,
+    UnversionedWrite,
+    fold_changes,
+)
 from tests import factories
 from tests.test_tokens import bearer, make_token
 
@@ -49,7 +66,7 @@ def other(db_session, team, story_one):
 
 def versions(app) -> dict[str, int]:
     with get_db(app).engine.connect() as conn:
-        return dict(conn.execute(text("SELECT key, change_version FROM project")).all())
+        return dict(conn.execute(select(Project.key, Project.change_version)).all())
 
 
 class Watch:
@@ -422,27 +439,122 @@ def test_the_session_sees_its_own_new_version(db_session, team, story_one):
     assert team.project.change_version == before + 1  # the session's object is kept in step
 
 
-def test_a_writer_holds_its_project_row_from_its_first_write(app, team, story_one):
-    """The bump comes before the changed rows are written: a writer locks its project first, as
-    lock_project does, so a Jira import (project, then stories) and a story edit (story, then at
-    commit the project) can never wait on each other in a circle. PostgreSQL's row locks show it;
-    SQLite has one lock for the whole database."""
+def _postgresql_only(app) -> None:
     if get_db(app).dialect != "postgresql":
-        pytest.skip("row locks: the PostgreSQL run")
+        pytest.skip("row locks: the PostgreSQL run (SQLite has one lock for the whole database)")
+
+
+def test_two_editors_of_one_project_do_not_wait_on_each_other(app, db_session, team, story_one):
+    """A story edit adds a project_change row and takes no lock on its project's row: a second
+    edit of another story of the project, and lock_project itself, go ahead at once while the
+    first edit is still open; each commit then counts once."""
+    _postgresql_only(app)
     from sqlalchemy.exc import OperationalError
 
-    editor, importer = get_db(app).sessionmaker(), get_db(app).sessionmaker()
+    second = factories.story(db_session, team.project, team.manager, title="Second")
+    db_session.commit()
+    before = versions(app)["FRAUD"]
+    first_editor, second_editor, locker = (get_db(app).sessionmaker() for _ in range(3))
     try:
-        editor.get(Story, story_one.id).title = "Edited"
-        editor.flush()  # the story's row is written; the project's row was locked before it
-        importer.execute(text("SET LOCAL lock_timeout = '200ms'"))
+        first_editor.get(Story, story_one.id).title = "Edited first"
+        first_editor.flush()
+        second_editor.execute(text("SET LOCAL lock_timeout = '200ms'"))
+        second_editor.get(Story, second.id).title = "Edited second"
+        second_editor.flush()  # would time out waiting for the project's row
+        locker.execute(text("SET LOCAL lock_timeout = '200ms'"))
+        lock_project(locker, locker.get(Project, team.project.id))
+        locker.rollback()
+        # The story's own row is still one writer's at a time.
+        locker.execute(text("SET LOCAL lock_timeout = '200ms'"))
         with pytest.raises(OperationalError, match="lock"):
-            lock_project(importer, importer.get(Project, team.project.id))
+            locker.get(Story, story_one.id).title = "Edited third"
+            locker.flush()
+        locker.rollback()
+        first_editor.commit()
+        second_editor.commit()
     finally:
-        importer.rollback()
-        editor.rollback()
-        importer.close()
-        editor.close()
+        for session in (first_editor, second_editor, locker):
+            session.rollback()
+            session.close()
+    assert versions(app)["FRAUD"] == before + 2
+
+
+def test_a_project_row_taken_after_its_rows_were_written_is_refused_in_the_tests(
+    db_session, team, story_one
+):
+    """Writers take a project's row (lock_project, the key counters, a context change) before
+    they write rows of it; taken after, two writers could wait on each other in a circle. The
+    tests refuse it (STRICT_LOCK_ORDER); a project created in the transaction, or one whose row
+    the transaction holds already, is not at risk."""
+    story_one.title = "Written first"
+    db_session.flush()
+    with pytest.raises(LockOrderError, match="take it first"):
+        lock_project(db_session, team.project)
+    db_session.rollback()
+
+    lock_project(db_session, team.project)  # first: then anything, in any order
+    db_session.get(Story, story_one.id).title = "Written second"
+    db_session.flush()
+    factories.story(db_session, team.project, team.manager, title="Numbered after")
+    lock_project(db_session, team.project)
+    db_session.commit()
+
+    project = factories.project(db_session, "NEWP", "New", owner=team.manager)
+    factories.story(db_session, project, team.manager, title="One")
+    factories.story(db_session, project, team.manager, title="Two")
+    db_session.commit()
+
+
+def _changes(app) -> dict[str, tuple[int, int]]:
+    """{project key: (its folded version, its project_change rows)} as committed."""
+    with get_db(app).engine.connect() as conn:
+        folded = dict(conn.execute(text("SELECT key, change_version FROM project")).all())
+        rows = dict(
+            conn.execute(
+                select(Project.key, func.count(ProjectChange.id))
+                .join(ProjectChange, ProjectChange.project_id == Project.id)
+                .group_by(Project.key)
+            ).all()
+        )
+    return {key: (value, rows.get(key, 0)) for key, value in folded.items()}
+
+
+def test_folding_moves_the_changes_into_the_project_and_keeps_the_version(
+    app, db_session, team, story_one, other
+):
+    for title in ("One", "Two", "Three"):
+        db_session.get(Story, story_one.id).title = title
+        db_session.commit()
+    before = _changes(app)
+    versions_before = versions(app)
+    fraud_rows = before["FRAUD"][1]
+    assert fraud_rows >= 3
+    ids = db_session.scalars(
+        select(ProjectChange.id)
+        .where(ProjectChange.project_id == team.project.id)
+        .order_by(ProjectChange.id)
+    ).all()
+    with get_db(app).engine.connect() as conn:
+        fold_changes(conn, {team.project.id: ids[-2]})  # all but the newest
+    after = _changes(app)
+    assert after["FRAUD"] == (before["FRAUD"][0] + fraud_rows - 1, 1)
+    assert after["OTHER"] == before["OTHER"]
+    assert versions(app) == versions_before
+    with get_db(app).engine.connect() as conn:
+        fold_changes(conn, {team.project.id: ids[-1], 999_999: 5})  # and a project that is gone
+    assert _changes(app)["FRAUD"] == (before["FRAUD"][0] + fraud_rows, 0)
+    assert versions(app) == versions_before
+
+
+def test_a_request_folds_after_its_work_when_its_change_asks(app, clients, story_one, monkeypatch):
+    monkeypatch.setattr(versioning, "FOLD_EVERY", 1)  # every change asks
+    before = versions(app)
+    answer = clients["edit"].api(
+        "PATCH", "/api/v1/stories/FRAUD-1", {"version": 1, "title": "Folded"}
+    )
+    assert answer.status_code == 200, answer.json
+    assert versions(app) == {**before, "FRAUD": before["FRAUD"] + 1}
+    assert _changes(app)["FRAUD"] == (before["FRAUD"] + 1, 0)
 
 
 def test_another_librarys_tables_in_the_same_process_are_left_alone(tmp_path):

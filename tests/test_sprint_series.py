@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from planner.db import get_db
 from planner.demo import dated_demo, install_demo
 from planner.domain import series as stored_series
+from planner.domain.context import lock_project
 from planner.domain.history import load_series
 from planner.domain.series import series_for, series_for_many
 from planner.interchange.importer import import_document
@@ -459,6 +460,7 @@ def test_a_deleted_sprint_takes_its_stored_series_with_it(db_session, team, clos
     series_for(db_session, db_session.get(Project, team.project.id), sprint, now=NOW)
     db_session.commit()
     assert sprint.id in stored_rows(db_session)
+    lock_project(db_session, db_session.get(Project, team.project.id))  # first, as writers do
     db_session.execute(update(Story).values(sprint_id=None, version=Story.version))
     db_session.execute(delete(Sprint).where(Sprint.id == sprint.id))
     db_session.commit()

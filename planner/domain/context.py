@@ -38,6 +38,7 @@ from planner.models.versioning import (
     BEFORE_NEW_STAMP,
     fresh_context_stamp,
     note_stamp,
+    taking_project_rows,
 )
 
 
@@ -496,19 +497,26 @@ def _listen(session: Session) -> None:
 
 def lock_project(session: Session, project: Project) -> None:
     """Hold the project's row until the transaction ends, so that rules counting its members
-    (a project keeps a manager) see every concurrent change: SELECT ... FOR UPDATE on PostgreSQL;
-    on SQLite a no-op UPDATE, which takes the database's write lock."""
+    (a project keeps a manager) see every concurrent change: SELECT ... FOR NO KEY UPDATE on
+    PostgreSQL (as an UPDATE of the row takes; the changes of other writers, who only hold the
+    row for their project_change rows' key, do not wait on it, nor it on them); on SQLite a no-op
+    UPDATE, which takes the database's write lock."""
+    taking_project_rows(session, [project.id])
     if session.get_bind().dialect.name == "sqlite":
-        stamp = session.scalar(
+        locking = (
             update(Project)
             .where(Project.id == project.id)
             .values(id=Project.id)
             .returning(Project.context_stamp)
         )
     else:
-        stamp = session.scalar(
-            select(Project.context_stamp).where(Project.id == project.id).with_for_update()
+        locking = (
+            select(Project.context_stamp)
+            .where(Project.id == project.id)
+            .with_for_update(key_share=True)
         )
+    with session.no_autoflush:  # the lock first, then what the caller changed so far
+        stamp = session.scalar(locking)
     # What the lock saw, not what the request read before it: a context changed in between is
     # read from the database, not from a worker's copy.
     if stamp is not None:

@@ -14,6 +14,7 @@ from planner.domain import DomainError, ValidationError, parse_id, required_text
 from planner.domain.context import ProjectContext, stage_ref
 from planner.inputs import TEXT_LIMITS
 from planner.models import Epic, Milestone, Project, Story
+from planner.models.versioning import taking_project_rows
 
 TITLE_MAX = TEXT_LIMITS["title"]
 
@@ -103,13 +104,15 @@ def _clean(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> 
 def create_epic(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> Epic:
     """Add an epic with the next key (E1, E2, ...)."""
     cleaned = _clean(session, ctx, {"title": "", **values})
-    number = session.execute(
-        update(Project)
-        .where(Project.id == ctx.project.id)
-        .values(epic_counter=Project.epic_counter + 1)
-        .returning(Project.epic_counter)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    taking_project_rows(session, [ctx.project.id])
+    with session.no_autoflush:  # the project's row first, then what the caller changed so far
+        number = session.execute(
+            update(Project)
+            .where(Project.id == ctx.project.id)
+            .values(epic_counter=Project.epic_counter + 1)
+            .returning(Project.epic_counter)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
     ctx.project.epic_counter = number
     epic = Epic(project_id=ctx.project.id, key=f"E{number}", **cleaned)
     session.add(epic)

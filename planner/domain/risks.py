@@ -197,15 +197,16 @@ def update_risk(
 ) -> None:
     """Change any field of a risk."""
     cleaned = _clean_risk(session, ctx, values)
+    stories = cleaned.pop("stories", None)
+    if stories is not None:
+        # Two saves at once must not both add the same link: decide under the project's lock
+        # (taken before anything is written), against the links as they are now.
+        lock_project(session, ctx.project)
     old_level = risk_level(risk.likelihood, risk.impact)
     before = _history_values(session, ctx, risk)
-    stories = cleaned.pop("stories", None)
     for key, value in cleaned.items():
         setattr(risk, key, value)
     if stories is not None:
-        # Two saves at once must not both add the same link: decide under the project's lock,
-        # against the links as they are now.
-        lock_project(session, ctx.project)
         session.refresh(risk, ["stories"])
         risk.stories = stories
     risk.updated_at = now

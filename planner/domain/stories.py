@@ -31,6 +31,7 @@ from planner.domain.watching import watch
 from planner.inputs import TEXT_LIMITS
 from planner.models import Account, OutcomeRecord, Project, Story, StoryEvent, StoryTextChange
 from planner.models.story import TEXT_FIELDS
+from planner.models.versioning import taking_project_rows
 from planner.vocab import OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES, TRACKED_FIELDS
 
 RANK_STEP = 1024
@@ -231,13 +232,15 @@ def _experiment_rule(type_: str, status: str, outcome: str | None) -> dict[str, 
 
 def next_story_number(session: Session, project: Project) -> int:
     """Hand out the project's next story number (FRAUD-42); concurrent callers get distinct ones."""
-    number = session.execute(
-        update(Project)
-        .where(Project.id == project.id)
-        .values(story_counter=Project.story_counter + 1)
-        .returning(Project.story_counter)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    taking_project_rows(session, [project.id])
+    with session.no_autoflush:  # the project's row first, then what the caller changed so far
+        number = session.execute(
+            update(Project)
+            .where(Project.id == project.id)
+            .values(story_counter=Project.story_counter + 1)
+            .returning(Project.story_counter)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
     project.story_counter = number
     return number
 

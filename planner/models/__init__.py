@@ -22,7 +22,15 @@ from planner.models.notify import (
     StoryWatch,
     Webhook,
 )
-from planner.models.project import Holiday, Membership, MembershipRole, Project, ShareLink, Stage
+from planner.models.project import (
+    Holiday,
+    Membership,
+    MembershipRole,
+    Project,
+    ProjectChange,
+    ShareLink,
+    Stage,
+)
 from planner.models.risk import Risk, risk_story
 from planner.models.search import include_name as search_include_name  # + the FTS DDL hooks
 from planner.models.series import StoredSeries
@@ -79,6 +87,7 @@ __all__ = [
     "Milestone",
     "MilestoneForecast",
     "Project",
+    "ProjectChange",
     "Risk",
     "ShareLink",
     "Sprint",

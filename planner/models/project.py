@@ -14,8 +14,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from planner.models.account import Account
 from planner.models.base import Base, UTCDateTime
@@ -57,9 +59,11 @@ class Project(Base):
     # The last number handed out to a story / epic of this project (keys FRAUD-42, E3).
     story_counter: Mapped[int] = mapped_column(Integer, default=0)
     epic_counter: Mapped[int] = mapped_column(Integer, default=0)
-    # Bumped by one in the same transaction as any write that a page of the project shows
-    # (planner.models.versioning); the board poll's ETag is built from it.
-    change_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The folded part of the project's change version (change_version, below, adds the rows of
+    # project_change not folded in yet): planner.models.versioning.
+    folded_version: Mapped[int] = mapped_column(
+        "change_version", Integer, default=0, server_default="0"
+    )
     # Random, and new whenever the project's context changes (stages, members, their roles and
     # names, sprints, epics; planner.models.versioning): each worker keeps a copy of a context
     # against it (planner.domain.context).
@@ -194,3 +198,28 @@ class ShareLink(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last local day (project timezone) the link opens the dashboard; None: no expiry.
     expires_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ProjectChange(Base):
+    """One committed write of a project not yet folded into its change version: a writer adds
+    a row instead of updating the project's row, so writers of one project never wait on each
+    other for it (planner.models.versioning folds the rows into the project now and then)."""
+
+    __tablename__ = "project_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+
+
+# The project's change version: its folded part plus its changes not folded in yet. It goes up by
+# one with each transaction that writes anything a page of the project shows, and with nothing
+# else (planner.models.versioning); the board poll's ETag and the kept pages are keyed on it.
+Project.change_version = column_property(
+    Project.folded_version
+    + select(func.count(ProjectChange.id))
+    .where(ProjectChange.project_id == Project.id)
+    .correlate_except(ProjectChange)
+    .scalar_subquery()
+)

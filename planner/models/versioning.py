@@ -15,26 +15,36 @@ Tables no project page shows are listed in NOT_SHOWN, with the reason. A table i
 refused at its first write (UnversionedWrite) and by tests/test_project_version.py, so a new
 model cannot be forgotten.
 
-Each project is bumped once per transaction, by `UPDATE project SET change_version =
-change_version + 1 WHERE id IN (...)`, at the first write that touches it and before that write's
-rows (every project of a flush in one statement, in id order; only a new row whose parent the
-flush itself fills in bumps right after it is written): so a writer takes its project's row
-first, as `lock_project` and the key counters do. The bump commits or rolls back with the write,
-so a reader never sees a write without its new version. A rolled-back transaction bumps nothing.
-Writes to a project's context (Rule.context) also give it a new random context stamp in the
-same statement (planner.domain.context keeps copies of contexts under it).
+Each project is bumped once per transaction, at the first write that touches it and before that
+write's rows: the transaction adds a row to project_change (`INSERT INTO project_change
+(project_id)`), which takes no lock that another writer of the project waits for (on PostgreSQL a
+key-share lock on the project's row, as any foreign key does). The project's version
+(Project.change_version) is its folded part plus its project_change rows: it goes up by one at
+the moment the write commits, and a rolled-back transaction adds nothing, so a reader never sees
+a write without its new version. Now and then (one change in FOLD_EVERY, by its id) the request
+that wrote it folds the project's committed rows into its row after its own work (fold_changes),
+which leaves the version as it was.
+
+Writes to a project's context (Rule.context) instead give it a new random context stamp and its
+version's step on its folded part, in one `UPDATE project` that takes the rows of the projects
+in id order (planner.domain.context keeps copies of contexts under the stamp). A writer takes a
+project's row (that UPDATE, lock_project, the key counters) before it writes other rows of the
+project, so that no two writers ever wait on each other in a circle: taking_project_rows says
+when, and the tests refuse the other order (STRICT_LOCK_ORDER).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, case, event, inspect, select, union, update
-from sqlalchemy.orm import Mapper, ORMExecuteState, Session
+from sqlalchemy import bindparam, case, delete, event, insert, inspect, select, union, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper, ORMExecuteState, RelationshipDirection, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import BindParameter
@@ -47,7 +57,25 @@ _SEEN = "planner_versioned_rows"  # the (target, id) pairs already resolved in i
 # change seen first must not hide a stage's change of the same project).
 _BUMPED_CONTEXT = "planner_context_bumped_projects"
 _SEEN_CONTEXT = "planner_context_versioned_rows"
-_TRANSACTION_KEYS = (_BUMPED, _SEEN, _BUMPED_CONTEXT, _SEEN_CONTEXT)
+# The projects it bumped by a project_change row, without taking their rows.
+_UNLOCKED = "planner_unlocked_projects"
+# The projects whose rows it holds, and those it created (nobody else can take their rows before
+# it commits).
+_LOCKED = "planner_locked_projects"
+_CREATED = "planner_created_projects"
+_TRANSACTION_KEYS = (
+    _BUMPED,
+    _SEEN,
+    _BUMPED_CONTEXT,
+    _SEEN_CONTEXT,
+    _UNLOCKED,
+    _LOCKED,
+    _CREATED,
+)
+# {project id: highest change id} of the projects whose changes are to be folded in after the
+# request (fold_changes): one change in FOLD_EVERY asks for it, by its id.
+FOLDS = "planner_fold_changes"
+FOLD_EVERY = 64
 # The context stamps read in this transaction: {project id: stamp} (fresh_context_stamp).
 _FRESH = "planner_fresh_context_stamps"
 
@@ -91,7 +119,7 @@ _GATE = Rule((("gate_id", "gate"),))
 RULES: dict[str, Rule] = {
     # its settings, calendar, name; not the counters handing out keys nor the version itself
     "project": Rule(
-        (("id", "project"),), ignore=frozenset({"change_version", "story_counter", "epic_counter"})
+        (("id", "project"),), ignore=frozenset({"folded_version", "story_counter", "epic_counter"})
     ),
     # people's names and e-mail addresses appear on every page of their projects
     # (the context keeps exactly these of a member's account: planner.domain.context)
@@ -141,6 +169,7 @@ NOT_SHOWN: dict[str, str] = {
     "delivery_attempt": "the delivery queue of notifications and webhooks",
     "sprint_series": "a cache of what the stories and their events say, written while reading",
     "pending_import": "an upload waiting for its preview to be confirmed; applying it writes rows",
+    "project_change": "the projects' change versions themselves (written by this module)",
 }
 
 # Targets that only existing rows can have: skipped for inserts (a new story blocks nothing yet).
@@ -158,6 +187,10 @@ def _mapper_of(table_name: str) -> Mapper | None:
     if not _MAPPERS:
         _MAPPERS.update((m.local_table.name, m) for m in Base.registry.mappers)
     return _MAPPERS.get(table_name)
+
+
+def _project_class() -> type:
+    return _mapper_of("project").class_
 
 
 def _bumped(session: Session, key: str = _BUMPED) -> set[int]:
@@ -180,6 +213,65 @@ def touch(session: Session, project_ids: Iterable[int], *, context: bool = False
     _touch(session, set() if context else ids, ids if context else set())
 
 
+class LockOrderError(RuntimeError):
+    """A transaction is about to take a project's row after it wrote rows of the project without
+    it: another writer holding the project's row and waiting for one of those rows would wait in
+    a circle. Take the project's row (lock_project) before the first write instead."""
+
+
+# Set by the tests: a lock taken in the wrong order raises LockOrderError there; elsewhere the
+# transaction goes on (PostgreSQL ends such a circle by failing one of the two) and it is logged.
+STRICT_LOCK_ORDER = False
+
+
+def taking_project_rows(session: Session, project_ids: Iterable[int]) -> None:
+    """Say that the transaction is about to take the rows of these projects (a context stamp,
+    lock_project, the key counters): writers take a project's row before the rows they write of
+    it, so that no two of them ever wait on each other in a circle."""
+    ids = set(project_ids)
+    late = ids & session.info.get(_UNLOCKED, set())
+    _bumped(session, _LOCKED).update(ids)
+    if not late:
+        return
+    message = (
+        f"project {sorted(late)}: its row is taken after rows of it were written in the same "
+        "transaction; take it first (lock_project)."
+    )
+    if STRICT_LOCK_ORDER:
+        raise LockOrderError(message)
+    logging.getLogger(__name__).warning(message)
+
+
+def fold_changes(connection: Connection, folds: Mapping[int, int]) -> None:
+    """Fold each project's committed project_change rows up to the given id into its version, in
+    one transaction per project that first takes the project's row (so two folds of a project
+    wait for each other, and count each row once): the version stays what it was."""
+    project, change = _tables()["project"], _tables()["project_change"]
+    for project_id, upto in sorted(folds.items()):
+        with connection.begin():
+            locked = select(project.c.id).where(project.c.id == project_id)
+            if connection.dialect.name == "sqlite":  # no row locks: the write lock, taken now
+                locked = (
+                    update(project)
+                    .where(project.c.id == project_id)
+                    .values(id=project.c.id)
+                    .returning(project.c.id)
+                )
+            else:
+                locked = locked.with_for_update(key_share=True)
+            if connection.execute(locked).first() is None:
+                continue  # deleted meanwhile, with its changes
+            gone = connection.execute(
+                delete(change).where(change.c.project_id == project_id, change.c.id <= upto)
+            ).rowcount
+            if gone:
+                connection.execute(
+                    update(project)
+                    .where(project.c.id == project_id)
+                    .values(change_version=project.c.change_version + gone)
+                )
+
+
 # Called as hook(session, project ids) just before the statement that gives projects a new
 # context stamp: the first context change of a transaction per project, before the changed rows
 # are written (a new row whose project the flush fills in stamps just after its INSERT, which
@@ -189,69 +281,80 @@ BEFORE_NEW_STAMP: list[Callable[[Session, set[int]], None]] = []
 
 
 def _touch(session: Session, plain: set[int], context: set[int]) -> None:
-    """Bump the projects `plain` and `context`, and stamp those of `context`, in one statement:
-    its rows are locked in id order, so two writers lock in the same order."""
+    """Bump the projects `plain` and `context` once in the transaction, and stamp those of
+    `context`: a new context stamp takes the project's row (every stamped project in one
+    statement, its rows locked in id order, so two writers lock in the same order); a plain
+    change only adds a row to project_change, which waits on nobody."""
     bumped = _bumped(session)
     stamped = context - _bumped(session, _BUMPED_CONTEXT)
-    ids = ((plain | context) - bumped) | stamped
-    if not ids:
+    added = (plain | context) - bumped - stamped
+    if not added and not stamped:
         return
+    mapper = _mapper_of("project")
     if stamped:
         for hook in BEFORE_NEW_STAMP:
             hook(session, stamped)
+        taking_project_rows(session, stamped)
         # A project bumped already in this transaction keeps its version when only its stamp is
         # new.
         parameters = {
-            "ids": sorted(ids),
-            "stamped": sorted(stamped),
+            "ids": sorted(stamped),
             "again": sorted(stamped & bumped),
             "stamp": new_context_stamp(),
         }
-        rows = session.connection().execute(_stamp_statement(), parameters)
-    else:
-        rows = session.connection().execute(_bump_statement(), {"ids": sorted(ids)})
-    answers = rows.all()
-    bumped.update(ids)
+        rows = session.connection().execute(_stamp_statement(), parameters).all()
+        fresh = session.info.get(_FRESH)
+        for project_id, stamp in rows:
+            if fresh:
+                fresh.pop(project_id, None)
+            obj = session.identity_map.get(mapper.identity_key_from_primary_key([project_id]))
+            if obj is not None:
+                set_committed_value(obj, "context_stamp", stamp)
+    if added:
+        changes = session.connection().execute(
+            _change_statement(), [{"project_id": project_id} for project_id in sorted(added)]
+        )
+        folds = session.info.setdefault(FOLDS, {})
+        for change_id, project_id in changes:
+            if change_id % FOLD_EVERY == 0:
+                folds[project_id] = max(change_id, folds.get(project_id, 0))
+        held = session.info.get(_LOCKED, set()) | session.info.get(_CREATED, set())
+        _bumped(session, _UNLOCKED).update(added - held)
+    bumped.update(added | stamped)
     _bumped(session, _BUMPED_CONTEXT).update(stamped)
-    fresh = session.info.get(_FRESH)
-    if fresh:
-        for project_id in stamped:
-            fresh.pop(project_id, None)
-    # Keep the session's Project objects in step (the sessions keep objects after commit).
-    mapper = _mapper_of("project")
-    for project_id, version, stamp in answers:
+    # The session's Project objects read their version again when next asked (the sessions keep
+    # objects after commit; what the others committed meanwhile counts too).
+    for project_id in added | stamped:
         obj = session.identity_map.get(mapper.identity_key_from_primary_key([project_id]))
         if obj is not None:
-            set_committed_value(obj, "change_version", version)
-            set_committed_value(obj, "context_stamp", stamp)
+            session.expire(obj, ["change_version"])
 
 
 @functools.cache
-def _bump_statement():
-    """touch()'s UPDATE, built once (building a statement costs more than running it)."""
-    project = _tables()["project"]
+def _change_statement():
+    """touch()'s INSERT of one project_change row per project (built once)."""
+    change = _tables()["project_change"]
     return (
-        update(project)
-        .where(project.c.id.in_(bindparam("ids", expanding=True)))
-        .values(change_version=project.c.change_version + 1)
-        .returning(project.c.id, project.c.change_version, project.c.context_stamp)
+        insert(change)
+        .values(project_id=bindparam("project_id"))
+        .returning(change.c.id, change.c.project_id, sort_by_parameter_order=True)
     )
 
 
 @functools.cache
 def _stamp_statement():
-    """touch()'s UPDATE when contexts changed: the projects `stamped` get the new `stamp`."""
+    """touch()'s UPDATE when contexts changed: the projects `ids` get the new `stamp`, and their
+    folded version goes up by one unless the transaction bumped them already (`again`)."""
     project = _tables()["project"]
-    stamped = project.c.id.in_(bindparam("stamped", expanding=True))
     again = project.c.id.in_(bindparam("again", expanding=True))
     return (
         update(project)
         .where(project.c.id.in_(bindparam("ids", expanding=True)))
         .values(
             change_version=project.c.change_version + case((again, 0), else_=1),
-            context_stamp=case((stamped, bindparam("stamp")), else_=project.c.context_stamp),
+            context_stamp=bindparam("stamp"),
         )
-        .returning(project.c.id, project.c.change_version, project.c.context_stamp)
+        .returning(project.c.id, project.c.context_stamp)
     )
 
 
@@ -398,7 +501,21 @@ def _rule_of(table_name: str) -> Rule | None:
 
 def _changed_keys(obj: object) -> set[str]:
     state = inspect(obj)
-    return {attr.key for attr in state.attrs if attr.history.has_changes()}
+    collections = _child_collections(state.mapper)
+    return {
+        attr.key
+        for attr in state.attrs
+        if attr.key not in collections and attr.history.has_changes()
+    }
+
+
+@functools.cache
+def _child_collections(mapper: Mapper) -> frozenset[str]:
+    """The one-to-many relationships of a mapper: appending to one writes the child's row (whose
+    own rule counts it), not the parent's (a milestone's forecasts, loaded and appended to)."""
+    return frozenset(
+        r.key for r in mapper.relationships if r.direction is RelationshipDirection.ONETOMANY
+    )
 
 
 def _matters(rule: Rule, keys: set[str]) -> bool:
@@ -452,6 +569,11 @@ def _before_flush(session: Session, _context, _instances) -> None:
     # and deleted rows (a deleted row's parents still exist), and new rows whose parent is
     # already known (after_flush bumps those whose parent the flush itself fills in).
     if session.deleted or session.dirty or session.new:
+        # A project's own row written by the flush (its settings, its key counters) is taken
+        # by it: in order only if no rows of the project were written before without it.
+        rows = [o for o in (*session.dirty, *session.deleted) if isinstance(o, _project_class())]
+        if rows:
+            taking_project_rows(session, [o.id for o in rows if session.is_modified(o)])
         gathered = _Gathered()
         _gather_objects(list(session.deleted), gathered, new=False, dirty=False)
         _gather_objects(list(session.dirty), gathered, new=False, dirty=True)
@@ -463,6 +585,9 @@ def _before_flush(session: Session, _context, _instances) -> None:
 def _after_flush(session: Session, _context) -> None:
     # New rows: their foreign keys are set by now (also those given as relationships); changed
     # rows again, for a parent given as a relationship (touch() bumps each project once).
+    created = [o.id for o in session.new if isinstance(o, _project_class())]
+    if created:
+        _bumped(session, _CREATED).update(created)
     gathered = _Gathered()
     _gather_objects(list(session.new), gathered, new=True, dirty=False)
     _gather_objects(list(session.dirty), gathered, new=False, dirty=True)
@@ -631,6 +756,8 @@ def _on_execute(state: ORMExecuteState) -> None:
                     refs.add(target, value)
         if state.is_update:
             _add_new_parents(rule, statement, parameters, refs)
+        if table.name == "project":  # the statement takes the projects' rows
+            taking_project_rows(session, refs.ids.get("project", ()))
     touch(session, refs.resolve(session), context=rule.context)
 
 
