@@ -587,3 +587,36 @@ def test_another_librarys_tables_in_the_same_process_are_left_alone(tmp_path):
             "recall",
         ]
         assert session.scalar(select(Story.project_id)) == 2
+
+
+def test_a_forecast_moves_the_version_once_and_keeps_the_context_stamp(app, clients, story_one):
+    """The forecast route appends the new forecast to its milestone's loaded list: the forecast's
+    row is the change (a one-to-many list is the child's rows, not the milestone's), so the
+    version moves by one and the context stamp (which the milestone is part of) stays."""
+    api = app.test_client()
+    maya = bearer(make_token(clients["manage"]))
+    made = api.post(
+        "/api/v1/projects/FRAUD/milestones",
+        json={"name": "Model meets target", "baseline": "2027-05-28"},
+        headers=maya,
+    )
+    assert made.status_code == 201, made.json
+
+    def state() -> tuple[int, int]:
+        with get_db(app).engine.connect() as conn:
+            return tuple(
+                conn.execute(
+                    select(Project.change_version, Project.context_stamp).where(
+                        Project.key == "FRAUD"
+                    )
+                ).one()
+            )
+
+    version, stamp = state()
+    moved = api.post(
+        f"/api/v1/milestones/{made.json['id']}/forecasts",
+        json={"forecast": "2027-06-11", "note": "DPIA review"},
+        headers=maya,
+    )
+    assert moved.status_code == 201, moved.json
+    assert state() == (version + 1, stamp)
