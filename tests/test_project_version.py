@@ -231,6 +231,17 @@ def test_a_dependency_across_projects_bumps_both_ends(watch, clients, db_session
     done = clients["manage"].api("PATCH", "/api/v1/stories/OTHER-1", {"version": 1, "title": "x"})
     assert done.status_code == 200, done.json
     assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
+    # Both ends edited in one transaction, one flush after the other: still once each.
+    seen = watch()
+    blocker = db_session.scalar(select(Story).where(Story.project_id == other.id))
+    blocked = db_session.scalar(
+        select(Story).where(Story.project_id != other.id, Story.number == 1)
+    )
+    blocker.title = "Blocker renamed"
+    db_session.flush()
+    blocked.title = "Blocked renamed"
+    db_session.commit()
+    assert seen.changes() == {"FRAUD": 1, "OTHER": 1}
 
 
 def test_an_import_bumps_the_new_project_only(watch, db_session, team):

@@ -144,12 +144,12 @@ def test_a_closed_sprints_report_runs_the_same_queries_for_the_demo_and_a_bigger
 #  1 the account (no unread count: an API call shows no bell)
 #  2 the project, membership with its roles, and story
 #  3-6 the context
-#  7 the projects of the stories it blocks or is blocked by (planner.models.versioning)
-#  8 the project's change_version
-#  9 INSERT the outbox event (webhooks); 10 UPDATE story; 11 INSERT the text change
-#  12 the story's history, labels, what blocks it and what it blocks, and its checklist
+#  7 INSERT a project_change row for its project and for those of the stories it blocks or is
+#    blocked by, found in the same statement (planner.models.versioning)
+#  8 INSERT the outbox event (webhooks); 9 UPDATE story; 10 INSERT the text change
+#  11 the story's history, labels, what blocks it and what it blocks, and its checklist
 #     (planner.domain.dependencies.story_parts), read before the commit
-PATCH_QUERIES = 12
+PATCH_QUERIES = 11
 
 
 def test_a_story_patch_runs_the_same_queries_for_the_demo_and_a_bigger_project(

@@ -280,15 +280,18 @@ def fold_changes(connection: Connection, folds: Mapping[int, int]) -> None:
 BEFORE_NEW_STAMP: list[Callable[[Session, set[int]], None]] = []
 
 
-def _touch(session: Session, plain: set[int], context: set[int]) -> None:
+def _touch(
+    session: Session, plain: set[int], context: set[int], links: set[int] = frozenset()
+) -> None:
     """Bump the projects `plain` and `context` once in the transaction, and stamp those of
     `context`: a new context stamp takes the project's row (every stamped project in one
     statement, its rows locked in id order, so two writers lock in the same order); a plain
-    change only adds a row to project_change, which waits on nobody."""
+    change only adds a row to project_change, which waits on nobody. `links`: stories whose
+    linked stories' projects are bumped as plain ones too, found by the same INSERT."""
     bumped = _bumped(session)
     stamped = context - _bumped(session, _BUMPED_CONTEXT)
     added = (plain | context) - bumped - stamped
-    if not added and not stamped:
+    if not added and not stamped and not links:
         return
     mapper = _mapper_of("project")
     if stamped:
@@ -310,14 +313,24 @@ def _touch(session: Session, plain: set[int], context: set[int]) -> None:
             obj = session.identity_map.get(mapper.identity_key_from_primary_key([project_id]))
             if obj is not None:
                 set_committed_value(obj, "context_stamp", stamp)
-    if added:
+    if links:
+        # The projects `added` and those of the stories linked to `links`, each once.
+        changes = session.connection().execute(
+            _change_with_links_statement(),
+            {"known": sorted(added), "links": sorted(links), "skip": sorted(bumped | stamped)},
+        )
+    elif added:
         changes = session.connection().execute(
             _change_statement(), [{"project_id": project_id} for project_id in sorted(added)]
         )
-        folds = session.info.setdefault(FOLDS, {})
-        for change_id, project_id in changes:
-            if change_id % FOLD_EVERY == 0:
-                folds[project_id] = max(change_id, folds.get(project_id, 0))
+    else:
+        changes = ()
+    folds = session.info.setdefault(FOLDS, {})
+    for change_id, project_id in changes:
+        added.add(project_id)
+        if change_id % FOLD_EVERY == 0:
+            folds[project_id] = max(change_id, folds.get(project_id, 0))
+    if added:
         held = session.info.get(_LOCKED, set()) | session.info.get(_CREATED, set())
         _bumped(session, _UNLOCKED).update(added - held)
     bumped.update(added | stamped)
@@ -338,6 +351,26 @@ def _change_statement():
         insert(change)
         .values(project_id=bindparam("project_id"))
         .returning(change.c.id, change.c.project_id, sort_by_parameter_order=True)
+    )
+
+
+@functools.cache
+def _change_with_links_statement():
+    """touch()'s INSERT when a story changed: one project_change row for each project of `known`
+    and of the stories `links` block or are blocked by, leaving out those of `skip` (built
+    once; one statement where the lookup and the INSERT were two)."""
+    change, project = _tables()["project_change"], _tables()["project"]
+    known = select(project.c.id.label("project_id")).where(
+        project.c.id.in_(bindparam("known", expanding=True))
+    )
+    projects = union(known, *_linked_selects(bindparam("links", expanding=True))).subquery()
+    wanted = select(projects.c.project_id).where(
+        projects.c.project_id.not_in(bindparam("skip", expanding=True))
+    )
+    return (
+        insert(change)
+        .from_select(["project_id"], wanted)
+        .returning(change.c.id, change.c.project_id)
     )
 
 
@@ -374,9 +407,11 @@ class _Refs:
         if isinstance(value, int) and not isinstance(value, bool):
             self.ids[target].add(value)
 
-    def resolve(self, session: Session) -> set[int]:
+    def resolve(self, session: Session, links: set[int] | None = None) -> set[int]:
         """The projects of the gathered ids, leaving out ids already resolved (and so bumped) in
-        this transaction: the flush hooks see a changed row twice."""
+        this transaction: the flush hooks see a changed row twice. With `links`, the stories
+        whose linked stories' projects are wanted are put there instead of looked up (_touch
+        finds those projects in the statement that bumps them)."""
         projects: set[int] = set()
         seen = session.info.setdefault(_SEEN_CONTEXT if self.context else _SEEN, set())
         pending = {}
@@ -395,7 +430,10 @@ class _Refs:
                 elif target == "account":
                     projects |= _members_projects(session, ids)
                 elif target == "story_links":
-                    projects |= _linked_story_projects(session, ids)
+                    if links is None:
+                        projects |= _linked_story_projects(session, ids)
+                    else:
+                        links |= ids
                 else:
                     for ref_target, value in _parent_refs(session, target, ids):
                         if isinstance(value, int):
@@ -436,8 +474,13 @@ def _linked_story_projects(session: Session, story_ids: set[int]) -> set[int]:
 @functools.cache
 def _linked_statement():
     """The projects of the stories that `ids` block or are blocked by (built once)."""
+    return union(*_linked_selects(bindparam("ids", expanding=True)))
+
+
+def _linked_selects(ids: BindParameter) -> tuple:
+    """The two halves of _linked_statement: the projects of the stories `ids` block, and of
+    those blocking them."""
     dep, story = _tables()["story_dependency"], _tables()["story"]
-    ids = bindparam("ids", expanding=True)
     blocked = (
         select(story.c.project_id)
         .join(dep, dep.c.blocked_id == story.c.id)
@@ -448,7 +491,7 @@ def _linked_statement():
         .join(dep, dep.c.blocker_id == story.c.id)
         .where(dep.c.blocked_id.in_(ids))
     )
-    return union(blocked, blockers)
+    return blocked, blockers
 
 
 def _parent_refs(session: Session, table_name: str, ids: set[int]) -> list[tuple[str, object]]:
@@ -537,8 +580,9 @@ class _Gathered:
     def touch(self, session: Session) -> None:
         # One statement for both: two would lock a story's project and then a stage's, out of
         # id order (two such flushes could deadlock).
-        plain = self.plain.resolve(session)
-        _touch(session, plain, self.context.resolve(session))
+        links: set[int] = set()
+        plain = self.plain.resolve(session, links)
+        _touch(session, plain, self.context.resolve(session), links)
 
 
 def _gather_objects(objects: Iterable[object], gathered: _Gathered, *, new: bool, dirty: bool):
