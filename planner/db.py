@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from planner.models.versioning import FOLDS, fold_changes
@@ -109,6 +111,10 @@ def _close_session(_exc: BaseException | None) -> None:
         folds = db_session.info.pop(FOLDS, None)
         db_session.close()
         if folds:
-            # After the request's own work: a few small statements, one request in FOLD_EVERY.
-            with get_db().engine.connect() as connection:
-                fold_changes(connection, folds)
+            # After the request's own work: a few small statements, one request in FOLD_EVERY,
+            # that never wait (fold_changes); the rows count where they are until then.
+            try:
+                with get_db().engine.connect() as connection:
+                    fold_changes(connection, folds)
+            except SQLAlchemyError as exc:
+                logging.getLogger(__name__).warning("changes not folded: %s", exc)

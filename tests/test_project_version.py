@@ -631,3 +631,56 @@ def test_a_forecast_moves_the_version_once_and_keeps_the_context_stamp(app, clie
     )
     assert moved.status_code == 201, moved.json
     assert state() == (version + 1, stamp)
+
+
+def test_a_savepoint_rolled_back_restores_what_the_lock_order_check_knew(
+    db_session, team, story_one
+):
+    """A savepoint rolled back undoes its writes and releases the locks taken in it: the check
+    knows again what it knew when the savepoint began, no more and no less."""
+    lock_project(db_session, team.project)
+    savepoint = db_session.begin_nested()
+    db_session.get(Story, story_one.id).title = "Undone"
+    db_session.flush()
+    savepoint.rollback()
+    db_session.get(Story, story_one.id).title = "Kept"
+    db_session.flush()
+    factories.story(db_session, team.project, team.manager, title="Numbered")  # row held: fine
+    db_session.commit()
+
+    db_session.get(Story, story_one.id).title = "Written without the row"
+    db_session.flush()
+    savepoint = db_session.begin_nested()
+    db_session.get(Story, story_one.id).title = "Undone again"
+    db_session.flush()
+    savepoint.rollback()
+    with pytest.raises(LockOrderError):
+        lock_project(db_session, team.project)  # still late after the savepoint's rollback
+    db_session.rollback()
+
+
+def test_a_fold_never_waits_for_the_projects_row(app, db_session, team, story_one):
+    """A fold whose project's row another transaction holds leaves the rows for a later fold
+    (they count where they are): on PostgreSQL it skips the row (SKIP LOCKED), on SQLite the
+    write lock is tried once (busy_timeout 0, put back after)."""
+    db_session.get(Story, story_one.id).title = "Counted"
+    db_session.commit()
+    before = _changes(app)["FRAUD"]
+    versions_before = versions(app)
+    upto = db_session.scalar(select(func.max(ProjectChange.id)))
+    holder = get_db(app).sessionmaker()
+    try:
+        lock_project(holder, holder.get(Project, team.project.id))
+        with get_db(app).engine.connect() as conn:
+            fold_changes(conn, {team.project.id: upto})
+            if get_db(app).dialect == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+    finally:
+        holder.rollback()
+        holder.close()
+    assert _changes(app)["FRAUD"] == before
+    assert versions(app) == versions_before
+    with get_db(app).engine.connect() as conn:
+        fold_changes(conn, {team.project.id: upto})
+    assert _changes(app)["FRAUD"] == (before[0] + before[1], 0)
+    assert versions(app) == versions_before

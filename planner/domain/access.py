@@ -63,21 +63,34 @@ def required_level(method: str, write_level: str) -> str:
     return write_level
 
 
-def _membership_query(account: Account):
-    """The account's memberships with their projects, and each membership's functional roles
-    joined in the same statement (a row per role): read it whole, with `_rows`."""
-    return (
-        select(Project, Membership)
-        .join(Membership, Membership.project_id == Project.id)
-        .where(Membership.account_id == account.id)
-        .options(joinedload(Membership.role_rows))
-    )
+# The account's (`account_id`) memberships with their projects, and each membership's functional
+# roles joined in the same statement (a row per role): read whole, with `_rows`. Built once, as
+# are the statements below made from it (every request of a project runs one of them).
+_MEMBERSHIPS = (
+    select(Project, Membership)
+    .join(Membership, Membership.project_id == Project.id)
+    .where(Membership.account_id == bindparam("account_id"))
+    .options(joinedload(Membership.role_rows))
+)
+_BY_PROJECT_KEY = _MEMBERSHIPS.where(Project.key == bindparam("key"))
+_BY_SPRINT_ID = (
+    _MEMBERSHIPS.add_columns(Sprint)
+    .join(Sprint, Sprint.project_id == Project.id)
+    .where(Sprint.id == bindparam("sprint_id"))
+)
+_BY_STORY_KEY = (
+    _MEMBERSHIPS.add_columns(Story)
+    .join(Story, Story.project_id == Project.id)
+    .where(Project.key == bindparam("key"), Story.number == bindparam("number"))
+)
+_ALL_BY_NAME = _MEMBERSHIPS.order_by(Project.name)
 
 
-def _rows(session: Session, query) -> list:
-    """The rows of a `_membership_query`, one per membership: every row of the statement is read,
-    so that each membership's roles are all loaded (a collection joined in repeats its parent)."""
-    return session.execute(query).unique().all()
+def _rows(session: Session, account: Account, query, **values) -> list:
+    """The rows of one of the statements above for `account`, one per membership: every row of
+    the statement is read, so that each membership's roles are all loaded (a collection joined
+    in repeats its parent)."""
+    return session.execute(query, {"account_id": account.id, **values}).unique().all()
 
 
 @dataclass(frozen=True)
@@ -127,7 +140,7 @@ def poll_state(
 
 def project_access(session: Session, account: Account, project_key: str) -> ProjectAccess:
     """Return the account's access to the project `project_key`, or raise NotFoundError."""
-    rows = _rows(session, _membership_query(account).where(Project.key == project_key.upper()))
+    rows = _rows(session, account, _BY_PROJECT_KEY, key=project_key.upper())
     if not rows:
         raise NotFoundError(f"No project {project_key}.")
     row = rows[0]
@@ -138,13 +151,7 @@ def sprint_access(
     session: Session, account: Account, sprint_id: int
 ) -> tuple[ProjectAccess, Sprint]:
     """Return the access to the sprint's project and the sprint, or raise NotFoundError."""
-    rows = _rows(
-        session,
-        _membership_query(account)
-        .add_columns(Sprint)
-        .join(Sprint, Sprint.project_id == Project.id)
-        .where(Sprint.id == sprint_id),
-    )
+    rows = _rows(session, account, _BY_SPRINT_ID, sprint_id=sprint_id)
     if not rows:
         raise NotFoundError(f"No sprint {sprint_id}.")
     row = rows[0]
@@ -163,13 +170,7 @@ def split_story_key(story_key: str) -> tuple[str, int]:
 def story_access(session: Session, account: Account, story_key: str) -> tuple[ProjectAccess, Story]:
     """Return the account's access to the story's project and the story, or raise NotFoundError."""
     project_key, number = split_story_key(story_key)
-    rows = _rows(
-        session,
-        _membership_query(account)
-        .add_columns(Story)
-        .join(Story, Story.project_id == Project.id)
-        .where(Project.key == project_key, Story.number == number),
-    )
+    rows = _rows(session, account, _BY_STORY_KEY, key=project_key, number=number)
     if not rows:
         raise NotFoundError(f"No story {story_key}.")
     row = rows[0]
@@ -178,5 +179,5 @@ def story_access(session: Session, account: Account, story_key: str) -> tuple[Pr
 
 def projects_of(session: Session, account: Account) -> list[ProjectAccess]:
     """Return every project the account is a member of, by name."""
-    rows = _rows(session, _membership_query(account).order_by(Project.name))
+    rows = _rows(session, account, _ALL_BY_NAME)
     return [ProjectAccess(project=p, membership=m) for p, m in rows]

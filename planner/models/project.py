@@ -201,13 +201,15 @@ class ShareLink(Base):
 
 
 class ProjectChange(Base):
-    """One committed write of a project not yet folded into its change version: a writer adds
-    a row instead of updating the project's row, so writers of one project never wait on each
-    other for it (planner.models.versioning folds the rows into the project now and then)."""
+    """One write of a project (a transaction's, counted once it commits) not yet folded into its
+    change version: a writer adds a row instead of updating the project's row, so writers of one
+    project never wait on each other for it (planner.models.versioning folds the rows into the
+    project now and then)."""
 
     __tablename__ = "project_change"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # One sequence for every write of every project: 64 bits (SQLite's rowid is 64 bits).
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     project_id: Mapped[int] = mapped_column(
         ForeignKey("project.id", ondelete="CASCADE"), index=True
     )

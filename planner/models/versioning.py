@@ -23,7 +23,7 @@ key-share lock on the project's row, as any foreign key does). The project's ver
 the moment the write commits, and a rolled-back transaction adds nothing, so a reader never sees
 a write without its new version. Now and then (one change in FOLD_EVERY, by its id) the request
 that wrote it folds the project's committed rows into its row after its own work (fold_changes),
-which leaves the version as it was.
+which leaves the version as it was, never waits and never fails the request.
 
 Writes to a project's context (Rule.context) instead give it a new random context stamp and its
 version's step on its folded part, in one `UPDATE project` that takes the rows of the projects
@@ -44,12 +44,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, case, delete, event, insert, inspect, select, union, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapper, ORMExecuteState, RelationshipDirection, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.elements import BindParameter
 
 from planner.models.base import Base
+
+_log = logging.getLogger(__name__)
 
 _BUMPED = "planner_bumped_projects"  # the projects already bumped in this transaction
 _SEEN = "planner_versioned_rows"  # the (target, id) pairs already resolved in it
@@ -239,37 +242,60 @@ def taking_project_rows(session: Session, project_ids: Iterable[int]) -> None:
     )
     if STRICT_LOCK_ORDER:
         raise LockOrderError(message)
-    logging.getLogger(__name__).warning(message)
+    _log.warning(message)
 
 
 def fold_changes(connection: Connection, folds: Mapping[int, int]) -> None:
     """Fold each project's committed project_change rows up to the given id into its version, in
     one transaction per project that first takes the project's row (so two folds of a project
-    wait for each other, and count each row once): the version stays what it was."""
+    never count a row twice): the version stays what it was. A fold never waits and never fails
+    its caller: a project whose row another transaction holds is left for a later fold (its rows
+    count where they are), and a database error is logged."""
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:  # the write lock, taken at once or not at all
+        waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        connection.exec_driver_sql("PRAGMA busy_timeout=0")
+        connection.commit()
+    try:
+        for project_id, upto in sorted(folds.items()):
+            try:
+                with connection.begin():
+                    _fold(connection, project_id, upto)
+            except OperationalError as exc:
+                if not (sqlite and "locked" in str(exc.orig)):
+                    _log.warning("project %s: its changes were not folded: %s", project_id, exc)
+    finally:
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waited or 0)}")
+            connection.commit()
+
+
+def _fold(connection: Connection, project_id: int, upto: int) -> None:
     project, change = _tables()["project"], _tables()["project_change"]
-    for project_id, upto in sorted(folds.items()):
-        with connection.begin():
-            locked = select(project.c.id).where(project.c.id == project_id)
-            if connection.dialect.name == "sqlite":  # no row locks: the write lock, taken now
-                locked = (
-                    update(project)
-                    .where(project.c.id == project_id)
-                    .values(id=project.c.id)
-                    .returning(project.c.id)
-                )
-            else:
-                locked = locked.with_for_update(key_share=True)
-            if connection.execute(locked).first() is None:
-                continue  # deleted meanwhile, with its changes
-            gone = connection.execute(
-                delete(change).where(change.c.project_id == project_id, change.c.id <= upto)
-            ).rowcount
-            if gone:
-                connection.execute(
-                    update(project)
-                    .where(project.c.id == project_id)
-                    .values(change_version=project.c.change_version + gone)
-                )
+    if connection.dialect.name == "sqlite":
+        locking = (
+            update(project)
+            .where(project.c.id == project_id)
+            .values(id=project.c.id)
+            .returning(project.c.id)
+        )
+    else:
+        locking = (
+            select(project.c.id)
+            .where(project.c.id == project_id)
+            .with_for_update(key_share=True, skip_locked=True)
+        )
+    if connection.execute(locking).first() is None:
+        return  # its row is another transaction's just now, or it was deleted with its changes
+    gone = connection.execute(
+        delete(change).where(change.c.project_id == project_id, change.c.id <= upto)
+    ).rowcount
+    if gone:
+        connection.execute(
+            update(project)
+            .where(project.c.id == project_id)
+            .values(change_version=project.c.change_version + gone)
+        )
 
 
 # Called as hook(session, project ids) just before the statement that gives projects a new
@@ -615,9 +641,11 @@ def _before_flush(session: Session, _context, _instances) -> None:
     if session.deleted or session.dirty or session.new:
         # A project's own row written by the flush (its settings, its key counters) is taken
         # by it: in order only if no rows of the project were written before without it.
-        rows = [o for o in (*session.dirty, *session.deleted) if isinstance(o, _project_class())]
+        project = _project_class()
+        rows = [o.id for o in session.deleted if isinstance(o, project)]
+        rows += [o.id for o in session.dirty if isinstance(o, project) and _changed_keys(o)]
         if rows:
-            taking_project_rows(session, [o.id for o in rows if session.is_modified(o)])
+            taking_project_rows(session, rows)
         gathered = _Gathered()
         _gather_objects(list(session.deleted), gathered, new=False, dirty=False)
         _gather_objects(list(session.dirty), gathered, new=False, dirty=True)
@@ -829,19 +857,37 @@ def _add_new_parents(rule: Rule, statement, parameters, refs: _Refs) -> None:
 # --- the transaction's end --------------------------------------------------------------------
 
 
+# What taking_project_rows knows (the rows held, those written without them, the projects
+# created), as it was when each savepoint began: a savepoint rolled back undoes its writes and
+# releases the locks taken in it, and what was known before it holds again.
+_LOCK_KEYS = (_LOCKED, _UNLOCKED, _CREATED)
+_LOCK_MARKS = "planner_lock_order_at_savepoints"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_LOCK_MARKS, {})
+        marks[transaction] = {key: set(session.info.get(key, ())) for key in _LOCK_KEYS}
+
+
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_on_rollback(session: Session, _previous_transaction) -> None:
+def _forget_on_rollback(session: Session, previous_transaction) -> None:
     # A savepoint rolled back may have undone a bump: bump again at the next write (at worst a
     # version moves by two in one transaction). A stamp it undid stays out of _FRESH (touch()
     # took the project out), so the context is read from the database until the transaction ends.
     for key in _TRANSACTION_KEYS:
-        session.info.pop(key, None)
+        if key not in _LOCK_KEYS:
+            session.info.pop(key, None)
+    mark = session.info.get(_LOCK_MARKS, {}).pop(previous_transaction, None)
+    if mark is not None:
+        session.info.update(mark)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_at_end(session: Session, transaction) -> None:
     if transaction.parent is None:
-        for key in (*_TRANSACTION_KEYS, _FRESH):
+        for key in (*_TRANSACTION_KEYS, _FRESH, _LOCK_MARKS):
             session.info.pop(key, None)
 
 
