@@ -7,7 +7,7 @@ Maya manages too, are watched side by side: each step names the change it expect
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import (
@@ -22,6 +22,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from planner.db import get_db
@@ -33,6 +34,7 @@ from planner.interchange.importer import import_document
 from planner.models import (
     Base,
     Comment,
+    Holiday,
     Project,
     ProjectChange,
     Sprint,
@@ -684,3 +686,21 @@ def test_a_fold_never_waits_for_the_projects_row(app, db_session, team, story_on
         fold_changes(conn, {team.project.id: upto})
     assert _changes(app)["FRAUD"] == (before[0] + before[1], 0)
     assert versions(app) == versions_before
+
+
+def test_a_flush_failing_inside_a_savepoint_restores_what_the_lock_order_check_knew(
+    db_session, team, story_one
+):
+    """A flush that fails inside `with begin_nested()` rolls back the savepoint in the database
+    (its writes undone, its locks released) through the flush's own subtransaction: the check
+    forgets the write it made there."""
+    db_session.commit()
+    with pytest.raises(IntegrityError):
+        with db_session.begin_nested():
+            db_session.get(Story, story_one.id).title = "Undone by the failure"
+            db_session.flush()
+            db_session.add(Holiday(project_id=team.project.id, day=date(2026, 1, 1)))
+            db_session.add(Holiday(project_id=team.project.id, day=date(2026, 1, 1)))
+            db_session.flush()  # the same day twice
+    lock_project(db_session, team.project)  # in order: the story's write was undone
+    db_session.commit()

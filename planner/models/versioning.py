@@ -390,8 +390,10 @@ def _change_with_links_statement():
         project.c.id.in_(bindparam("known", expanding=True))
     )
     projects = union(known, *_linked_selects(bindparam("links", expanding=True))).subquery()
-    wanted = select(projects.c.project_id).where(
-        projects.c.project_id.not_in(bindparam("skip", expanding=True))
+    wanted = (
+        select(projects.c.project_id)
+        .where(projects.c.project_id.not_in(bindparam("skip", expanding=True)))
+        .order_by(projects.c.project_id)  # their keys locked in id order, as by the other INSERT
     )
     return (
         insert(change)
@@ -879,7 +881,12 @@ def _forget_on_rollback(session: Session, previous_transaction) -> None:
     for key in _TRANSACTION_KEYS:
         if key not in _LOCK_KEYS:
             session.info.pop(key, None)
-    mark = session.info.get(_LOCK_MARKS, {}).pop(previous_transaction, None)
+    # A flush failing inside a savepoint rolls back the flush's own subtransaction, which rolls
+    # back the savepoint in the database: the savepoint is the first nested one up the chain.
+    savepoint = previous_transaction
+    while savepoint is not None and not savepoint.nested:
+        savepoint = savepoint.parent
+    mark = session.info.get(_LOCK_MARKS, {}).pop(savepoint, None) if savepoint else None
     if mark is not None:
         session.info.update(mark)
 
