@@ -495,6 +495,24 @@ def _listen(session: Session) -> None:
         event.listen(session, "do_orm_execute", _forget_on_write)
 
 
+def next_counter(session: Session, project: Project, counter: str) -> int:
+    """Hand out the next number of one of the project's key counters ("story_counter",
+    "epic_counter"); concurrent callers get distinct ones. The UPDATE takes the project's row,
+    before what the caller changed so far is written (taking_project_rows)."""
+    taking_project_rows(session, [project.id])
+    column = getattr(Project, counter)
+    with session.no_autoflush:
+        number = session.execute(
+            update(Project)
+            .where(Project.id == project.id)
+            .values({column: column + 1})
+            .returning(column)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+    setattr(project, counter, number)
+    return number
+
+
 def lock_project(session: Session, project: Project) -> None:
     """Hold the project's row until the transaction ends, so that rules counting its members
     (a project keeps a manager) see every concurrent change: SELECT ... FOR NO KEY UPDATE on

@@ -7,14 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from planner.domain import DomainError, ValidationError, parse_id, required_text, take_texts
-from planner.domain.context import ProjectContext, stage_ref
+from planner.domain.context import ProjectContext, next_counter, stage_ref
 from planner.inputs import TEXT_LIMITS
 from planner.models import Epic, Milestone, Project, Story
-from planner.models.versioning import taking_project_rows
 
 TITLE_MAX = TEXT_LIMITS["title"]
 
@@ -104,16 +103,7 @@ def _clean(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> 
 def create_epic(session: Session, ctx: ProjectContext, values: Mapping[str, Any]) -> Epic:
     """Add an epic with the next key (E1, E2, ...)."""
     cleaned = _clean(session, ctx, {"title": "", **values})
-    taking_project_rows(session, [ctx.project.id])
-    with session.no_autoflush:  # the project's row first, then what the caller changed so far
-        number = session.execute(
-            update(Project)
-            .where(Project.id == ctx.project.id)
-            .values(epic_counter=Project.epic_counter + 1)
-            .returning(Project.epic_counter)
-            .execution_options(synchronize_session=False)
-        ).scalar_one()
-    ctx.project.epic_counter = number
+    number = next_counter(session, ctx.project, "epic_counter")
     epic = Epic(project_id=ctx.project.id, key=f"E{number}", **cleaned)
     session.add(epic)
     session.flush()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,13 +25,12 @@ from planner.domain import (
     required_text,
     text_value,
 )
-from planner.domain.context import ProjectContext
+from planner.domain.context import ProjectContext, next_counter
 from planner.domain.gates import check_start
 from planner.domain.watching import watch
 from planner.inputs import TEXT_LIMITS
 from planner.models import Account, OutcomeRecord, Project, Story, StoryEvent, StoryTextChange
 from planner.models.story import TEXT_FIELDS
-from planner.models.versioning import taking_project_rows
 from planner.vocab import OUTCOMES, POINTS_SCALE, ROLES, STATUSES, STORY_TYPES, TRACKED_FIELDS
 
 RANK_STEP = 1024
@@ -232,17 +231,7 @@ def _experiment_rule(type_: str, status: str, outcome: str | None) -> dict[str, 
 
 def next_story_number(session: Session, project: Project) -> int:
     """Hand out the project's next story number (FRAUD-42); concurrent callers get distinct ones."""
-    taking_project_rows(session, [project.id])
-    with session.no_autoflush:  # the project's row first, then what the caller changed so far
-        number = session.execute(
-            update(Project)
-            .where(Project.id == project.id)
-            .values(story_counter=Project.story_counter + 1)
-            .returning(Project.story_counter)
-            .execution_options(synchronize_session=False)
-        ).scalar_one()
-    project.story_counter = number
-    return number
+    return next_counter(session, project, "story_counter")
 
 
 def top_rank(session: Session, project: Project) -> int:
